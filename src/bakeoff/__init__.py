@@ -1,0 +1,7 @@
+"""bakeoff: fair, fast, reproducible comparisons of encoder transformers on text classification."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

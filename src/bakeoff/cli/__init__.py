@@ -1,0 +1,5 @@
+"""The ``bakeoff`` command: thin typer commands, each one call into the API and a rich rendering."""
+
+from bakeoff.cli.app import app
+
+__all__ = ["app"]
