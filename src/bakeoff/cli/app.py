@@ -1,11 +1,276 @@
-"""``bakeoff``: the top-level command."""
+"""``bakeoff``: the top-level command. Each command: options -> one API call -> a rich rendering."""
 
 from __future__ import annotations
 
+import csv
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
 
 from bakeoff.cli import runs
+from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(runs.app, name="runs")
+
+Task = Annotated[str | None, typer.Option(help="Task name (see `bakeoff tasks`).")]
+Data = Annotated[str | None, typer.Option(help="A folder of split files, or one CSV/TSV/JSONL/Parquet file.")]
+TextColumn = Annotated[str | None, typer.Option(help="Column holding the text.")]
+PairColumn = Annotated[str | None, typer.Option(help="Column holding the second text of a pair.")]
+LabelColumn = Annotated[str | None, typer.Option(help="Column holding the label (strings or integers).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@app.command()
+@friendly_errors
+def train(
+    model: Annotated[str, typer.Option(help="Alias, hub id or local folder (see `bakeoff models`).")] = "minilm-l6",
+    task: Annotated[str | None, typer.Option(help="Task name (see `bakeoff tasks`); default demo.")] = None,
+    data: Data = None,
+    text_column: TextColumn = None,
+    text_pair_column: PairColumn = None,
+    label_column: LabelColumn = None,
+    layers: Annotated[str | None, typer.Option(help="Keep only these encoder layers, e.g. 0,2,4.")] = None,
+    max_length: int = 128,
+    learning_rate: float = 5e-5,
+    batch_size: int = 32,
+    eval_batch_size: int = 128,
+    epochs: float = 1.0,
+    max_steps: int | None = None,
+    warmup_ratio: float = 0.0,
+    weight_decay: float = 0.0,
+    max_grad_norm: float = 1.0,
+    gradient_accumulation_steps: int = 1,
+    train_fraction: float = 1.0,
+    seed: int = 42,
+    eval_steps: Annotated[int | None, typer.Option(help="Evaluate every N steps (default: every epoch).")] = None,
+    best_metric: Annotated[str | None, typer.Option(help="Keep the checkpoint best by this validation metric "
+                                                         "(accuracy, f1, mcc, loss; default: the task's).")] = None,
+    early_stopping_patience: Annotated[int | None, typer.Option(help="Stop after N evaluations without gain.")] = None,
+    precision: Annotated[str, typer.Option(help="auto, bf16, fp16 (CUDA) or fp32.")] = "auto",
+    device: str = "auto",
+    threads: int | None = None,
+    project: str = "bakeoff",
+    name: str | None = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar (for CI).")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Fine-tune a model on a task; evaluate it; save a checkpoint; record the run."""
+    from bakeoff.api import train as train_model
+
+    result = train_model(
+        model=model, task=task or (None if data else "demo"), data=data, text_column=text_column,
+        text_pair_column=text_pair_column, label_column=label_column, layers=_int_list(layers, "--layers"),
+        max_length=max_length, learning_rate=learning_rate, batch_size=batch_size, eval_batch_size=eval_batch_size,
+        epochs=epochs, max_steps=max_steps, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
+        max_grad_norm=max_grad_norm, gradient_accumulation_steps=gradient_accumulation_steps,
+        train_fraction=train_fraction, seed=seed, eval_steps=eval_steps, best_metric=best_metric,
+        early_stopping_patience=early_stopping_patience, precision=precision, device=device, threads=threads,
+        project=project, name=name, quiet=quiet or as_json,
+    )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_results([result], title=f"{result.run['project']}/{result.run['name']}")
+        console.print(f"run {result.run['id']}  stored in {result.run['path']}")
+    if result.run["status"] == "INTERRUPTED":
+        console.print("[yellow]interrupted: the best checkpoint so far is saved[/]")
+        raise typer.Exit(130)
+
+
+@app.command()
+@friendly_errors
+def evaluate(
+    model: Annotated[str, typer.Argument(help="Run (id, prefix, project/name) or checkpoint folder.")],
+    task: Task = None,
+    data: Data = None,
+    split: Annotated[str, typer.Option(help="validation, test or train.")] = "validation",
+    text_column: TextColumn = None,
+    text_pair_column: PairColumn = None,
+    label_column: LabelColumn = None,
+    max_length: int | None = None,
+    batch_size: int = 128,
+    precision: str = "auto",
+    as_json: AsJson = False,
+) -> None:
+    """Evaluate a trained model on a labelled split (by default the run's own task and data)."""
+    from bakeoff.api import evaluate as evaluate_model
+
+    result = evaluate_model(model, task=task, data=data, split=split, text_column=text_column,
+                            text_pair_column=text_pair_column, label_column=label_column, max_length=max_length,
+                            batch_size=batch_size, precision=precision)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    view = Table(title=f"{model} on {split} ({result.rows} rows, {result.samples_per_second:.0f} samples/s)")
+    for column in ("loss", *result.metrics):
+        view.add_column(column, justify="right")
+    view.add_row(fmt(result.loss), *(fmt(v) for v in result.metrics.values()))
+    console.print(view)
+    classes = Table(title="per class")
+    for column in ("label", "precision", "recall", "f1", "support"):
+        classes.add_column(column, justify="right")
+    for label, values in result.per_class.items():
+        classes.add_row(label, *(fmt(values[k]) for k in ("precision", "recall", "f1")), str(int(values["support"])))
+    console.print(classes)
+    console.print(f"confusion matrix (rows true, columns predicted): {result.confusion_matrix}")
+
+
+@app.command()
+@friendly_errors
+def predict(
+    model: Annotated[str, typer.Argument(help="Run (id, prefix, project/name) or checkpoint folder.")],
+    text: Annotated[str | None, typer.Argument(help="A text to classify.")] = None,
+    pair: Annotated[str | None, typer.Argument(help="Its second text, for sentence-pair models.")] = None,
+    file: Annotated[Path | None, typer.Option(help="Classify every row of this CSV/TSV/JSONL/Parquet file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the file's rows with label and score here (CSV).")] = None,
+    text_column: TextColumn = None,
+    text_pair_column: PairColumn = None,
+    batch_size: int = 128,
+    precision: str = "auto",
+    as_json: AsJson = False,
+) -> None:
+    """Classify a text (and its pair), or every row of a file."""
+    from bakeoff.api import predict as predict_labels
+    from bakeoff.data.tables import read_table
+    from bakeoff.errors import BakeoffError
+
+    if (text is None) == (file is None):
+        raise BakeoffError('give either a text ("...") or --file FILE, not both or neither')
+    rows: list[dict[str, Any]]
+    if file is not None:
+        table = read_table(file)
+        texts = table.column(text_column or ("text" if "text" in table.columns else table.columns[0]), "--text-column")
+        pairs = table.column(text_pair_column, "--text-pair-column") if text_pair_column else None
+        rows = [dict(zip(table.columns, values)) for values in table.rows]
+    else:
+        texts, pairs = [text], [pair] if pair is not None else None
+        rows = [{"text": text, **({"pair": pair} if pair is not None else {})}]
+    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision)
+    for row, label, probabilities, label_id in zip(rows, result.labels, result.probabilities, result.label_ids):
+        row["label"], row["score"] = label, round(float(probabilities[label_id]), 6)
+    if out is not None:
+        _write_csv(out, rows)
+        console.print(f"wrote {len(rows)} predictions to {out}")
+    elif as_json:
+        print_json(rows)
+    else:
+        for row in rows[:50]:
+            console.print(f"{row['label']}\t{row['score']:.4f}\t{str(row.get('text', ''))[:100]}", highlight=False)
+        if len(rows) > 50:
+            console.print(f"... {len(rows) - 50} more: pass --out FILE to keep them all")
+
+
+@app.command()
+@friendly_errors
+def tasks(as_json: AsJson = False) -> None:
+    """The tasks bakeoff knows, with their labels, primary metric and where their data comes from."""
+    from bakeoff.tasks import all_tasks
+
+    specs = all_tasks()
+    if as_json:
+        print_json({name: {"description": s.description, "labels": list(s.label_names), "pair": s.pair,
+                           "primary_metric": s.primary_metric, "hub": s.hub.path if s.hub else None}
+                    for name, s in specs.items()})
+        return
+    view = Table(title="tasks (data: --data, then $BAKEOFF_DATA_DIR/<task>/, then the Hugging Face hub)")
+    for column in ("task", "input", "labels", "metric", "description"):
+        view.add_column(column, overflow="fold")
+    for name, spec in specs.items():
+        view.add_row(name, "pair" if spec.pair else "single", ", ".join(spec.label_names), spec.primary_metric,
+                     spec.description)
+    console.print(view)
+
+
+@app.command()
+@friendly_errors
+def models(as_json: AsJson = False) -> None:
+    """Model aliases and what they resolve to here (a shipped package or the hub)."""
+    from bakeoff.models import aliases, resolve_model
+
+    rows = []
+    for name, entry in aliases().items():
+        source = resolve_model(name)
+        rows.append({"alias": name, "about": entry.get("about", ""), "resolves_to": source.location,
+                     "origin": source.origin, "layers": list(source.layers) if source.layers else None})
+    if as_json:
+        print_json(rows)
+        return
+    view = Table(title="model aliases (any hub id or local folder works too)")
+    for column in ("alias", "about", "origin", "resolves to"):
+        view.add_column(column, overflow="fold")
+    for row in rows:
+        view.add_row(row["alias"], row["about"], row["origin"], row["resolves_to"])
+    console.print(view)
+
+
+@app.command()
+@friendly_errors
+def demo(
+    task: Annotated[str, typer.Option(help="demo (built in, offline) or a task with local data, e.g. sst2.")] = "demo",
+    models: Annotated[str, typer.Option(help="Comma-separated models to compare.")] = "minilm-l6,minilm-l3",
+    train_fraction: Annotated[float | None, typer.Option(help="Share of the training rows (GLUE default 0.1).")] = None,
+    epochs: float | None = None,
+    quiet: bool = False,
+    as_json: AsJson = False,
+) -> None:
+    """The main job: fine-tune MiniLM-L6 and a 3-layer MiniLM with identical settings and rank them."""
+    from bakeoff.api import demo as run_demo
+
+    overrides = {k: v for k, v in {"train_fraction": train_fraction, "epochs": epochs}.items() if v is not None}
+    model_names = tuple(m.strip() for m in models.split(",") if m.strip())
+    results = run_demo(task=task, models=model_names, quiet=quiet or as_json, **overrides)
+    if as_json:
+        print_json([r.to_dict() for r in results])
+        return
+    _print_results(results, title=f"bake-off on {task}: identical settings, ranked by validation "
+                                  f"{results[0].validation.primary_metric}")
+    console.print(f"runs stored in {Path(results[0].run['path']).parent}  (list them: bakeoff runs ls)")
+
+
+def _print_results(results: list[Any], title: str) -> None:
+    medals = ["🥇", "🥈", "🥉"]
+    view = Table(title=title, caption="validation metrics; p50 = batch-1 latency; MB = fp32 safetensors")
+    view.add_column("")
+    view.add_column("model", no_wrap=True)
+    for column in ("accuracy", "F1", "MCC", "train s", "samples/s", "p50 ms", "MB"):
+        view.add_column(column, justify="right", no_wrap=True)
+    for rank, result in enumerate(results):
+        metrics = result.validation.metrics
+        size = result.model["checkpoint_files"].get("model.safetensors")
+        view.add_row(medals[rank] if rank < 3 and len(results) > 1 else "", result.model["name"],
+                     f"{metrics['accuracy']:.4f}", f"{metrics['f1']:.4f}", f"{metrics['mcc']:.4f}",
+                     f"{result.training['seconds']:.1f}", f"{result.training['samples_per_second']:.0f}",
+                     f"{result.latency_ms['p50']:.1f}", f"{size / 1e6:.1f}" if size else "-")
+    console.print(view)
+    for result in results:
+        test = f"  test {result.test.primary_metric} {result.test.primary:.4f}" if result.test else ""
+        console.print(f"{result.model['name']}: run {result.run['id']}{test}", highlight=False)
+
+
+def _int_list(value: str | None, flag: str) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        from bakeoff.errors import BakeoffError
+
+        raise BakeoffError(f"{flag} {value!r}: give whole numbers separated by commas, e.g. 0,2,4") from None
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)  # nothing half-written under the real name
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

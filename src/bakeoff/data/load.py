@@ -1,0 +1,209 @@
+"""Find a task's data, read it, check it, and cut the splits a run needs.
+
+Where data comes from, first match wins:
+1. ``--data PATH``: a folder of split files (train / dev|validation|val / test), or one file;
+2. ``$BAKEOFF_DATA_DIR/<task>/`` in GLUE's TSV layout (as ``shared/data``);
+3. files that ship inside bakeoff (the ``demo`` task);
+4. the Hugging Face hub via ``datasets.load_dataset``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bakeoff.data.dataset import TaskData, TextDataset, nested_fraction, stratified_split
+from bakeoff.data.tables import FORMATS, DataError, Table, read_table
+from bakeoff.tasks import Source, TaskSpec
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "tasks" / "builtin"
+SPLIT_STEMS = {"train": ("train",), "validation": ("validation", "dev", "val", "valid"), "test": ("test",)}
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How to read the user's own files (any of these overrides the task spec)."""
+
+    data: Path | None = None
+    text_column: str | None = None
+    text_pair_column: str | None = None
+    label_column: str | None = None
+    train_fraction: float = 1.0
+    seed: int = 42
+
+
+def load_task_data(task: TaskSpec | None, options: DataOptions) -> TaskData:
+    """Read, validate and split the data of ``task`` (or of ``options.data`` alone)."""
+    if not 0.0 < options.train_fraction <= 1.0:
+        raise DataError(f"--train-fraction must be in (0, 1], got {options.train_fraction}")
+    label_names = list(task.label_names) if task else None
+    raw = _read_splits(task, options)
+    data = _to_task_data(task, raw, label_names, options.seed)
+    if options.train_fraction < 1.0:
+        keep = nested_fraction(data.train.labels, options.train_fraction, options.seed)
+        data.train = data.train.subset(keep)
+        data.notes.append(f"train: stratified {options.train_fraction:g} of the training rows (seed {options.seed})")
+    return data
+
+
+@dataclass
+class _RawSplit:
+    texts: list[str]
+    pairs: list[str] | None
+    labels: list[str]
+    lines: list[int]
+    source: str
+
+
+def _read_splits(task: TaskSpec | None, options: DataOptions) -> dict[str, _RawSplit]:
+    local = task.local if task else None
+    if options.data is not None:
+        return _read_files(*_split_files(Path(options.data), local), local, options)
+    if task is None:
+        raise DataError("no data: name a --task or pass --data FILE_OR_FOLDER")
+    env_dir = os.environ.get("BAKEOFF_DATA_DIR")
+    if local and env_dir and (Path(env_dir) / task.name).is_dir():
+        return _read_files(*_split_files(Path(env_dir) / task.name, local), local, options)
+    if local and local.builtin:
+        return _read_files(*_split_files(BUILTIN_DIR / task.name, local), local, options)
+    if task.hub:
+        return _read_hub(task, task.hub, env_dir)
+    raise DataError(f"task {task.name!r} has no data source: pass --data FOLDER")
+
+
+def _split_files(path: Path, local: Source | None) -> tuple[dict[str, Path], bool]:
+    """Split name -> file, for a folder (by the spec's file names, else by stem) or a single file.
+
+    The flag says whether the folder is in the task's own layout (then its header rules apply).
+    """
+    if path.is_file():
+        return {"all": path}, False
+    if not path.is_dir():
+        raise DataError(f"{path}: no such file or folder: check --data or $BAKEOFF_DATA_DIR")
+    if local and all((path / f).is_file() for f in local.splits.values()):
+        return {split: path / name for split, name in local.splits.items()}, True
+    found: dict[str, Path] = {}
+    for candidate in sorted(path.iterdir()):
+        stem = candidate.name.split(".")[0].lower()
+        ext_ok = any(s.lstrip(".").lower() in FORMATS for s in candidate.suffixes)
+        for split, stems in SPLIT_STEMS.items():
+            if ext_ok and stem in stems and split not in found:
+                found[split] = candidate
+    if "train" not in found:
+        raise DataError(f"{path}: no train file (train.csv, train.tsv, train.jsonl or train.parquet, .gz too)")
+    return found, False
+
+
+def _read_files(files: dict[str, Path], task_layout: bool, local: Source | None,
+                options: DataOptions) -> dict[str, _RawSplit]:
+    spec_columns = local.columns if local else {}
+    text_col = options.text_column or spec_columns.get("text")
+    pair_col = options.text_pair_column or spec_columns.get("text_pair")
+    label_col = options.label_column or spec_columns.get("label") or "label"
+    header = local.header if local and task_layout else True
+    names = local.column_names if local and task_layout else ()
+    splits = {}
+    for split, path in files.items():
+        table = read_table(path, header=header, column_names=names)
+        text_column = text_col or _guess_text_column(table)
+        splits[split] = _RawSplit(
+            texts=_checked_texts(table, text_column, "--text-column"),
+            pairs=_checked_texts(table, pair_col, "--text-pair-column") if pair_col else None,
+            labels=[v.strip() for v in table.column(label_col, "--label-column")],
+            lines=table.lines, source=str(path),
+        )
+    return splits
+
+
+def _guess_text_column(table: Table) -> str:
+    for name in ("text", "sentence", "review", "content"):
+        if name in table.columns:
+            return name
+    raise DataError(f"{table.path}: which column is the text? (columns: {', '.join(table.columns)}): "
+                    "pass --text-column")
+
+
+def _checked_texts(table: Table, column: str, flag: str) -> list[str]:
+    values = table.column(column, flag)
+    for value, line in zip(values, table.lines):
+        if not value.strip():
+            raise DataError(f"{table.path}, line {line}: empty text in column {column!r}: remove or fill the row")
+    return values
+
+
+def _read_hub(task: TaskSpec, hub: Source, env_dir: str | None) -> dict[str, _RawSplit]:
+    looked = f"$BAKEOFF_DATA_DIR/{task.name}" + (f" (= {env_dir}/{task.name})" if env_dir else " (unset)")
+    fix = (f"no local copy of {task.name!r} in {looked}, and the Hugging Face hub could not be used "
+           f"({{why}}): set BAKEOFF_DATA_DIR to a folder holding {task.name}/"
+           f"{next(iter(task.local.splits.values())) if task.local else 'train.csv'}, or pass --data FOLDER")
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(fix.format(why="the datasets package is not installed: pip install 'bakeoff[hub]'")) from None
+    splits = {}
+    for split, hub_split in hub.splits.items():
+        try:
+            rows = datasets.load_dataset(hub.path, hub.name, split=hub_split)
+        except Exception as error:  # offline, unknown id, ...: all end the same way for the user
+            raise DataError(fix.format(why=f"{type(error).__name__}: {str(error).splitlines()[0][:120]}")) from None
+        labels = [str(v) for v in rows[hub.columns["label"]]]
+        keep = [i for i, label in enumerate(labels) if label != "-1"]  # GLUE's hidden test labels
+        pair_col = hub.columns.get("text_pair")
+        splits[split] = _RawSplit(
+            texts=[rows[hub.columns["text"]][i] for i in keep],
+            pairs=[rows[pair_col][i] for i in keep] if pair_col else None,
+            labels=[labels[i] for i in keep], lines=[i + 1 for i in keep], source=f"hub:{hub.path}/{hub_split}",
+        )
+    return splits
+
+
+def _to_task_data(task: TaskSpec | None, raw: dict[str, _RawSplit], label_names: list[str] | None,
+                  seed: int) -> TaskData:
+    notes = []
+    if "all" in raw:
+        raw["train"] = raw.pop("all")
+    if label_names is None:
+        label_names = _label_names(raw["train"].labels)
+    datasets = {split: _encode(split_raw, label_names, task is None) for split, split_raw in raw.items()}
+    train = datasets["train"]
+    validation, test = datasets.get("validation"), datasets.get("test")
+    if validation is None and test is None:  # seed 004's pool split: 20% test, then 1/8 of the rest
+        rest, test_index = stratified_split(train.labels, 0.20, seed)
+        pool = train.subset(rest)
+        train_index, val_index = stratified_split(pool.labels, 0.125, seed)
+        train, validation, test = pool.subset(train_index), pool.subset(val_index), train.subset(test_index)
+        notes.append(f"one labelled file: stratified 80/10/10 train/validation/test split (seed {seed})")
+    elif validation is None:
+        train_index, val_index = stratified_split(train.labels, 0.10, seed)
+        train, validation = train.subset(train_index), train.subset(val_index)
+        notes.append(f"no validation split: stratified 10% of train held out (seed {seed})")
+    return TaskData(task=task.name if task else "custom", label_names=label_names, train=train,
+                    validation=validation, test=test,
+                    primary_metric=task.primary_metric if task else "accuracy", notes=notes)
+
+
+def _label_names(labels: list[str]) -> list[str]:
+    unique = set(labels)
+    if all(v.lstrip("-").isdigit() for v in unique):
+        return [str(v) for v in sorted(int(v) for v in unique)]
+    return sorted(unique)
+
+
+def _encode(raw: _RawSplit, label_names: list[str], custom: bool) -> TextDataset:
+    index = {name: i for i, name in enumerate(label_names)}
+    if not custom:  # a task's files may hold the class number instead of its name (SST-2's 0/1)
+        index.update({str(i): i for i in range(len(label_names))})
+    if custom and all(v.lstrip("-").isdigit() for v in index):
+        index.update({str(int(v)): i for v, i in list(index.items())})
+    labels = np.empty(len(raw.labels), dtype=np.int64)
+    for row, value in enumerate(raw.labels):
+        key = str(int(value)) if custom and value.lstrip("-").isdigit() else value
+        if key not in index:
+            where = "the training data" if custom else "the task's labels"
+            raise DataError(f"{raw.source}, line {raw.lines[row]}: label {value!r} does not occur in {where} "
+                            f"({', '.join(label_names)}): fix the label or the split")
+        labels[row] = index[key]
+    return TextDataset(texts=raw.texts, pairs=raw.pairs, labels=labels, source=raw.source)

