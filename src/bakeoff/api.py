@@ -89,7 +89,9 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
                    "checkpoint": checkpoint["path"], "checkpoint_bytes": checkpoint["bytes"],
                    "checkpoint_files": checkpoint["files"]},
             data={"task": data.task, "label_names": data.label_names, "sizes": data.sizes(),
-                  "fingerprints": data.fingerprints(), "notes": data.notes},
+                  "fingerprints": data.fingerprints(), "notes": data.notes,
+                  "rows_at_max_length": {name: int((enc.lengths >= config.max_length).sum())
+                                         for name, enc in splits.items()}},
             training={"seconds": outcome.seconds,
                       "samples_per_second": outcome.samples / outcome.seconds if outcome.seconds else None,
                       "tokens_per_second": outcome.tokens / outcome.seconds if outcome.seconds else None,

@@ -8,7 +8,8 @@
 - ``config``: the resolved training config (every option, defaults filled in).
 - ``model``: ``{"name", "location", "origin", "layers", "parameters", "checkpoint", "checkpoint_bytes"}``;
   ``checkpoint`` is a folder that ``transformers.pipeline("text-classification", model=...)`` loads.
-- ``data``: ``{"task", "label_names", "sizes": {split: rows}, "fingerprints": {split: sha256[:16]}, "notes"}``.
+- ``data``: ``{"task", "label_names", "sizes": {split: rows}, "fingerprints": {split: sha256[:16]}, "notes",
+  "rows_at_max_length": {split: rows whose tokens reached max_length, i.e. were truncated or exactly fit}}``.
 - ``training``: ``{"seconds", "samples_per_second", "tokens_per_second", "steps", "epochs_completed",
   "precision", "device", "best_step", "best_epoch", "selected_by", "stopped_early", "oom_fallbacks"}``;
   samples and tokens count the training rows and their real (unpadded) tokens seen, per wall second.
