@@ -33,6 +33,7 @@ class TrainConfig:
     warmup_ratio: float = 0.0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
+    sparse_embeddings: bool = True  # update only the word-embedding rows a batch uses (train/optim.py says why)
     gradient_accumulation_steps: int = 1
     train_fraction: float = 1.0
     seed: int = 42

@@ -21,7 +21,7 @@ from bakeoff.data.batching import Encoded, collate, length_grouped_batches
 from bakeoff.eval.metrics import is_better
 from bakeoff.eval.results import EvalResult
 from bakeoff.runtime import autocast
-from bakeoff.train.optim import build_optimizer, linear_warmup_decay
+from bakeoff.train.optim import build_optimizers, clip_gradients, linear_warmup_decay
 
 Evaluate = Callable[[nn.Module], EvalResult]
 Log = Callable[..., None]  # log(metric_name, **fields)
@@ -58,8 +58,8 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     batches_per_epoch = math.ceil(len(train) / config.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
     total_steps = config.max_steps or max(1, math.ceil(steps_per_epoch * config.epochs))
-    optimizer = build_optimizer(model, config.learning_rate, config.weight_decay)
-    scheduler = linear_warmup_decay(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    optimizers = build_optimizers(model, config.learning_rate, config.weight_decay, config.sparse_embeddings)
+    schedulers = [linear_warmup_decay(o, int(config.warmup_ratio * total_steps), total_steps) for o in optimizers]
     outcome = FitOutcome()
     keeper = _BestKeeper(select_by, config.early_stopping_patience)
     micro_splits = 1  # each batch runs as this many micro-batches; doubled on out-of-memory
@@ -75,10 +75,11 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
                 group = batches[first : first + config.gradient_accumulation_steps]
                 loss, micro_splits = _accumulate_gradients(model, train, group, micro_splits, precision, device,
                                                            outcome.oom_fallbacks, outcome.steps)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
+                clip_gradients(model.parameters(), config.max_grad_norm)
+                for optimizer, scheduler in zip(optimizers, schedulers):
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
 
                 outcome.steps += 1
                 rows = np.concatenate(group)
@@ -86,7 +87,7 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
                 outcome.tokens += int(lengths[rows].sum())
                 outcome.epochs_completed = round(outcome.steps / steps_per_epoch, 4)
                 log("train/loss", value=loss, step=outcome.steps, epoch=outcome.epochs_completed)
-                log("train/learning_rate", value=scheduler.get_last_lr()[0], step=outcome.steps)
+                log("train/learning_rate", value=schedulers[0].get_last_lr()[0], step=outcome.steps)
                 progress.advance(outcome.steps, loss, outcome.samples / (time.perf_counter() - start - eval_seconds))
 
                 end_of_epoch = first + config.gradient_accumulation_steps >= len(batches)
@@ -108,6 +109,9 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     finally:
         outcome.seconds = time.perf_counter() - start - eval_seconds
         progress.stop()
+        embedding = model.get_input_embeddings()
+        if isinstance(embedding, nn.Embedding):
+            embedding.sparse = False  # sparse gradients are a training detail; the saved model is plain
     keeper.restore(model)
     return outcome
 
