@@ -137,3 +137,10 @@ def test_ctrl_c_keeps_the_best_checkpoint_and_marks_the_run_interrupted(tiny_mod
     assert result.training["best_step"] == best["step"]
     assert result.validation.metrics["accuracy"] == pytest.approx(best["accuracy"]) and (Path(result.checkpoint) / "model.safetensors").is_file()
     assert Store().get(result.run["id"]).status == "INTERRUPTED"
+
+
+def test_a_nan_loss_fails_the_run_with_its_reason(tiny_model_dir, sentiment_dir):
+    with pytest.raises(bakeoff.BakeoffError, match=r"training diverged: the loss is nan at step \d+"):
+        _train(tiny_model_dir, sentiment_dir, learning_rate=float("inf"), epochs=1, max_grad_norm=float("inf"))
+    (run,) = Store().list()
+    assert run.status == "FAILED" and "diverged" in run.info["error"]

@@ -18,6 +18,7 @@ from torch import nn
 
 from bakeoff.config import TrainConfig
 from bakeoff.data.batching import Encoded, collate, length_grouped_batches
+from bakeoff.errors import BakeoffError
 from bakeoff.eval.metrics import is_better
 from bakeoff.eval.results import EvalResult
 from bakeoff.runtime import autocast
@@ -25,6 +26,10 @@ from bakeoff.train.optim import build_optimizers, clip_gradients, linear_warmup_
 
 Evaluate = Callable[[nn.Module], EvalResult]
 Log = Callable[..., None]  # log(metric_name, **fields)
+
+
+class TrainingDiverged(BakeoffError):
+    """The loss became NaN or infinite."""
 
 
 class Progress(Protocol):
@@ -60,6 +65,8 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     total_steps = config.max_steps or max(1, math.ceil(steps_per_epoch * config.epochs))
     optimizers = build_optimizers(model, config.learning_rate, config.weight_decay, config.sparse_embeddings)
     schedulers = [linear_warmup_decay(o, int(config.warmup_ratio * total_steps), total_steps) for o in optimizers]
+    # fp16 (CUDA without bf16) needs loss scaling; for bf16 and fp32 the scaler is a pass-through
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     outcome = FitOutcome()
     keeper = _BestKeeper(select_by, config.early_stopping_patience)
     micro_splits = 1  # each batch runs as this many micro-batches; doubled on out-of-memory
@@ -74,12 +81,11 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
             for first in range(0, len(batches), config.gradient_accumulation_steps):
                 group = batches[first : first + config.gradient_accumulation_steps]
                 loss, micro_splits = _accumulate_gradients(model, train, group, micro_splits, precision, device,
-                                                           outcome.oom_fallbacks, outcome.steps)
-                clip_gradients(model.parameters(), config.max_grad_norm)
-                for optimizer, scheduler in zip(optimizers, schedulers):
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
+                                                           scaler, outcome.oom_fallbacks, outcome.steps)
+                if not math.isfinite(loss) and not scaler.is_enabled():  # fp16 skips such steps by itself
+                    raise TrainingDiverged(f"training diverged: the loss is {loss} at step {outcome.steps + 1}: "
+                                           "lower --learning-rate or use --precision fp32")
+                _clip_and_step(model, optimizers, schedulers, scaler, config.max_grad_norm)
 
                 outcome.steps += 1
                 rows = np.concatenate(group)
@@ -88,19 +94,13 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
                 outcome.epochs_completed = round(outcome.steps / steps_per_epoch, 4)
                 log("train/loss", value=loss, step=outcome.steps, epoch=outcome.epochs_completed)
                 log("train/learning_rate", value=schedulers[0].get_last_lr()[0], step=outcome.steps)
-                progress.advance(outcome.steps, loss, outcome.samples / (time.perf_counter() - start - eval_seconds))
+                training_seconds = time.perf_counter() - start - eval_seconds
+                progress.advance(outcome.steps, loss, outcome.samples / training_seconds)
 
                 end_of_epoch = first + config.gradient_accumulation_steps >= len(batches)
                 due = (outcome.steps % config.eval_steps == 0) if config.eval_steps else end_of_epoch
-                if due or outcome.steps == total_steps:
-                    eval_start = time.perf_counter()
-                    result = evaluate(model)  # evaluation time is not training time
-                    eval_seconds += time.perf_counter() - eval_start
-                    model.train()
-                    improved = keeper.observe(model, result, outcome)
-                    for name, value in {"loss": result.loss, **result.metrics}.items():
-                        log(f"validation/{name}", value=value, step=outcome.steps, epoch=outcome.epochs_completed)
-                    progress.evaluated(outcome.steps, result, improved)
+                if due or outcome.steps == total_steps:  # evaluation time is not training time
+                    eval_seconds += _evaluate(model, evaluate, keeper, outcome, log, progress)
                 if outcome.steps >= total_steps or outcome.stopped_early:
                     break
             epoch += 1
@@ -114,6 +114,32 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
             embedding.sparse = False  # sparse gradients are a training detail; the saved model is plain
     keeper.restore(model)
     return outcome
+
+
+def _clip_and_step(model: nn.Module, optimizers: list[torch.optim.Optimizer], schedulers: list[Any],
+                   scaler: torch.amp.GradScaler, max_grad_norm: float) -> None:
+    """clip -> step -> schedule -> zero the gradients."""
+    for optimizer in optimizers:
+        scaler.unscale_(optimizer)
+    clip_gradients(model.parameters(), max_grad_norm)
+    for optimizer, scheduler in zip(optimizers, schedulers):
+        scaler.step(optimizer)
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+    scaler.update()
+
+
+def _evaluate(model: nn.Module, evaluate: Evaluate, keeper: _BestKeeper, outcome: FitOutcome, log: Log,
+              progress: Progress) -> float:
+    """Evaluate, keep the weights if best, log; returns the seconds it took."""
+    start = time.perf_counter()
+    result = evaluate(model)
+    model.train()
+    improved = keeper.observe(model, result, outcome)
+    for name, value in {"loss": result.loss, **result.metrics}.items():
+        log(f"validation/{name}", value=value, step=outcome.steps, epoch=outcome.epochs_completed)
+    progress.evaluated(outcome.steps, result, improved)
+    return time.perf_counter() - start
 
 
 class _BestKeeper:
@@ -145,8 +171,8 @@ class _BestKeeper:
 
 
 def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarray], micro_splits: int,
-                          precision: str, device: torch.device, fallbacks: list[dict[str, int]],
-                          step: int) -> tuple[float, int]:
+                          precision: str, device: torch.device, scaler: torch.amp.GradScaler,
+                          fallbacks: list[dict[str, int]], step: int) -> tuple[float, int]:
     """Forward and backward over a group of batches; returns (mean loss, micro-splits used).
 
     Out of memory halves the micro-batch and doubles the accumulation, so the effective batch (and the
@@ -161,7 +187,7 @@ def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarr
                     batch = {k: v.to(device) for k, v in collate(train, micro).items()}
                     with autocast(precision, device):
                         loss = model(**batch).loss  # mean over the micro-batch
-                    (loss * (len(micro) / rows_total)).backward()  # weight so the sum is the group's mean
+                    scaler.scale(loss * (len(micro) / rows_total)).backward()  # weighted: the sum is the mean
                     loss_sum += loss.item() * len(micro)
             return loss_sum / rows_total, micro_splits
         except (torch.OutOfMemoryError, RuntimeError) as error:
