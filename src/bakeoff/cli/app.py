@@ -234,16 +234,16 @@ def demo(
 
 def _print_results(results: list[Any], title: str) -> None:
     medals = ["🥇", "🥈", "🥉"]
-    view = Table(title=title, caption="validation metrics; p50 = batch-1 latency; MB = fp32 safetensors")
-    view.add_column("")
+    view = Table(title=title, caption="validation metrics; rows/s: training; p50: batch-1 latency; MB: fp32 safetensors")
+    view.add_column("", no_wrap=True, min_width=2)
     view.add_column("model", no_wrap=True)
-    for column in ("accuracy", "F1", "MCC", "train s", "samples/s", "p50 ms", "MB"):
-        view.add_column(column, justify="right", no_wrap=True)
+    for column in ("acc", "F1", "MCC", "train s", "rows/s", "p50 ms", "MB"):
+        view.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for rank, result in enumerate(results):
         metrics = result.validation.metrics
         size = result.model["checkpoint_files"].get("model.safetensors")
         view.add_row(medals[rank] if rank < 3 and len(results) > 1 else "", result.model["name"],
-                     f"{metrics['accuracy']:.4f}", f"{metrics['f1']:.4f}", f"{metrics['mcc']:.4f}",
+                     f"{metrics['accuracy']:.3f}", f"{metrics['f1']:.3f}", f"{metrics['mcc']:.3f}",
                      f"{result.training['seconds']:.1f}", f"{result.training['samples_per_second']:.0f}",
                      f"{result.latency_ms['p50']:.1f}", f"{size / 1e6:.1f}" if size else "-")
     console.print(view)
