@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from bakeoff.cli import app
 from bakeoff.track import Store
-from tests.conftest import sentiment_rows, write_tsv
+from tests.conftest import sentiment_rows
 
 runner = CliRunner()
 

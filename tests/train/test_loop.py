@@ -105,8 +105,8 @@ def test_simulated_out_of_memory_keeps_the_effective_batch(tiny_model_dir):
         if limit:
             forward = model.forward
 
-            def limited(*args, _forward=forward, **kwargs):
-                if kwargs["input_ids"].shape[0] > limit:
+            def limited(*args, _forward=forward, _limit=limit, **kwargs):
+                if kwargs["input_ids"].shape[0] > _limit:
                     raise torch.OutOfMemoryError("simulated: out of memory")
                 return _forward(*args, **kwargs)
 
@@ -119,7 +119,7 @@ def test_simulated_out_of_memory_keeps_the_effective_batch(tiny_model_dir):
     assert plain_outcome.oom_fallbacks == []
     assert fallback_outcome.oom_fallbacks == [{"step": 1, "micro_batch_size": 8, "accumulation": 2},
                                               {"step": 1, "micro_batch_size": 4, "accumulation": 4}]
-    for (name, a), b in zip(plain.state_dict().items(), fallback.state_dict().values()):
+    for (name, a), b in zip(plain.state_dict().items(), fallback.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
 
 

@@ -146,12 +146,12 @@ def predict(
         table = read_table(file)
         texts = table.column(text_column or ("text" if "text" in table.columns else table.columns[0]), "--text-column")
         pairs = table.column(text_pair_column, "--text-pair-column") if text_pair_column else None
-        rows = [dict(zip(table.columns, values)) for values in table.rows]
+        rows = [dict(zip(table.columns, values, strict=True)) for values in table.rows]
     else:
         texts, pairs = [text], [pair] if pair is not None else None
         rows = [{"text": text, **({"pair": pair} if pair is not None else {})}]
     result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision)
-    for row, label, probabilities, label_id in zip(rows, result.labels, result.probabilities, result.label_ids):
+    for row, label, probabilities, label_id in zip(rows, result.labels, result.probabilities, result.label_ids, strict=True):
         row["label"], row["score"] = label, round(float(probabilities[label_id]), 6)
     if out is not None:
         _write_csv(out, rows)

@@ -128,7 +128,7 @@ def _guess_text_column(table: Table) -> str:
 
 def _checked_texts(table: Table, column: str, flag: str) -> list[str]:
     values = table.column(column, flag)
-    for value, line in zip(values, table.lines):
+    for value, line in zip(values, table.lines, strict=True):
         if not value.strip():
             raise DataError(f"{table.path}, line {line}: empty text in column {column!r}: remove or fill the row")
     return values

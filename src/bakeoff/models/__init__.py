@@ -43,25 +43,25 @@ def resolve_model(name: str, layers: list[int] | None = None) -> ModelSource:
     (0, 2, 4)
     """
     table = aliases()
+    keep = tuple(layers) if layers else None
     if name in table:
         entry = table[name]
         if "base" in entry:
             base = resolve_model(entry["base"])
-            keep = tuple(layers) if layers else tuple(entry["layers"])
-            return ModelSource(name, base.location, keep, base.origin, [f"layers {list(keep)} of {entry['base']}"])
+            subset = keep or tuple(entry["layers"])
+            return ModelSource(name, base.location, subset, base.origin, [f"layers {list(subset)} of {entry['base']}"])
         package = entry.get("package")
         if package and importlib.util.find_spec(package) is not None:
             module = importlib.import_module(package)
             location = str(Path(module.__file__).resolve().parent / "model")
-            return ModelSource(name, location, tuple(layers) if layers else None, "alias+package")
-        return ModelSource(name, entry["hub"], tuple(layers) if layers else None, "alias+hub")
+            return ModelSource(name, location, keep, "alias+package")
+        return ModelSource(name, entry["hub"], keep, "alias+hub")
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
             raise BakeoffError(f"{path} is not a Hugging Face model folder (no config.json): "
                                "pass a folder saved with save_pretrained(), an alias, or a hub id")
-        return ModelSource(name, str(path.resolve()), tuple(layers) if layers else None, "path")
-    keep = tuple(layers) if layers else None
+        return ModelSource(name, str(path.resolve()), keep, "path")
     if "/" in name:
         return ModelSource(name, name, keep, "hub")
     close = difflib.get_close_matches(name, table, n=1, cutoff=0.75)

@@ -122,7 +122,7 @@ def _clip_and_step(model: nn.Module, optimizers: list[torch.optim.Optimizer], sc
     for optimizer in optimizers:
         scaler.unscale_(optimizer)
     clip_gradients(model.parameters(), max_grad_norm)
-    for optimizer, scheduler in zip(optimizers, schedulers):
+    for optimizer, scheduler in zip(optimizers, schedulers, strict=True):
         scaler.step(optimizer)
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
