@@ -8,11 +8,23 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from bakeoff.api import PredictResult, evaluate, predict, train  # noqa: E402
+# ``compress`` names the API function; the ``bakeoff.compress`` package stays importable by its full name.
+from bakeoff.api import (  # noqa: E402
+    CompressResult,
+    PredictResult,
+    bench,
+    compress,
+    evaluate,
+    leaderboard,
+    predict,
+    run_study,
+    train,
+)
 from bakeoff.config import TrainConfig  # noqa: E402
 from bakeoff.errors import BakeoffError  # noqa: E402
 from bakeoff.eval import EvalResult, TrainResult  # noqa: E402
 from bakeoff.track import Experiment, Store  # noqa: E402
 
-__all__ = ["BakeoffError", "EvalResult", "Experiment", "PredictResult", "Store", "TrainConfig", "TrainResult",
-           "__version__", "evaluate", "predict", "train"]
+__all__ = ["BakeoffError", "CompressResult", "EvalResult", "Experiment", "PredictResult", "Store", "TrainConfig",
+           "TrainResult", "__version__", "bench", "compress", "evaluate", "leaderboard", "predict", "run_study",
+           "train"]

@@ -10,12 +10,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bakeoff.cli import runs
+from bakeoff.cli import inference, runs, study
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(runs.app, name="runs")
+app.command()(inference.compress)
+app.command()(inference.bench)
+app.command()(study.run)
+app.command()(study.leaderboard)
 
 Task = Annotated[str | None, typer.Option(help="Task name (see `bakeoff tasks`).")]
 Data = Annotated[str | None, typer.Option(help="A folder of split files, or one CSV/TSV/JSONL/Parquet file.")]
@@ -85,7 +89,8 @@ def train(
 @app.command()
 @friendly_errors
 def evaluate(
-    model: Annotated[str, typer.Argument(help="Run (id, prefix, project/name) or checkpoint folder.")],
+    model: Annotated[str, typer.Argument(help="Run (id, prefix, project/name), checkpoint or compressed folder.")],
+    method: inference.Method = None,
     task: Task = None,
     data: Data = None,
     split: Annotated[str, typer.Option(help="validation, test or train.")] = "validation",
@@ -102,7 +107,7 @@ def evaluate(
 
     result = evaluate_model(model, task=task, data=data, split=split, text_column=text_column,
                             text_pair_column=text_pair_column, label_column=label_column, max_length=max_length,
-                            batch_size=batch_size, precision=precision)
+                            batch_size=batch_size, precision=precision, method=method)
     if as_json:
         print_json(result.to_dict())
         return
@@ -123,7 +128,7 @@ def evaluate(
 @app.command()
 @friendly_errors
 def predict(
-    model: Annotated[str, typer.Argument(help="Run (id, prefix, project/name) or checkpoint folder.")],
+    model: Annotated[str, typer.Argument(help="Run (id, prefix, project/name), checkpoint or compressed folder.")],
     text: Annotated[str | None, typer.Argument(help="A text to classify.")] = None,
     pair: Annotated[str | None, typer.Argument(help="Its second text, for sentence-pair models.")] = None,
     file: Annotated[Path | None, typer.Option(help="Classify every row of this CSV/TSV/JSONL/Parquet file.")] = None,
@@ -132,6 +137,7 @@ def predict(
     text_pair_column: PairColumn = None,
     batch_size: int = 128,
     precision: str = "auto",
+    method: inference.Method = None,
     as_json: AsJson = False,
 ) -> None:
     """Classify a text (and its pair), or every row of a file."""
@@ -150,7 +156,7 @@ def predict(
     else:
         texts, pairs = [text], [pair] if pair is not None else None
         rows = [{"text": text, **({"pair": pair} if pair is not None else {})}]
-    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision)
+    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method)
     for row, label, probabilities, label_id in zip(rows, result.labels, result.probabilities, result.label_ids, strict=True):
         row["label"], row["score"] = label, round(float(probabilities[label_id]), 6)
     if out is not None:
