@@ -58,6 +58,13 @@ class _RawSplit:
     source: str
 
 
+def has_local_data(task: TaskSpec) -> bool:
+    """Whether the task's data is on this machine ($BAKEOFF_DATA_DIR/<task>/ or shipped), without the hub."""
+    env_dir = os.environ.get("BAKEOFF_DATA_DIR")
+    local = task.local
+    return bool(local and ((env_dir and (Path(env_dir) / task.name).is_dir()) or local.builtin))
+
+
 def _read_splits(task: TaskSpec | None, options: DataOptions) -> dict[str, _RawSplit]:
     local = task.local if task else None
     if options.data is not None:

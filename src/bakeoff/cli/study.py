@@ -1,0 +1,114 @@
+"""``bakeoff run`` and ``bakeoff leaderboard``: a whole bake-off from one file, and its ranked results."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+
+STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "red", "BUDGET": "yellow"}
+
+
+@friendly_errors
+def run(
+    study: Annotated[Path, typer.Argument(help="A study file (YAML); see examples/.")],
+    executor: Annotated[str, typer.Option(help="local (a process per trial) or ray.")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
+    max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes; ray: in flight).")] = 1,
+    retry_failed: Annotated[bool, typer.Option(help="Run FAILED trials again too (crashed ones always are).")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing.")] = False,
+) -> None:
+    """Run a study: every trial once, resuming where a previous run of the same file stopped."""
+    from bakeoff.api import leaderboard, run_study
+    from bakeoff.study import load_study
+
+    spec = load_study(study)
+    if dry_run:
+        for trial in spec.trials:
+            console.print(f"{trial.id}  {trial.run_name}  seed {trial.config['seed']}", highlight=False)
+        console.print(f"{len(spec.trials)} trials in study {spec.name!r}; nothing was run")
+        return
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True,
+                   disable=not sys.stdout.isatty())
+    task_id = None
+
+    def progress(kind: str, value: Any) -> None:
+        nonlocal task_id
+        if kind == "start":
+            task_id = bar.add_task(spec.name, total=value)
+        elif kind == "rung":
+            bar.console.print(value)
+            if task_id is not None:
+                bar.update(task_id, total=(bar.tasks[0].total or 0) + int(value.split(": ")[1].split()[0]))
+        else:
+            _print_trial(bar, value)
+            if task_id is not None:
+                bar.advance(task_id)
+
+    with bar:
+        outcome = run_study(study, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
+                            retry_failed=retry_failed, progress=progress)
+    done = outcome.count("COMPLETED")
+    console.print(f"study {spec.name!r}: {done} completed, {outcome.count('FAILED', 'CRASHED')} failed, "
+                  f"{outcome.count('BUDGET')} not run (budget); {sum(o.resumed for o in outcome.outcomes)} were "
+                  f"already done; {outcome.seconds:.0f} s on {outcome.executor}")
+    if done:
+        _print_board(leaderboard(spec.name))
+    if outcome.count("FAILED", "CRASHED"):
+        raise typer.Exit(1)
+
+
+def _print_trial(bar: Progress, outcome: Any) -> None:
+    trial = outcome.trial
+    style = STATUS_STYLE.get(outcome.status, "")
+    metric = f"{outcome.metric_name} {outcome.metric:.4f}" if outcome.metric is not None else ""
+    took = "done before" if outcome.resumed else (f"{outcome.seconds:.0f} s" if outcome.seconds else "")
+    error = f"  {outcome.error}" if outcome.error and outcome.status != "COMPLETED" else ""
+    for method, change in outcome.compress.items():
+        error += (f"  [red]{method} failed: {change['error']}[/]" if "error" in change else
+                  f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x")
+    bar.console.print(f"[{style}]{outcome.status:<9}[/] {trial.run_name}  seed {trial.config['seed']}  "
+                      f"{metric}  {took}{error}", highlight=False)
+
+
+@friendly_errors
+def leaderboard(
+    study_or_project: Annotated[str, typer.Argument(help="A study file, or a project name in the store.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Rank a study's models by mean validation metric over seeds, with 95% intervals and significance."""
+    from bakeoff.api import leaderboard as build
+
+    board = build(study_or_project)
+    if as_json:
+        print_json(board.to_dict())
+    elif as_csv:
+        sys.stdout.write(board.to_csv())
+    else:
+        _print_board(board)
+
+
+def _print_board(board: Any) -> None:
+    direction = "higher" if board.higher_is_better else "lower"
+    view = Table(title=f"{board.project}: ranked by validation {board.metric} ({direction} is better), mean over "
+                       "seeds [95% interval]",
+                 caption="vs leader: McNemar's test paired over the same seeds and validation rows; "
+                         "sig. = significant at 5%, noise = within noise")
+    view.add_column("", no_wrap=True, min_width=2)
+    view.add_column("model", overflow="fold")
+    for column in (board.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
+        view.add_column(column, justify="right" if column != "vs leader" else "left")
+    for row in board.rows:
+        interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
+        view.add_row(row.medal or str(row.rank), row.label, f"{row.mean:.3f}{interval}", str(len(row.seeds)),
+                     fmt(row.train_seconds) if row.method == "trained" else "-", fmt(row.latency_p50_ms),
+                     fmt(row.size_mb), row.verdict)
+    console.print(view)

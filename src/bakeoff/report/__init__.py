@@ -1,0 +1,5 @@
+"""Reports: leaderboards with uncertainty and significance, from what the store recorded."""
+
+from bakeoff.report.leaderboard import Leaderboard, Row, build
+
+__all__ = ["Leaderboard", "Row", "build"]
