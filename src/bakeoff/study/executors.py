@@ -1,8 +1,10 @@
 """Where trials run: a fresh local process each, or a Ray task each. Both yield (payload, summary) as trials end.
 
 Local: one process per trial, so a crash (segfault, OOM kill) takes down that trial, not the study. Starting
-Python and importing torch and transformers costs seconds, so one spare process is always warming up while the
-current trials train; it takes the next trial the moment a slot frees. Each process dies with the study
+Python and importing torch and transformers costs about 4 s of CPU, which on a 2-core machine slows the trial
+that is training beside it, so trial processes are forked from a fork server that imported them once
+(``forkserver`` with preloaded modules: a new trial process costs milliseconds and no CPU). The fork server
+itself never runs a torch op, so no thread pool is forked. Each trial process dies with the study
 (``PR_SET_PDEATHSIG``), so killing the study leaves no orphan still writing into the store.
 """
 
@@ -12,6 +14,8 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
@@ -27,22 +31,20 @@ class LocalExecutor:
 
     def __init__(self, max_parallel: int = 1) -> None:
         self.max_parallel = max(1, max_parallel)
-        self._context = multiprocessing.get_context("spawn")
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["bakeoff.study.preload"])
 
     def map(self, payloads: list[Payload]) -> Iterator[tuple[Payload, dict[str, Any]]]:
         pending = deque(payloads)
         running: dict[Connection, tuple[Any, Payload]] = {}
-        spare = self._spawn() if pending else None
+        finished = []
         try:
             while pending or running:
                 while pending and len(running) < self.max_parallel:
-                    process, conn = spare or self._spawn()
-                    spare = None
+                    process, conn = self._spawn()
                     payload = pending.popleft()
-                    conn.send(payload)
+                    conn.send({**payload, "env": study_environment(), "cwd": os.getcwd()})
                     running[conn] = (process, payload)
-                    if pending:
-                        spare = self._spawn()
                 for conn in wait(list(running)):
                     process, payload = running.pop(conn)
                     try:
@@ -50,12 +52,13 @@ class LocalExecutor:
                     except (EOFError, OSError):
                         process.join()
                         summary = _lost(payload, f"the trial's process died (exit code {process.exitcode})")
-                    process.join()
                     conn.close()
+                    finished.append(process)  # joined later: its interpreter shutdown is not on the study's path
                     yield payload, summary
         finally:
-            for process, _ in [*running.values(), *([spare] if spare else [])]:
+            for process, _ in running.values():
                 process.kill()
+            for process in [*finished, *(p for p, _ in running.values())]:
                 process.join()
 
     def _spawn(self) -> tuple[Any, Connection]:
@@ -68,15 +71,21 @@ class LocalExecutor:
 
 
 def _serve(conn: Connection, parent_pid: int) -> None:
-    """A trial process: die with the study, warm up, take one trial, send its summary back."""
-    _die_with_parent(parent_pid)
+    """A trial process: die with the study, take one trial, send its summary back."""
+    _die_with_study(parent_pid)
     from bakeoff.study.worker import run_trial, warm_up
 
-    warm_up()
+    warm_up()  # already imported in the fork server: this only disables per-file progress bars
     try:
         payload = conn.recv()
     except EOFError:
         return
+    # The fork server started with the environment and folder of the first study in this process; take the
+    # current study's (its store, data folder, offline switches).
+    for key in [k for k in os.environ if k.startswith(ENV_PREFIXES)]:
+        del os.environ[key]
+    os.environ.update(payload["env"])
+    os.chdir(payload["cwd"])
     threads = payload["config"].get("threads")
     if threads:
         import torch
@@ -85,14 +94,23 @@ def _serve(conn: Connection, parent_pid: int) -> None:
     conn.send(run_trial(payload))
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def _die_with_study(study_pid: int) -> None:
+    """End this trial process when the study process ends, however it ends (SIGKILL included)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills this process when the study dies
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the fork server (our parent) exits
     except OSError:
         pass
-    if os.getppid() != parent_pid:  # the study died before the line above ran
-        os._exit(1)
+
+    def watch() -> None:  # the fork server exits when the study does; this covers the moments in between
+        while True:
+            try:
+                os.kill(study_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, daemon=True, name="bakeoff-study-watch").start()
 
 
 class RayExecutor:
@@ -108,12 +126,8 @@ class RayExecutor:
         ray = require_ray()
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False, include_dashboard=False, configure_logging=False)
-        # The trials write where this process would: same store, same data folder, same offline switches.
-        env = {k: os.path.abspath(v) if k in ("BAKEOFF_STORE", "BAKEOFF_DATA_DIR") else v
-               for k, v in os.environ.items() if k.startswith(("BAKEOFF_", "HF_"))}
-        env.setdefault("BAKEOFF_STORE", os.path.abspath(".bakeoff"))
         task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus, max_retries=0)(_ray_trial).options(
-            runtime_env={"env_vars": env})
+            runtime_env={"env_vars": study_environment()})
         pending = deque(payloads)
         running: dict[Any, Payload] = {}
         limit = self.max_parallel or len(payloads)
@@ -137,6 +151,20 @@ def _ray_trial(payload: Payload) -> dict[str, Any]:
 
     torch.set_num_threads(payload["config"].get("threads") or 1)
     return run_trial(payload)
+
+
+ENV_PREFIXES = ("BAKEOFF_", "HF_")
+
+
+def study_environment() -> dict[str, str]:
+    """What a trial must see wherever it runs: this study's store and data folder (absolute), offline switches."""
+    from bakeoff.track.experiment import default_root
+
+    env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
+    env["BAKEOFF_STORE"] = str(default_root().resolve())
+    if env.get("BAKEOFF_DATA_DIR"):
+        env["BAKEOFF_DATA_DIR"] = os.path.abspath(env["BAKEOFF_DATA_DIR"])
+    return env
 
 
 def require_ray() -> Any:

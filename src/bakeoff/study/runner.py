@@ -107,7 +107,7 @@ def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExec
     payloads = [_payload(trial, study, cpus) for trial in todo]
     # Without a deadline the executor gets every trial at once; with one, a wave per free slot, so that no
     # trial starts after max_hours.
-    width = len(payloads) if deadline is None else max(1, getattr(runner, "max_parallel", None) or 1)
+    width = max(1, len(payloads) if deadline is None else getattr(runner, "max_parallel", None) or 1)
     for first in range(0, len(payloads), width):
         if deadline is not None and time.monotonic() > deadline:
             break

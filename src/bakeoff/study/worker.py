@@ -66,7 +66,15 @@ def _compress(ref: str, method: str) -> dict[str, Any]:
 
 def warm_up() -> None:
     """Import what a trial needs before it arrives, so a waiting process starts training at once."""
-    from transformers import AutoModelForSequenceClassification  # noqa: F401
+    # transformers imports each architecture's module on first use; these are the encoders bakeoff compares
+    from transformers import (  # noqa: F401
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        BertForSequenceClassification,
+        BertTokenizerFast,
+        DistilBertForSequenceClassification,
+        RobertaForSequenceClassification,
+    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # one line per trial is the study's output, not per-file bars

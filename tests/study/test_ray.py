@@ -1,0 +1,54 @@
+"""The Ray executor on a local cluster: the same trials, the same per-trial results, the same store."""
+
+from __future__ import annotations
+
+import ray
+
+import bakeoff
+from bakeoff.track import Store
+from bakeoff.track._files import read_json
+
+
+def _results(project):
+    out = {}
+    for run in Store().list(project):
+        result = read_json(run.path / "result.json")
+        out[run.name] = (run.status, result["validation"]["metrics"], read_json(run.path / "predictions.json"))
+    return out
+
+
+def test_ray_and_local_executors_give_the_same_per_trial_results(tiny_study):
+    on_ray, on_local = tiny_study(name="on-ray"), tiny_study(name="on-local")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        outcome = bakeoff.run_study(on_ray, executor="ray")
+    finally:
+        ray.shutdown()
+    assert outcome.executor == "ray" and outcome.count("COMPLETED") == 4
+    assert {o.trial.id for o in outcome.outcomes} == {o.trial.id for o in bakeoff.run_study(on_local).outcomes}
+    ray_results, local_results = _results("on-ray"), _results("on-local")
+    assert ray_results.keys() == local_results.keys() and len(ray_results) == 4
+    for name, (status, metrics, predictions) in ray_results.items():
+        assert status == "COMPLETED"
+        assert metrics == local_results[name][1]  # deterministic training: identical, not merely close
+        assert predictions == local_results[name][2]
+
+
+def test_without_ray_the_message_says_how_to_install(tiny_study, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    from typer.testing import CliRunner
+
+    from bakeoff.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(tiny_study()), "--executor", "ray"])
+    assert result.exit_code == 2 and "pip install 'bakeoff[ray]'" in result.output
+    assert not Store().list("tiny-study")

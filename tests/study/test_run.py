@@ -1,0 +1,122 @@
+"""Running studies locally: every trial once, resumable after a crash, failures recorded, one study at a time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from typer.testing import CliRunner
+
+import bakeoff
+from bakeoff.cli import app
+from bakeoff.study import load_study
+from bakeoff.study.runner import _study_lock
+from bakeoff.track import Store
+
+runner = CliRunner()
+
+
+def _runs(project):
+    return {run.name: run.status for run in Store().list(project)}
+
+
+def test_a_study_runs_every_trial_once_and_a_rerun_resumes(tiny_study):
+    path = tiny_study()
+    study = load_study(path)
+    outcome = bakeoff.run_study(path)
+    assert outcome.count("COMPLETED") == 4 and not outcome.count("FAILED", "CRASHED")
+    assert _runs("tiny-study") == {trial.run_name: "COMPLETED" for trial in study.trials}
+
+    again = bakeoff.run_study(path)
+    assert all(o.resumed for o in again.outcomes) and again.count("COMPLETED") == 4
+    assert len(Store().list("tiny-study")) == 4  # nothing duplicated
+
+    board = bakeoff.leaderboard(path)
+    assert [row.rank for row in board.rows] == [1, 2]
+    best, worst = board.rows
+    assert best.config["learning_rate"] == 3e-3 and best.medal == "🥇" and worst.medal == "🥈"
+    assert best.seeds == [1, 2] and best.low is not None and best.low <= best.mean <= best.high
+    assert worst.verdict.startswith("sig.") and worst.p_value < 0.05  # 0.5 against ~1.0 on 2 x 40 rows
+
+    result = runner.invoke(app, ["leaderboard", "tiny-study", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["rows"][0]["label"] == best.label
+    result = runner.invoke(app, ["leaderboard", str(path), "--csv"])
+    assert result.exit_code == 0 and result.output.splitlines()[0].startswith("rank,label,model")
+
+
+def test_a_failing_trial_is_recorded_and_the_study_goes_on(tiny_study, tmp_path):
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    path = tiny_study(seeds="[1]", axes="[]").read_text().replace("models: [", f"models: [{broken}, ")
+    (tmp_path / "mixed.yaml").write_text(path)
+    result = runner.invoke(app, ["run", str(tmp_path / "mixed.yaml")])
+    assert result.exit_code == 1, result.output
+    statuses = _runs("tiny-study")
+    assert sorted(statuses.values()) == ["COMPLETED", "FAILED"]
+    failed = next(run for run in Store().list("tiny-study") if run.status == "FAILED")
+    assert "broken-model" in failed.name and failed.info["error"]
+    assert "FAILED" in result.output and "1 completed, 1 failed" in " ".join(result.output.split())
+
+
+def test_a_second_run_of_the_same_study_is_refused(tiny_study):
+    path = tiny_study()
+    with _study_lock(Store().root / "tiny-study"):
+        result = runner.invoke(app, ["run", str(path)])
+    assert result.exit_code == 2
+    assert "is already running (pid" in result.output and not Store().list("tiny-study")
+
+
+def test_sigkill_mid_trial_then_rerun_finishes_with_every_trial_exactly_once(tiny_study, tmp_path):
+    path = tiny_study(extra="", seeds="[1, 2, 3]", axes="[]")
+    study = load_study(path)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "bakeoff", "run", str(path)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until a trial has finished and the next one is training
+        statuses = _runs("tiny-study")
+        if "COMPLETED" in statuses.values() and "RUNNING" in statuses.values():
+            break
+        time.sleep(0.05)
+    else:
+        process.kill()
+        raise AssertionError(f"the study never got mid-trial: {_runs('tiny-study')}")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    for _ in range(100):  # the trial process dies with the study (PR_SET_PDEATHSIG): its run reads CRASHED
+        if "CRASHED" in _runs("tiny-study").values():
+            break
+        time.sleep(0.05)
+    assert "CRASHED" in _runs("tiny-study").values(), _runs("tiny-study")
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert _runs("tiny-study") == {trial.run_name: "COMPLETED" for trial in study.trials}
+    for run in Store().list("tiny-study"):
+        assert (run.path / "result.json").is_file() and (run.path / "checkpoint" / "model.safetensors").is_file()
+
+
+def test_successive_halving_spends_longer_training_on_the_winner(tiny_study):
+    path = tiny_study(extra="schedule: {asha: {reduction_factor: 3, min_epochs: 1}}\n",
+                      axes="[{grid: {learning_rate: [3.0e-3, 1.0e-3, 1.0e-5]}}]", seeds="[1]")
+    outcome = bakeoff.run_study(path)
+    rungs = [(o.trial.rung, o.trial.config["epochs"], o.trial.config["learning_rate"]) for o in outcome.outcomes]
+    first = [r for r in rungs if r[0] == 0]
+    assert sorted(r[1] for r in first) == [1.0, 1.0, 1.0]
+    best_first = max((o for o in outcome.outcomes if o.trial.rung == 0), key=lambda o: o.metric)
+    assert [r for r in rungs if r[0] == 1] == [(1, 3.0, best_first.trial.config["learning_rate"])]
+    board = bakeoff.leaderboard(path)
+    assert len(board.rows) == 3  # each variant at the longest budget it reached
+    assert {row.config["epochs"] for row in board.rows} == {1.0, 3.0}
+
+
+def test_max_trials_caps_the_study(tiny_study):
+    path = tiny_study(extra="budget: {max_trials: 1}\n")
+    outcome = bakeoff.run_study(path)
+    assert [o.status for o in outcome.outcomes] == ["COMPLETED", "BUDGET", "BUDGET", "BUDGET"]
+    assert len(Store().list("tiny-study")) == 1

@@ -1,0 +1,110 @@
+"""Study files: expansion into trials, identity, and one line-numbered error per mistake before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bakeoff.study import StudyError, load_study
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _study(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("name", "trials"), [("glue_mrpc_three_models.yaml", 9), ("imdb_sweeps.yaml", 10),
+                                              ("offline_minilm.yaml", 6)])
+def test_every_shipped_example_loads_and_starts_with_its_command(name, trials):
+    path = EXAMPLES / name
+    assert path.read_text().splitlines()[0] == f"# bakeoff run examples/{name}"
+    study = load_study(path)
+    assert len(study.trials) == trials
+    assert len({t.id for t in study.trials}) == trials
+
+
+def test_examples_cover_the_seeds_comparisons():
+    mrpc = load_study(EXAMPLES / "glue_mrpc_three_models.yaml")
+    assert {t.config["model"] for t in mrpc.trials} == {"bert-base", "roberta-base", "distilbert"}
+    assert {(t.config["learning_rate"], t.config["batch_size"], t.config["epochs"]) for t in mrpc.trials} == {
+        (2e-5, 16, 3.0)}
+    imdb = load_study(EXAMPLES / "imdb_sweeps.yaml")
+    cells = {(t.config["max_length"], t.config["learning_rate"], t.config["batch_size"]) for t in imdb.trials}
+    assert (512, 5e-6, 8) in cells and (128, 2e-5, 32) in cells and (256, 7.5e-6, 16) in cells
+    assert {t.config["train_fraction"] for t in imdb.trials} == {0.25, 0.5, 0.75, 1.0}
+    assert {t.config["model"] for t in imdb.trials} == {"distilbert", "bert-base"}
+    assert all(t.config["best_metric"] == "loss" and t.config["early_stopping_patience"] == 2 for t in imdb.trials)
+
+
+def test_offline_example_falls_back_to_the_demo_data_without_sst2(monkeypatch, shared_data):
+    monkeypatch.delenv("BAKEOFF_DATA_DIR", raising=False)
+    offline = load_study(EXAMPLES / "offline_minilm.yaml")
+    assert {t.config["task"] for t in offline.trials} == {"demo"}
+    assert {t.config["epochs"] for t in offline.trials} == {8.0}
+    monkeypatch.setenv("BAKEOFF_DATA_DIR", str(shared_data))
+    with_data = load_study(EXAMPLES / "offline_minilm.yaml")
+    assert {t.config["task"] for t in with_data.trials} == {"sst2"}
+    assert {t.config["train_fraction"] for t in with_data.trials} == {0.03}
+    assert all(t.compress == ("dynamic-int8",) for t in with_data.trials)
+
+
+def test_grid_zip_random_and_seeds_multiply(tmp_path):
+    text = """
+models: [minilm-l6, minilm-l3]
+tasks: [demo]
+axes:
+  - grid: {learning_rate: [1.0e-5, 2.0e-5]}
+  - zip: {max_length: [64, 128, 256], batch_size: [32, 16, 8]}
+  - random: {warmup_ratio: {uniform: [0.0, 0.2]}, weight_decay: [0.0, 0.01]}
+    trials: 2
+seeds: [1, 2]
+"""
+    study = load_study(_study(tmp_path, text))
+    assert len(study.trials) == 2 * 2 * 3 * 2 * 2
+    pairs = {(t.config["max_length"], t.config["batch_size"]) for t in study.trials}
+    assert pairs == {(64, 32), (128, 16), (256, 8)}
+    again = load_study(_study(tmp_path, text))
+    assert [t.id for t in again.trials] == [t.id for t in study.trials]  # random draws are seeded
+    assert all(0.0 <= t.config["warmup_ratio"] <= 0.2 for t in study.trials)
+
+
+def test_trial_identity_is_the_resolved_config(tmp_path):
+    base = "models: [minilm-l3]\ntasks: [demo]\nseeds: [1]\nsettings: {epochs: 2%s}\n"
+    first = load_study(_study(tmp_path, base % "")).trials[0]
+    explicit = load_study(_study(tmp_path, base % ", max_length: 128")).trials[0]  # the default, spelled out
+    other = load_study(_study(tmp_path, base % ", max_length: 64")).trials[0]
+    assert first.id == explicit.id != other.id
+    assert first.run_name == f"demo-minilm-l3-{first.id}"
+
+
+@pytest.mark.parametrize(("body", "line", "message"), [
+    ("models: [minilm-l6]\ntasks: [demo]\nsettings:\n  epochs: 1\n  learnin_rate: 1.0e-4\n", 5,
+     "unknown setting 'learnin_rate' (did you mean 'learning_rate'?)"),
+    ("models: [minilm-l6]\ntasks: [demo]\nsettings:\n  batch_size: sixteen\n", 4,
+     "setting 'batch_size' must be a whole number, got 'sixteen'"),
+    ("models: [minilm-l6]\ntasks: [demo]\naxes:\n  - grid: {learning_rate: []}\n", 4,
+     "axis 'learning_rate' is empty"),
+    ("models: [minilm-l6, minilm-l9]\ntasks: [demo]\n", 1, "unknown model 'minilm-l9' (did you mean"),
+    ("models: [minilm-l6]\ntasks:\n  - demo\n  - sst3\n", 4, "unknown task 'sst3'"),
+    ("models: [minilm-l6]\ntasks: [demo]\naxes:\n  - zip: {max_length: [64, 128], batch_size: [8]}\n", 4,
+     "zip lists must have equal lengths"),
+    ("models: [minilm-l6]\ntasks: [demo]\nseeds: []\n", 3, "seeds is a non-empty list"),
+    ("models: [minilm-l6]\ntasks: [demo]\nschedul: asha\n", 3, "unknown key 'schedul' (did you mean 'schedule'?)"),
+    ("models: [minilm-l6]\ntasks: [demo]\ncompress: [int4]\n", 3, "unknown compression method 'int4'"),
+    ("models: [minilm-l6]\ntasks: [demo]\nsettings: {seed: 3}\n", 3, "'seed' is set by the study itself"),
+    ("models: [minilm-l6]\ntasks: [demo]\naxes:\n  - random: {learning_rate: [1.0e-5]}\n", 4,
+     "a random axis needs trials: N"),
+    ("models: [minilm-l6]\ntasks: [demo]\nsettings: {learning_rate: -1.0}\n", 3, "must be > 0"),
+    ("models: [minilm-l6\n", 2, "not valid YAML"),
+])
+def test_mistakes_name_their_line(tmp_path, body, line, message):
+    path = _study(tmp_path, body)
+    with pytest.raises(StudyError) as caught:
+        load_study(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}:{line}: "), text
+    assert message in text
