@@ -7,7 +7,8 @@ Part 1, ``bakeoff compress`` with every method against seed 001's recipe (``torc
 layers only, measured in memory: its pickle is never written): size, dev accuracy, flips, batch-1 p50/p95.
 Part 2, batched prediction over the SST-2 dev set: ``transformers.pipeline("text-classification")`` with its
 defaults, ``Trainer.evaluate``-style prediction in bf16, and ``bakeoff predict``; samples/s, ratios, and how
-many predictions differ from each peer's for the same weights. Needs ``pip install -e '.[bench,onnx]'``.
+many predictions differ from each peer's for the same weights. Part 3, whether each compressed model's predictions
+depend on the batch. Needs ``pip install -e '.[bench,onnx]'``.
 """
 
 from __future__ import annotations
@@ -133,10 +134,24 @@ def trainer_predict(checkpoint: Path, dev) -> tuple[np.ndarray, float]:
     return predictions.predictions.argmax(-1), len(dev) / seconds
 
 
+def part3(checkpoint: Path, dev) -> None:
+    """Do predictions depend on the batch? Batch 1 against length-sorted batches of 64, per compressed model."""
+    from bakeoff.compress import artefact
+
+    print(f"\npart 3: batch 1 against batches of 64 over SST-2 dev ({len(dev)} rows)")
+    for method in METHODS:
+        loaded = artefact.load(checkpoint.parent / "compressed" / method)
+        encoded = encode(loaded.tokenizer, dev, 128)
+        one = predict_with(loaded.forward, encoded, 1, loaded.num_labels).logits
+        many = predict_with(loaded.forward, encoded, 64, loaded.num_labels).logits
+        print(f"{method:<14} labels that differ: {int((one.argmax(1) != many.argmax(1)).sum()):>3}   "
+              f"largest logit difference: {np.abs(one - many).max():.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", help="a trained MiniLM-L6 SST-2 run (default: train one, ~8 minutes)")
-    parser.add_argument("--part", choices=("1", "2", "both"), default="both")
+    parser.add_argument("--part", choices=("1", "2", "3", "all"), default="all")
     args = parser.parse_args()
     if not os.environ.get("BAKEOFF_DATA_DIR"):
         raise SystemExit("set BAKEOFF_DATA_DIR to the folder holding sst2/ (e.g. ../shared/data)")
@@ -148,10 +163,12 @@ def main() -> None:
     checkpoint, _ = _locate(run)
     assert checkpoint.name == CHECKPOINT_DIR
     dev = load_task_data(get_task("sst2"), DataOptions()).validation
-    if args.part in ("1", "both"):
+    if args.part in ("1", "all"):
         part1(run, checkpoint, dev)
-    if args.part in ("2", "both"):
+    if args.part in ("2", "all"):
         part2(run, checkpoint, dev)
+    if args.part in ("3", "all"):
+        part3(checkpoint, dev)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,6 @@ from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(runs.app, name="runs")
-app.command()(inference.compress)
-app.command()(inference.bench)
-app.command()(study.run)
-app.command()(study.leaderboard)
 
 Task = Annotated[str | None, typer.Option(help="Task name (see `bakeoff tasks`).")]
 Data = Annotated[str | None, typer.Option(help="A folder of split files, or one CSV/TSV/JSONL/Parquet file.")]
@@ -236,6 +232,13 @@ def demo(
     _print_results(results, title=f"bake-off on {task}: identical settings, ranked by validation "
                                   f"{results[0].validation.primary_metric}")
     console.print(f"runs stored in {Path(results[0].run['path']).parent}  (list them: bakeoff runs ls)")
+
+
+# after the core commands, so `bakeoff --help` lists them in the order a user needs them
+app.command()(inference.compress)
+app.command()(inference.bench)
+app.command()(study.run)
+app.command()(study.leaderboard)
 
 
 def _print_results(results: list[Any], title: str) -> None:

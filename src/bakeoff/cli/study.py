@@ -76,6 +76,7 @@ def _print_trial(bar: Progress, outcome: Any) -> None:
                   f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x")
     bar.console.print(f"[{style}]{outcome.status:<9}[/] {trial.run_name}  seed {trial.config['seed']}  "
                       f"{metric}  {took}{error}", highlight=False)
+    bar.console.file.flush()  # a study's log is read while it runs, often from a file
 
 
 @friendly_errors

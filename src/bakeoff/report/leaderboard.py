@@ -126,7 +126,8 @@ def _row(entries: list[dict[str, Any]], method: str) -> Row:
         if method == "trained":
             values.append(result["validation"]["metrics"][metric])
             latency.append((result.get("latency_ms") or {}).get("p50"))
-            size = (result["model"].get("checkpoint_bytes") or 0) / 1e6 or None
+            weights = (result["model"].get("checkpoint_files") or {}).get("model.safetensors")
+            size = weights / 1e6 if weights else None  # weights only, as for compressed rows
             labels = stored.get("predicted")
         else:
             report = entry["report"]
