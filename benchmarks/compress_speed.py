@@ -115,8 +115,13 @@ def part2(run: str, checkpoint: Path, dev) -> None:
 
 def trainer_predict(checkpoint: Path, dev) -> tuple[np.ndarray, float]:
     """``Trainer.predict`` with bf16 and its default eval batch (8), dynamic padding; model load counted."""
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              TrainingArguments)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+    )
 
     start = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)

@@ -71,9 +71,10 @@ def test_int8_swaps_modules_and_sizes_add_up(trained_run, tmp_path):
     assert Int8Linear in kinds and Int8Embedding in kinds
     assert isinstance(model.classifier, torch.nn.Linear)  # the head stays float
     assert manifest["recipe"]["kept_float"] == ["classifier"]
-    with safe_open(tmp_path / "q" / "model.safetensors", "pt") as tensors:
-        payload = sum(tensors.get_tensor(k).numel() * tensors.get_tensor(k).element_size() for k in tensors.keys())
-        dtypes = {tensors.get_tensor(k).dtype for k in tensors.keys() if k.endswith("weight_int8_t")}
+    with safe_open(tmp_path / "q" / "model.safetensors", "pt") as handle:
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 - no __iter__ here
+    payload = sum(t.numel() * t.element_size() for t in tensors.values())
+    dtypes = {t.dtype for name, t in tensors.items() if name.endswith("weight_int8_t")}
     size = (tmp_path / "q" / "model.safetensors").stat().st_size
     assert dtypes == {torch.int8}
     assert payload <= size <= payload + 64 * 1024  # tensors plus the safetensors header, nothing else

@@ -33,7 +33,7 @@ OPSET = 17
 def require_onnxruntime() -> ModuleType:
     """The ``onnxruntime`` module, or one line saying how to install it."""
     try:
-        import onnx
+        import onnx  # noqa: F401 - the export writes with it; check it is here too
         import onnxruntime
     except ImportError:
         raise BakeoffError("ONNX Runtime is not installed: pip install 'bakeoff[onnx]'") from None
