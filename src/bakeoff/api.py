@@ -285,7 +285,7 @@ def bench(model: str, *, method: str | None = None, backend: str = "torch", batc
         loaded = _load(path, precision, "cpu")
         if backend == "torch" and loaded.backend != "torch":
             raise BakeoffError(f"{path} is an ONNX model: use --backend onnxruntime")
-        encoded, primary = _labelled_split(loaded, run_config, split, task=task, data=data)
+        encoded, primary = _labelled_split(loaded, run_config, split, speed_only=True, task=task, data=data)
         figures = _measure(loaded, encoded, split, primary, batch_sizes, requests)
     return {"model": model, "method": loaded.method,
             "backend": loaded.backend, "split": split, "rows": len(encoded), **figures}
@@ -398,10 +398,12 @@ def _load(path: Path, precision: str, device: str) -> compression.LoadedModel:
 
 
 def _labelled_split(loaded: compression.LoadedModel, run_config: dict[str, Any], split: str,
-                    **given: Any) -> tuple[Encoded, str]:
+                    speed_only: bool = False, **given: Any) -> tuple[Encoded, str | None]:
     """The split to measure on, tokenized for ``loaded``, with labels in the model's ids; and its primary metric.
 
-    Options in ``given`` override the run's config; with neither, the built-in demo task is used.
+    Options in ``given`` override the run's config; with neither, the built-in demo task is used. With
+    ``speed_only``, texts whose labels the model does not know are still returned (metric None): their
+    timings are as good as any.
     """
     config = TrainConfig.from_dict({**run_config, **_given(**given)})
     if given.get("task") is not None or given.get("data") is not None:
@@ -409,18 +411,25 @@ def _labelled_split(loaded: compression.LoadedModel, run_config: dict[str, Any],
     if not config.task and not config.data:
         config.task = "demo"
     task_data = load_task_data(get_task(config.task) if config.task else None, _data_options(config))
-    dataset = _relabel(_split(task_data, split), task_data.label_names, loaded.label_names)
+    try:
+        dataset = _relabel(_split(task_data, split), task_data.label_names, loaded.label_names)
+    except BakeoffError:
+        if not speed_only:
+            raise
+        texts = _split(task_data, split)
+        unlabelled = TextDataset(texts.texts, np.zeros(len(texts), dtype=np.int64), texts.pairs, texts.source)
+        return encode(loaded.tokenizer, unlabelled, config.max_length), None
     return encode(loaded.tokenizer, dataset, config.max_length), task_data.primary_metric
 
 
-def _measure(loaded: compression.LoadedModel, encoded: Encoded, split: str, primary: str,
+def _measure(loaded: compression.LoadedModel, encoded: Encoded, split: str, primary: str | None,
              batch_sizes: tuple[int, ...], requests: int = 100) -> dict[str, Any]:
     """Metrics, size and speed of one model on one split (``labels`` are its predictions, in row order)."""
     predictions = predict_with(loaded.forward, encoded, 64, loaded.num_labels)
-    scores = evaluate_predictions(split, predictions, encoded.labels, loaded.label_names, primary)
+    scores = evaluate_predictions(split, predictions, encoded.labels, loaded.label_names, primary) if primary else None
     speed: BenchResult = measure(loaded.forward, encoded, batch_sizes, requests=requests)
-    return {"method": loaded.method, "backend": loaded.backend, "metrics": scores.metrics,
-            "loss": scores.loss, "weights_bytes": loaded.weights_bytes,
+    return {"method": loaded.method, "backend": loaded.backend, "metrics": scores.metrics if scores else {},
+            "loss": scores.loss if scores else None, "weights_bytes": loaded.weights_bytes,
             "folder_bytes": sum(p.stat().st_size for p in loaded.path.iterdir() if p.is_file()),
             "bench": speed.to_dict(), "labels": predictions.labels.tolist()}
 

@@ -203,3 +203,17 @@ def test_onnx_without_onnxruntime_says_how_to_install(trained_run, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
     result = runner.invoke(app, ["compress", "bakeoff/tiny", "--method", "onnx"])
     assert result.exit_code == 2 and "pip install 'bakeoff[onnx]'" in result.output
+
+
+def test_bench_measures_a_bare_checkpoint_whose_labels_the_data_does_not_use(tiny_model_dir, tmp_path):
+    from bakeoff.models import load_for_classification, load_tokenizer, resolve_model
+    from bakeoff.models.checkpoint import save_checkpoint
+
+    source = resolve_model(str(tiny_model_dir))
+    save_checkpoint(load_for_classification(source, ["LABEL_0", "LABEL_1", "LABEL_2"]), load_tokenizer(source),
+                    tmp_path / "bare")
+    result = runner.invoke(app, ["bench", str(tmp_path / "bare"), "--batch-sizes", "8", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["metrics"] == {} and figures["rows"] == 53  # the built-in demo's validation texts
+    assert figures["bench"]["latency_ms"]["p50"] > 0
