@@ -21,7 +21,7 @@ from typing import Any
 
 from bakeoff.errors import BakeoffError
 from bakeoff.eval.metrics import metric_info
-from bakeoff.study.executors import LocalExecutor, RayExecutor
+from bakeoff.study.executors import LocalExecutor, RayExecutor, require_ray
 from bakeoff.study.spec import Study
 from bakeoff.study.trials import Trial
 from bakeoff.track import Store
@@ -63,14 +63,15 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
     progress = progress or (lambda kind, value: None)
     if executor not in ("local", "ray"):
         raise BakeoffError(f"--executor {executor!r}: use local or ray")
-    cpus = study.cpus or max(1, (os.cpu_count() or 1) // max(1, max_parallel))
-    runner = (RayExecutor(ray_address, cpus=study.cpus or 1, gpus=study.gpus, max_parallel=max_parallel
-                          if max_parallel > 1 else None)
-              if executor == "ray" else LocalExecutor(max_parallel))
+    # threads per trial: what the study asks for; else locally the cores shared out, on Ray one CPU per task
     if executor == "ray":
-        from bakeoff.study.executors import require_ray
-
-        require_ray()
+        require_ray()  # before anything is locked or written
+        cpus = study.cpus or 1
+        runner: LocalExecutor | RayExecutor = RayExecutor(ray_address, cpus=cpus, gpus=study.gpus,
+                                                          max_parallel=max_parallel if max_parallel > 1 else None)
+    else:
+        cpus = study.cpus or max(1, (os.cpu_count() or 1) // max(1, max_parallel))
+        runner = LocalExecutor(max_parallel)
     store = Store()
     outcome = StudyOutcome(study.name, executor)
     start = time.monotonic()

@@ -148,9 +148,9 @@ def load_study(path: str | Path) -> Study:
         merged["fallback_task"] = doc.get("fallback_task")
         for trial in _expand(merged, where, lines, rng, sweep.get("name")):
             trials.setdefault(trial.id, trial)
+    cpus, gpus = _resources(doc, lines)
     return Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
-                 schedule=_schedule(doc, lines), cpus=_resources(doc, lines)[0], gpus=_resources(doc, lines)[1],
-                 description=str(doc.get("description") or ""))
+                 schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""))
 
 
 def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: _Lines, rng: random.Random,
