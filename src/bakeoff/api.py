@@ -264,16 +264,17 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     return result
 
 
-def bench(model: str, *, method: str | None = None, backend: str = "torch", batch_sizes: tuple[int, ...] = (8, 64),
+def bench(model: str, *, method: str | None = None, backend: str = "auto", batch_sizes: tuple[int, ...] = (8, 64),
           threads: int | None = None, precision: str = "fp32", task: str | None = None, data: str | None = None,
           split: str = "validation", requests: int = 100) -> dict[str, Any]:
     """Latency, throughput and memory of an existing model, without training.
 
-    ``backend="onnxruntime"`` on a PyTorch checkpoint exports it to a temporary ONNX graph first. The result
-    holds the predicted label ids (``labels``) so they can be checked against ``predict``.
+    ``backend="auto"`` runs a model on the backend it was made for; ``"onnxruntime"`` on a PyTorch checkpoint
+    exports it to a temporary ONNX graph first. The result holds the predicted label ids (``labels``) so they can
+    be checked against ``predict``.
     """
-    if backend not in ("torch", "onnxruntime"):
-        raise BakeoffError(f"--backend {backend!r}: use torch or onnxruntime")
+    if backend not in ("auto", "torch", "onnxruntime"):
+        raise BakeoffError(f"--backend {backend!r}: use auto, torch or onnxruntime")
     if threads:
         torch.set_num_threads(threads)
     path, run_config = _locate(model, method)
@@ -283,8 +284,9 @@ def bench(model: str, *, method: str | None = None, backend: str = "torch", batc
             compression.write(path, compression.get_method("onnx"), Path(scratch) / "onnx")
             path = Path(scratch) / "onnx"
         loaded = _load(path, precision, "cpu")
-        if backend == "torch" and loaded.backend != "torch":
-            raise BakeoffError(f"{path} is an ONNX model: use --backend onnxruntime")
+        if backend != "auto" and loaded.backend != backend:
+            raise BakeoffError(f"{path} is a {loaded.method} model for {loaded.backend}: use --backend "
+                               f"{loaded.backend} (or leave --backend out)")
         encoded, primary = _labelled_split(loaded, run_config, split, speed_only=True, task=task, data=data)
         figures = _measure(loaded, encoded, split, primary, batch_sizes, requests)
     return {"model": model, "method": loaded.method,

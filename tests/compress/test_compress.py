@@ -158,12 +158,20 @@ def test_compress_cli_records_the_comparison_and_predict_and_bench_agree(trained
     result = runner.invoke(app, ["compress", "bakeoff/tiny", "--method", "dynamic-int8"])
     assert result.exit_code == 2 and "--overwrite" in result.output
 
+    result = runner.invoke(app, ["bench", "bakeoff/tiny", "--method", "dynamic-int8", "--backend", "onnxruntime"])
+    assert result.exit_code == 2 and "model for torch: use --backend torch" in " ".join(result.output.split())
+
 
 def test_bench_on_onnxruntime_exports_a_checkpoint_on_the_fly(trained_run):
     result = runner.invoke(app, ["bench", "bakeoff/tiny", "--backend", "onnxruntime", "--batch-sizes", "8", "--json"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert figures["backend"] == "onnxruntime" and figures["metrics"]["accuracy"] >= 0.85
+
+    runner.invoke(app, ["compress", "bakeoff/tiny", "--method", "onnx-int8", "--batch-sizes", "4"])
+    result = runner.invoke(app, ["bench", "bakeoff/tiny", "--method", "onnx-int8", "--batch-sizes", "8", "--json"])
+    assert result.exit_code == 0, result.output  # an ONNX model runs on its own backend without being told
+    assert json.loads(result.output)["method"] == "onnx-int8"
 
 
 @pytest.mark.parametrize(("args", "expected"), [

@@ -59,7 +59,8 @@ def compress(
 def bench(
     model: Annotated[str, typer.Argument(help="Run, checkpoint folder or compressed model folder.")],
     method: Method = None,
-    backend: Annotated[str, typer.Option(help="torch or onnxruntime (exports a checkpoint first).")] = "torch",
+    backend: Annotated[str, typer.Option(help="auto (the model's own), torch, or onnxruntime (exports a "
+                                                 "PyTorch checkpoint first).")] = "auto",
     batch_sizes: Annotated[str, typer.Option(help="Throughput batch sizes.")] = "1,8,64",
     threads: int | None = None,
     precision: Annotated[str, typer.Option(help="fp32, bf16 or auto for a PyTorch checkpoint.")] = "fp32",

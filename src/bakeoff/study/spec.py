@@ -92,9 +92,8 @@ class _Lines:
         self.lines[at] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                self.lines[(*at, key.value)] = key.start_mark.line + 1
                 self._walk(value, (*at, key.value))
-                self.lines[(*at, key.value)] = key.start_mark.line + 1
+                self.lines[(*at, key.value)] = key.start_mark.line + 1  # a key's line, not its value's
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 self._walk(item, (*at, index))
