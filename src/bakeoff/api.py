@@ -120,7 +120,7 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
                       "steps": outcome.steps, "epochs_completed": outcome.epochs_completed, "precision": precision,
                       "device": str(device), "best_step": outcome.best_step, "best_epoch": outcome.best_epoch,
                       "selected_by": select_by, "stopped_early": outcome.stopped_early,
-                      "oom_fallbacks": outcome.oom_fallbacks},
+                      "oom_fallbacks": outcome.oom_fallbacks, "shortcuts": outcome.shortcuts},
             validation=validation, test=test, history=outcome.history, hardware=describe(),
             bakeoff_version=__version__, git_commit=_git_commit(), created_at=utc_now(),
             latency_ms=latency,

@@ -11,8 +11,10 @@
 - ``data``: ``{"task", "label_names", "sizes": {split: rows}, "fingerprints": {split: sha256[:16]}, "notes",
   "rows_at_max_length": {split: rows whose tokens reached max_length, i.e. were truncated or exactly fit}}``.
 - ``training``: ``{"seconds", "samples_per_second", "tokens_per_second", "steps", "epochs_completed",
-  "precision", "device", "best_step", "best_epoch", "selected_by", "stopped_early", "oom_fallbacks"}``;
-  samples and tokens count the training rows and their real (unpadded) tokens seen, per wall second.
+  "precision", "device", "best_step", "best_epoch", "selected_by", "stopped_early", "oom_fallbacks",
+  "shortcuts"}``; samples and tokens count the training rows and their real (unpadded) tokens seen, per wall
+  second; ``shortcuts`` says which same-function speed-ups applied: ``{"first_token_last_layer": bool,
+  "fast_dropout_modules": count}`` (``train/first_token.py``, ``train/dropout.py``).
 - ``validation`` / ``test``: an evaluation (``test`` null where the task has no labelled test split):
   ``{"split", "rows", "loss", "metrics": {name: value}, "primary_metric", "per_class": {label: {"precision",
   "recall", "f1", "support"}}, "confusion_matrix": [[...]] (rows true, columns predicted), "seconds",

@@ -6,6 +6,7 @@ It knows nothing of files, runs or the terminal: what it measures goes to ``log`
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from bakeoff.errors import BakeoffError
 from bakeoff.eval.metrics import is_better
 from bakeoff.eval.results import EvalResult
 from bakeoff.runtime import autocast
+from bakeoff.train.dropout import fast_dropout
+from bakeoff.train.first_token import first_token_last_layer
 from bakeoff.train.optim import build_optimizers, clip_gradients, linear_warmup_decay
 
 Evaluate = Callable[[nn.Module], EvalResult]
@@ -55,6 +58,7 @@ class FitOutcome:
     interrupted: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
     oom_fallbacks: list[dict[str, int]] = field(default_factory=list)
+    shortcuts: dict[str, Any] = field(default_factory=dict)  # the same-function speed-ups that applied
 
 
 def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Evaluate, select_by: str,
@@ -73,6 +77,11 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     lengths = train.lengths
     progress.start(total_steps, total_steps * config.batch_size * config.gradient_accumulation_steps)
     model.train()
+    # same function, less work: the last layer for [CLS] only, dropout masks from a fast generator (their
+    # modules say why); both undo themselves on exit, so evaluation in between and the saved model are plain
+    shortcuts = contextlib.ExitStack()
+    outcome.shortcuts = {"first_token_last_layer": shortcuts.enter_context(first_token_last_layer(model)),
+                         "fast_dropout_modules": shortcuts.enter_context(fast_dropout(model, config.seed))}
     start, eval_seconds = time.perf_counter(), 0.0
     try:
         epoch = 0
@@ -109,6 +118,7 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     finally:
         outcome.seconds = time.perf_counter() - start - eval_seconds
         progress.stop()
+        shortcuts.close()
         embedding = model.get_input_embeddings()
         if isinstance(embedding, nn.Embedding):
             embedding.sparse = False  # sparse gradients are a training detail; the saved model is plain
