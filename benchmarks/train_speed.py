@@ -54,8 +54,9 @@ def run_trainer(train: TextDataset, dev: TextDataset, best: bool) -> dict[str, f
         args = TrainingArguments(
             output_dir=out, learning_rate=SETTINGS["learning_rate"], per_device_train_batch_size=SETTINGS["batch_size"],
             per_device_eval_batch_size=128, num_train_epochs=SETTINGS["epochs"], seed=SETTINGS["seed"],
-            bf16=best and cpu_supports_bf16(), train_sampling_strategy="group_by_length" if best else "random", use_cpu=True,
-            report_to="none", save_strategy="no", eval_strategy="no", logging_strategy="no", disable_tqdm=True,
+            bf16=best and cpu_supports_bf16(), train_sampling_strategy="group_by_length" if best else "random",
+            use_cpu=True, report_to="none", save_strategy="no", eval_strategy="no", logging_strategy="no",
+            disable_tqdm=True,
         )
         trainer = Trainer(model=model, args=args, train_dataset=rows(train),
                           data_collator=DataCollatorWithPadding(tokenizer) if best else default_data_collator)

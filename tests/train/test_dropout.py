@@ -51,3 +51,10 @@ def test_eval_mode_is_identity_and_the_module_is_restored_after():
     with fast_dropout(model, seed=0):
         assert torch.equal(model(x), x)
     assert "forward" not in vars(model[1])
+
+
+def test_a_model_off_the_cpu_keeps_its_own_dropout():
+    with torch.device("meta"):  # stands in for a GPU: any device but the CPU
+        model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+    with fast_dropout(model, seed=0) as replaced:
+        assert replaced == 0 and "forward" not in vars(model[1])

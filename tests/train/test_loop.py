@@ -39,6 +39,8 @@ def test_tiny_model_learns_and_the_run_is_recorded(tiny_model_dir, sentiment_dir
     assert saved["schema_version"] == 1 and saved["data"]["fingerprints"]["train"] == result.data["fingerprints"]["train"]
     assert saved["config"]["learning_rate"] == 3e-3 and saved["hardware"]["torch"] == torch.__version__
     assert run.parameters()["batch_size"] == 16
+    # 2 layers x 3 dropouts + embeddings + classifier; the saved model is plain BERT again (pipeline tests load it)
+    assert saved["training"]["shortcuts"] == {"first_token_last_layer": True, "fast_dropout_modules": 8}
 
 
 def test_same_seed_same_run_on_cpu(tiny_model_dir, sentiment_dir):
