@@ -62,7 +62,8 @@ def _last_layer_if_supported(model: nn.Module) -> nn.Module | None:
         return None
     layer = encoder_layers(model)[-1]
     attention = getattr(getattr(layer, "attention", None), "self", None)
-    if not all(hasattr(attention, name) for name in ("query", "key", "value", "scaling", "attention_head_size")):
+    needed = ("query", "key", "value", "dropout", "scaling", "attention_head_size")
+    if not all(hasattr(attention, name) for name in needed):
         return None
     if not hasattr(layer, "feed_forward_chunk") or not hasattr(layer.attention, "output"):
         return None
