@@ -35,7 +35,8 @@ def first_token_last_layer(model: nn.Module) -> Iterator[bool]:
     """Within the context, the last encoder layer computes position 0 only; yields whether it applies.
 
     >>> from transformers import DistilBertConfig, DistilBertForSequenceClassification
-    >>> with first_token_last_layer(DistilBertForSequenceClassification(DistilBertConfig())) as active:
+    >>> tiny = DistilBertConfig(vocab_size=20, dim=8, n_layers=1, n_heads=2, hidden_dim=16)
+    >>> with first_token_last_layer(DistilBertForSequenceClassification(tiny)) as active:
     ...     active
     False
     """
