@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-_RELEVANT_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+_RELEVANT_FLAGS = ("avx2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 
 
 @functools.cache
@@ -28,6 +28,11 @@ def cpu_flags() -> frozenset[str]:
 def cpu_supports_bf16() -> bool:
     """bf16 matmuls run natively (AVX-512 BF16 or AMX); elsewhere bf16 on CPU is emulated and slow."""
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
+def cpu_supports_int8_dot() -> bool:
+    """int8 dot products run natively (VNNI or AMX); without them ``torch._int_mm`` on CPU is a slow loop."""
+    return bool({"avx_vnni", "avx512_vnni", "amx_int8"} & cpu_flags())
 
 
 def cpu_model() -> str:

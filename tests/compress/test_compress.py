@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from typer.testing import CliRunner
 
 import bakeoff
 from bakeoff.cli import app
 from bakeoff.compress import artefact as compression
+from bakeoff.compress import int8
 from bakeoff.compress.int8 import Int8Embedding, Int8Linear
 from bakeoff.data import TextDataset
 from bakeoff.data.batching import encode
@@ -225,3 +227,23 @@ def test_bench_measures_a_bare_checkpoint_whose_labels_the_data_does_not_use(tin
     figures = json.loads(result.output)
     assert figures["metrics"] == {} and figures["rows"] == 53  # the built-in demo's validation texts
     assert figures["bench"]["latency_ms"]["p50"] > 0
+
+
+@pytest.mark.parametrize("in_features", [64, 1536])  # 1536: MiniLM's feed-forward output layer
+def test_int8_linear_gives_the_same_sums_with_and_without_native_int8(in_features, monkeypatch):
+    """Without VNNI the integer products are summed by the fp32 GEMM; both kernels must agree exactly."""
+    torch.manual_seed(0)
+    module = Int8Linear.from_linear(nn.Linear(in_features, 48))
+    x = torch.randn(3, 24, in_features) * torch.linspace(0.1, 8.0, in_features)  # a few outlier features
+    monkeypatch.setattr(int8, "int8_dot_is_native", lambda device: True)
+    native = module(x)
+    monkeypatch.setattr(int8, "int8_dot_is_native", lambda device: False)
+    emulated = module(x)
+    assert torch.equal(native, emulated)
+    assert not torch.equal(native, torch.zeros_like(native))
+
+    # the float copy of the weights follows the buffer when new weights are loaded into the module
+    other = Int8Linear.from_linear(nn.Linear(in_features, 48))
+    module.load_state_dict(other.state_dict())
+    assert torch.equal(module(x), other(x))
+    assert not any("float" in name for name in module.state_dict())  # the cache is never saved
