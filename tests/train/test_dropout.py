@@ -58,3 +58,10 @@ def test_a_model_off_the_cpu_keeps_its_own_dropout():
         model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
     with fast_dropout(model, seed=0) as replaced:
         assert replaced == 0 and "forward" not in vars(model[1])
+
+
+def test_a_tiny_p_keeps_everything():
+    model = _model(1e-6).train()  # rounds to "keep all" at 16 bits; its int16 threshold, 32768, would wrap
+    x = torch.ones(64, 64)
+    with fast_dropout(model, seed=0):
+        torch.testing.assert_close(model(x), x / (1 - 1e-6))
