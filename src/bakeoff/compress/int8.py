@@ -15,7 +15,8 @@ at MiniLM's shapes (498 against 12.9 ms for 1024 x 384 x 1536, measured on this 
 integer products are summed by the fp32 GEMM over integer-valued floats: exact while every partial sum stays under
 2**24 (always, for up to 1,040 input features; beyond that a sum rounds by at most 1 part in 16 million), so the
 artefact predicts alike on both kinds of CPU. The Linear weights are then held as float at run time: on such a
-CPU int8 saves disk, not memory, and runs at fp32 speed.
+CPU int8 saves disk, not memory, and runs no faster than fp32 (0.8x at batch 1: the activation quantization
+is extra work there; BENCHMARKS.md).
 
 Accuracy: per-output-channel symmetric weight scales, and a scale per token for activations (one scale per tensor
 is what collapses MiniLM's accuracy: a few outlier features set the scale for every token). Padding and batch size
@@ -54,6 +55,7 @@ class Int8Linear(nn.Module):
         self.register_buffer("weight_int8_t", torch.zeros(in_features, out_features, dtype=torch.int8))
         self.register_buffer("weight_scale", torch.ones(out_features))
         self.register_buffer("bias", torch.zeros(out_features) if bias else None)
+        self._float_weight: tuple[tuple[int, int], torch.Tensor] | None = None  # see _weight_as_float; never saved
 
     @classmethod
     def from_linear(cls, linear: nn.Linear) -> Int8Linear:
@@ -80,12 +82,10 @@ class Int8Linear(nn.Module):
     def _weight_as_float(self) -> torch.Tensor:
         """``weight_int8_t`` as float32, converted once and again only if the buffer changes (e.g. loading)."""
         key = (self.weight_int8_t.data_ptr(), self.weight_int8_t._version)
-        cached = self.__dict__.get("_float_weight")
-        if cached is None or cached[0] != key:
+        if self._float_weight is None or self._float_weight[0] != key:
             with torch.inference_mode(False):  # a plain tensor, usable in and out of inference mode
-                cached = (key, self.weight_int8_t.float())
-            self.__dict__["_float_weight"] = cached  # a plain attribute: not a buffer, never saved
-        return cached[1]
+                self._float_weight = (key, self.weight_int8_t.float())
+        return self._float_weight[1]
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8"

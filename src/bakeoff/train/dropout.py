@@ -47,11 +47,11 @@ def _dropout(module: nn.Dropout, bits: np.random.BitGenerator, x: torch.Tensor) 
         return x
     if module.p >= 1:
         return x * 0.0
-    count = x.numel()
-    draws = torch.from_numpy(bits.random_raw((count + 3) // 4).view(np.int16)[:count]).view(x.shape)
     keep = 1.0 - module.p
     threshold = round(keep * 65536) - 32768  # int16 draws are uniform on [-32768, 32767]
     if threshold > 32767:  # p below 2**-17 rounds to "keep all" (and 32768 would wrap around as an int16)
         return x / keep
+    count = x.numel()
+    draws = torch.from_numpy(bits.random_raw((count + 3) // 4).view(np.int16)[:count]).view(x.shape)
     mask = (draws < threshold).to(x.dtype).mul_(1.0 / keep)  # (same shape as x): 0 or 1 / keep
     return x * mask
