@@ -29,7 +29,7 @@ from bakeoff.runs.provenance import git_commit
 from bakeoff.runs.results import DataInfo, ModelInfo, RunInfo, TrainingInfo, TrainResult
 from bakeoff.runs.splits import load_data
 from bakeoff.runtime import resolve_device, resolve_precision, seed_everything
-from bakeoff.track import Experiment
+from bakeoff.track import Experiment, Store
 from bakeoff.track.layout import utc_now
 from bakeoff.training import fit
 from bakeoff.training.display import BarDisplay, SilentDisplay
@@ -45,6 +45,7 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     >>> result.validation.metrics["accuracy"]  # doctest: +SKIP
     """
     config = TrainConfig.from_dict({**(config.to_dict() if config else {}), **overrides}).validate()
+    Store().check_writable()  # before any data or model is loaded
     data = load_data(config)
     select_by = config.best_metric or data.primary_metric
     metric_info(select_by)
