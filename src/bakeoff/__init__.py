@@ -21,10 +21,12 @@ from bakeoff.api import (  # noqa: E402
     train,
 )
 from bakeoff.config import TrainConfig  # noqa: E402
+from bakeoff.embed import Embedder, Index, embed  # noqa: E402
+from bakeoff.embed.evaluate import EmbeddingEvalResult, evaluate_embeddings  # noqa: E402
 from bakeoff.errors import BakeoffError  # noqa: E402
 from bakeoff.eval import EvalResult, TrainResult  # noqa: E402
 from bakeoff.track import Experiment, Store  # noqa: E402
 
-__all__ = ["BakeoffError", "CompressResult", "EvalResult", "Experiment", "PredictResult", "Store", "TrainConfig",
-           "TrainResult", "__version__", "bench", "compress", "evaluate", "leaderboard", "predict", "run_study",
-           "train"]
+__all__ = ["BakeoffError", "CompressResult", "Embedder", "EmbeddingEvalResult", "EvalResult", "Experiment", "Index",
+           "PredictResult", "Store", "TrainConfig", "TrainResult", "__version__", "bench", "compress", "embed",
+           "evaluate", "evaluate_embeddings", "leaderboard", "predict", "run_study", "train"]
