@@ -86,8 +86,12 @@ class Embedder:
         for rows in sorted_batches(encoded.lengths, self.batch_size):  # longest first: least padding
             batch = collate(encoded, rows)
             batch.pop("labels")
+            inputs = dict(batch)
+            if bool(batch["attention_mask"].all()):
+                # length-sorted batches are mostly unpadded; without a mask, attention takes its mask-free kernel
+                inputs.pop("attention_mask")
             with autocast("bf16" if self.precision == "bf16" else "fp32", device):
-                hidden = self.model(**batch).last_hidden_state  # (batch, seq, dim)
+                hidden = self.model(**inputs).last_hidden_state  # (batch, seq, dim)
             vectors[rows] = pool(hidden.float(), batch["attention_mask"], self.pooling).numpy()
         if self.normalize:
             vectors = l2_normalize(vectors).astype(np.float32)
