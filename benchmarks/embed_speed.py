@@ -64,7 +64,7 @@ def part1(texts: list[str], queries: list[str]) -> np.ndarray:
     fp32_vectors = None
     fp32_neighbours = None
     for precision in ("fp32", "bf16", "int8"):
-        embedder = Embedder("minilm-l6", precision=precision, batch_size=128)
+        embedder = Embedder("minilm-l6", precision=precision, batch_size=best)
         vectors, seconds = timed(lambda: embedder.encode(texts))
         cosine = float((vectors * peer_vectors).sum(axis=1).min())
         neighbours = top_k(embedder.encode(queries), vectors, 10)[0]
@@ -74,7 +74,7 @@ def part1(texts: list[str], queries: list[str]) -> np.ndarray:
         else:
             recall = f"{recall_at_10(fp32_neighbours, neighbours):.4f}"
         rate = len(texts) / seconds
-        print(f"| bakeoff embed {precision} (batch 128) | {rate:.0f} | {rate / peer_rate:.2f}x | {cosine:.6f} | "
+        print(f"| bakeoff embed {precision} (batch {best}) | {rate:.0f} | {rate / peer_rate:.2f}x | {cosine:.6f} | "
               f"{recall} |", flush=True)
     assert fp32_vectors is not None
     return fp32_vectors
