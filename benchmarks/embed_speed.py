@@ -53,7 +53,7 @@ def part1(texts: list[str], queries: list[str]) -> np.ndarray:
     sample = texts[:1000]
     rates = {}
     for size in (32, 64, 128, 256):
-        _, seconds = timed(lambda: peer.encode(sample, batch_size=size, normalize_embeddings=True))
+        _, seconds = timed(lambda size=size: peer.encode(sample, batch_size=size, normalize_embeddings=True))
         rates[size] = len(sample) / seconds
     best = max(rates, key=rates.get)
     print(f"sentence-transformers encode, 1,000-row sample, sentences/s by batch size: "
@@ -65,7 +65,7 @@ def part1(texts: list[str], queries: list[str]) -> np.ndarray:
     fp32_neighbours = None
     for precision in ("fp32", "bf16", "int8"):
         embedder = Embedder("minilm-l6", precision=precision, batch_size=best)
-        vectors, seconds = timed(lambda: embedder.encode(texts))
+        vectors, seconds = timed(lambda embedder=embedder: embedder.encode(texts))
         cosine = float((vectors * peer_vectors).sum(axis=1).min())
         neighbours = top_k(embedder.encode(queries), vectors, 10)[0]
         if precision == "fp32":
