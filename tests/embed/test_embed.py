@@ -214,3 +214,17 @@ def test_probe_learns_a_linear_signal_from_a_labelled_csv(tiny_model_dir, tmp_pa
 def test_a_single_text_task_is_refused_for_pairs(tiny_model_dir, sentiment_dir):
     with pytest.raises(BakeoffError, match="pair similarity needs a pair task"):
         evaluate_embeddings(str(tiny_model_dir), "sst2", "pairs", "mean", data=str(sentiment_dir))
+
+
+def test_a_trained_run_embeds_with_its_fine_tuned_encoder_and_no_head(tiny_model_dir, sentiment_dir):
+    import bakeoff
+
+    result = bakeoff.train(model=str(tiny_model_dir), data=str(sentiment_dir), epochs=1, batch_size=16,
+                           precision="fp32", quiet=True, name="to-embed")
+    by_id = Embedder(result.run["id"], normalize=False)
+    assert by_id.source.origin == "run" and by_id.source.run_max_length == 128
+    by_name = embed(["the film was good"], "bakeoff/to-embed", normalize=False)
+    base = embed(["the film was good"], str(tiny_model_dir), normalize=False)
+    np.testing.assert_allclose(by_id.encode(["the film was good"]), by_name, atol=1e-6)
+    assert not np.allclose(by_name, base, atol=1e-4)  # the fine-tuned encoder, not the base one
+    assert by_name.shape == (1, 32)  # the encoder's width, not the head's two logits
