@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bakeoff.embed import Embedder, l2_normalize, quantize_vectors
-from bakeoff.embed.index import top_k
-from bakeoff.embed.quantize import hamming_similarity
+from bakeoff.api import Embedder
+from bakeoff.embedding import l2_normalize, quantize_vectors
+from bakeoff.embedding.index import top_k
+from bakeoff.embedding.quantize import hamming_similarity
 from bakeoff.hardware import describe
 
 DATA = Path(os.environ.get("BAKEOFF_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data") / "sst2"

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from bakeoff.embed import Embedder, Index, embed, l2_normalize, pool, quantize_vectors
-from bakeoff.embed.evaluate import EmbeddingEvalResult, evaluate_embeddings
-from bakeoff.embed.index import top_k
-from bakeoff.embed.metrics import average_precision, best_threshold, retrieval_scores
-from bakeoff.embed.quantize import hamming_similarity
+from bakeoff.api import Embedder, EmbeddingEvalResult, Index, embed, evaluate_embeddings
+from bakeoff.embedding import l2_normalize, pool, quantize_vectors
+from bakeoff.embedding.index import top_k
+from bakeoff.embedding.metrics import average_precision, best_threshold, retrieval_scores
+from bakeoff.embedding.quantize import hamming_similarity
 from bakeoff.errors import BakeoffError
 
 TEXTS = ["the film was good", "a dull and boring plot", "really excellent acting", "the story was poor",
@@ -176,7 +177,7 @@ def test_pair_tasks_record_a_typed_result(tiny_model_dir, tmp_path, kind):
     _pair_file(data, "train.tsv", _pairs(1))
     _pair_file(data, "dev.tsv", _pairs(2))
     result = evaluate_embeddings(str(tiny_model_dir), "mrpc", kind, "mean", data=str(data))
-    stored = EmbeddingEvalResult.load(result.run["path"])
+    stored = EmbeddingEvalResult.load(result.run.path)
     assert stored.metrics == result.metrics and stored.kind == kind and stored.pooling == "mean"
     assert stored.data["sizes"] == {"train": 40, "validation": 40}
     if kind == "pairs":
@@ -221,10 +222,47 @@ def test_a_trained_run_embeds_with_its_fine_tuned_encoder_and_no_head(tiny_model
 
     result = bakeoff.train(model=str(tiny_model_dir), data=str(sentiment_dir), epochs=1, batch_size=16,
                            precision="fp32", quiet=True, name="to-embed")
-    by_id = Embedder(result.run["id"], normalize=False)
+    by_id = Embedder(result.run.id, normalize=False)
     assert by_id.source.origin == "run" and by_id.source.run_max_length == 128
     by_name = embed(["the film was good"], "bakeoff/to-embed", normalize=False)
     base = embed(["the film was good"], str(tiny_model_dir), normalize=False)
     np.testing.assert_allclose(by_id.encode(["the film was good"]), by_name, atol=1e-6)
     assert not np.allclose(by_name, base, atol=1e-4)  # the fine-tuned encoder, not the base one
     assert by_name.shape == (1, 32)  # the encoder's width, not the head's two logits
+    by_folder = Embedder(result.run.path, normalize=False)  # the run folder: its checkpoint
+    assert by_folder.source.origin == "run" and by_folder.source.location == by_id.source.location
+
+
+def test_an_index_of_a_run_reloads_and_searches_by_the_run_name(tiny_model_dir, sentiment_dir, tmp_path):
+    import bakeoff
+
+    bakeoff.train(model=str(tiny_model_dir), data=str(sentiment_dir), epochs=1, batch_size=16,
+                  precision="fp32", quiet=True, name="to-index")
+    Index.build(TEXTS, model="bakeoff/to-index").save(tmp_path / "index")
+    loaded = Index.load(tmp_path / "index")
+    assert loaded.settings["model"]["origin"] == "run"
+    hits = loaded.search(TEXTS[2], k=1, model="bakeoff/to-index")  # the same encoder: accepted
+    assert hits[0][0].text == TEXTS[2]
+    with pytest.raises(BakeoffError, match="the index was built with 'bakeoff/to-index'"):
+        loaded.search(TEXTS[2], k=1, model=str(tiny_model_dir))  # the base encoder is another one
+
+
+def test_a_run_whose_checkpoint_changed_is_refused(tiny_model_dir, sentiment_dir):
+    import bakeoff
+
+    result = bakeoff.train(model=str(tiny_model_dir), data=str(sentiment_dir), epochs=1, batch_size=16,
+                           precision="fp32", quiet=True, name="tampered")
+    weights = next((Path(result.run.path) / "checkpoint").glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    with pytest.raises(BakeoffError, match="sha256 differs"):
+        Embedder("bakeoff/tampered")
+
+
+def test_the_package_root_names_the_operations_and_the_package_is_a_noun():
+    import bakeoff
+    import bakeoff.embedding
+
+    assert bakeoff.embed is bakeoff.api.embed and callable(bakeoff.embed)  # a function, not the package
+    assert issubclass(bakeoff.Embedder, bakeoff.embedding.Embedder)
+    assert issubclass(bakeoff.Index, bakeoff.embedding.Index)
+    assert bakeoff.evaluate_embeddings is bakeoff.api.evaluate_embeddings

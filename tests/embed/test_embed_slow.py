@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bakeoff.embed import Embedder
-from bakeoff.embed.evaluate import evaluate_embeddings
+from bakeoff.api import Embedder, evaluate_embeddings
 
 pytestmark = pytest.mark.slow
 

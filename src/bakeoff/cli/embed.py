@@ -37,7 +37,7 @@ def embed(
     batch_size: int = 64,
 ) -> None:
     """Sentence vectors for texts or a file's rows, written to .npy or .parquet."""
-    from bakeoff.embed import Embedder
+    from bakeoff.api import Embedder
     from bakeoff.errors import BakeoffError
 
     if bool(texts) == (file is not None):
@@ -69,7 +69,7 @@ def build(
     = False,
 ) -> None:
     """Embed a corpus and write an index folder (vectors, texts, model, manifest with sha256)."""
-    from bakeoff.embed import Index
+    from bakeoff.api import Index
     from bakeoff.errors import BakeoffError
 
     if out.exists():
@@ -93,7 +93,7 @@ def search(
     as_json: AsJson = False,
 ) -> None:
     """Rank an index's texts by cosine similarity to a query (or to each query of a file)."""
-    from bakeoff.embed import Index
+    from bakeoff.api import Index
     from bakeoff.errors import BakeoffError
 
     if (query is None) == (file is None):
@@ -135,7 +135,7 @@ def embed_eval(
     as_json: AsJson = False,
 ) -> None:
     """Evaluate frozen embeddings on a pair-similarity, probe or retrieval task; record the run."""
-    from bakeoff.embed.evaluate import evaluate_embeddings
+    from bakeoff.api import evaluate_embeddings
 
     result = evaluate_embeddings(model, task=task, kind=kind, pooling=pooling, normalize=normalize,
                                  precision=precision, data=data, text_column=text_column,
@@ -150,7 +150,7 @@ def embed_eval(
         view.add_column(metric, justify="right")
     view.add_row(*(fmt(v) for v in result.metrics.values()))
     console.print(view)
-    console.print(f"run {result.run['id']}  stored in {result.run['path']}", highlight=False)
+    console.print(f"run {result.run.id}  stored in {result.run.path}", highlight=False)
 
 
 def _read_texts(path: Path, text_column: str | None, id_column: str | None) -> tuple[list[str] | None, list[str]]:

@@ -1,0 +1,131 @@
+"""Classification metrics, each registered with its direction, computed from labels and predictions.
+
+Early stopping, checkpoint selection and leaderboards read ``METRICS[name].higher_is_better`` instead of
+assuming "max". Binary F1 is the F1 of the positive class (label 1), as GLUE reports it for MRPC and QQP;
+with more than two classes ``f1`` is the macro average.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    higher_is_better: bool
+    compute: Callable[[np.ndarray, np.ndarray, int], float]
+    description: str
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """``matrix[true, predicted]`` counts. (num_classes, num_classes) int64."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predictions), 1)
+    return matrix
+
+
+def per_class(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and support for each class (0 where undefined, as scikit-learn's zero_division=0)."""
+    matrix = confusion_matrix(labels, predictions, num_classes)
+    true_positive = np.diag(matrix).astype(float)
+    predicted = matrix.sum(axis=0).astype(float)
+    actual = matrix.sum(axis=1).astype(float)
+    precision = np.divide(true_positive, predicted, out=np.zeros(num_classes), where=predicted > 0)
+    recall = np.divide(true_positive, actual, out=np.zeros(num_classes), where=actual > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros(num_classes), where=total > 0)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": actual.astype(np.int64)}
+
+
+def accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
+    return float(np.mean(labels == predictions)) if len(labels) else float("nan")
+
+
+def f1_macro(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
+    return float(per_class(labels, predictions, num_classes)["f1"].mean())
+
+
+def f1(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
+    if num_classes == 2:
+        return float(per_class(labels, predictions, 2)["f1"][1])
+    return f1_macro(labels, predictions, num_classes)
+
+
+def mcc(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
+    """Matthews correlation (multi-class form of Gorodkin 2004); 0 when a marginal is constant."""
+    matrix = confusion_matrix(labels, predictions, num_classes).astype(float)
+    total = matrix.sum()
+    correct = np.trace(matrix)
+    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    numerator = correct * total - predicted @ actual
+    denominator = np.sqrt(total**2 - predicted @ predicted) * np.sqrt(total**2 - actual @ actual)
+    return float(numerator / denominator) if denominator > 0 else 0.0
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("accuracy", True, accuracy, "share of rows predicted right"),
+        Metric("f1", True, f1, "F1 of the positive class (binary) or macro F1 (multi-class)"),
+        Metric("f1_macro", True, f1_macro, "unweighted mean of the per-class F1"),
+        Metric("mcc", True, mcc, "Matthews correlation coefficient, -1..1"),
+    )
+}
+LOSS = Metric("loss", False, lambda *_: float("nan"), "mean cross-entropy on the split")
+
+
+def metric_info(name: str) -> Metric:
+    """A registered metric, or ``loss`` (lower is better)."""
+    if name == "loss":
+        return LOSS
+    if name not in METRICS:
+        from bakeoff.errors import BakeoffError
+
+        raise BakeoffError(f"unknown metric {name!r}: use one of {', '.join([*METRICS, 'loss'])}")
+    return METRICS[name]
+
+
+def metric_names() -> tuple[str, ...]:
+    """The registered classification metrics, in the order results list them."""
+    return tuple(METRICS)
+
+
+# Words in the names of metrics a user records through the tracking API (``val/acc``, ``epoch_time``): the
+# registry's direction for names it does not hold itself. Lower-is-better words are checked first
+# ("error_rate" is an error, not a rate).
+_LOWER_WORDS = ("loss", "error", "latency", "perplexity", "seconds", "time", "size", "bytes")
+_HIGHER_WORDS = ("acc", "f1", "mcc", "matthews", "precision", "recall", "auc", "score", "throughput", "samples_per")
+
+
+def direction_of(name: str) -> bool | None:
+    """True if higher is better, False if lower is, None when the registry cannot tell.
+
+    The last part of a nested name decides (``final/validation/accuracy`` is ``accuracy``).
+
+    >>> direction_of("val/accuracy"), direction_of("train/loss"), direction_of("lr")
+    (True, False, None)
+    """
+    leaf = name.lower().rsplit("/", 1)[-1]
+    if leaf == "loss":
+        return LOSS.higher_is_better
+    if leaf in METRICS:
+        return METRICS[leaf].higher_is_better
+    if any(word in leaf for word in _LOWER_WORDS):
+        return False
+    if any(word in leaf for word in _HIGHER_WORDS):
+        return True
+    return None
+
+
+def compute_all(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> dict[str, float]:
+    return {name: metric.compute(labels, predictions, num_classes) for name, metric in METRICS.items()}
+
+
+def is_better(name: str, candidate: float, best: float | None) -> bool:
+    if best is None or np.isnan(best):
+        return not np.isnan(candidate)
+    return candidate > best if metric_info(name).higher_is_better else candidate < best
