@@ -19,6 +19,8 @@ _PUBLIC = {
     "TrainResult": "bakeoff.api", "CompressReport": "bakeoff.api", "PredictResult": "bakeoff.api",
     "EvalResult": "bakeoff.eval", "TrainConfig": "bakeoff.config", "BakeoffError": "bakeoff.errors",
     "Experiment": "bakeoff.track", "Store": "bakeoff.track",
+    "embed": "bakeoff.api", "Embedder": "bakeoff.api", "Index": "bakeoff.api", "evaluate_embeddings": "bakeoff.api",
+    "EmbeddingEvalResult": "bakeoff.api",
 }
 
 __all__ = sorted([*_PUBLIC, "__version__"])

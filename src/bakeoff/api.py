@@ -15,11 +15,16 @@ from bakeoff.metrics import metric_info
 from bakeoff.report import Leaderboard
 from bakeoff.runs import (
     CompressReport,
+    Embedder,
+    EmbeddingEvalResult,
+    Index,
     PredictResult,
     TrainResult,
     bench,
     compress,
+    embed,
     evaluate,
+    evaluate_embeddings,
     predict,
     train,
 )
@@ -72,5 +77,6 @@ def leaderboard(study_or_project: str | Path) -> Leaderboard:
     return board
 
 
-__all__ = ["CompressReport", "InputColumns", "PredictResult", "TrainResult", "bench", "compress", "demo",
-           "evaluate", "input_columns", "leaderboard", "predict", "run_study", "train"]
+__all__ = ["CompressReport", "Embedder", "EmbeddingEvalResult", "Index", "InputColumns", "PredictResult",
+           "TrainResult", "bench", "compress", "demo", "embed", "evaluate", "evaluate_embeddings", "input_columns",
+           "leaderboard", "predict", "run_study", "train"]

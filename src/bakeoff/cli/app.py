@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bakeoff.cli import inference, runs, study
+from bakeoff.cli import embed, inference, runs, study
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.cli.options import with_config_options
 from bakeoff.config import TrainConfig
@@ -19,6 +19,7 @@ from bakeoff.errors import BakeoffError
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(runs.app, name="runs")
+app.add_typer(embed.index_app, name="index")
 
 
 def _version(value: bool) -> None:
@@ -235,6 +236,9 @@ app.command()(inference.compress)
 app.command()(inference.bench)
 app.command()(study.run)
 app.command()(study.leaderboard)
+app.command()(embed.embed)
+app.command()(embed.search)
+app.command("embed-eval")(embed.embed_eval)
 
 
 def _print_results(results: list[Any], title: str) -> None:

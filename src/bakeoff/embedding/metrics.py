@@ -1,0 +1,56 @@
+"""Scores for frozen embeddings: average precision, a threshold chosen on one split, and retrieval metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the precision-recall curve of ``scores`` ranking the positives (label 1) first.
+
+    >>> average_precision(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.1]))
+    0.8333333333333333
+    """
+    order = np.argsort(-scores, kind="stable")
+    hits = labels[order] == 1
+    if not hits.any():
+        return float("nan")
+    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision_at[hits].mean())
+
+
+def best_threshold(labels: np.ndarray, scores: np.ndarray, metric: str = "accuracy") -> float:
+    """The score threshold (predict 1 at or above it) that maximises ``accuracy`` or ``f1`` on these rows.
+
+    >>> best_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.6, 0.9]))
+    0.5
+    """
+    ordered = np.unique(scores)
+    candidates = np.concatenate([[ordered[0] - 1e-6], (ordered[:-1] + ordered[1:]) / 2, [ordered[-1] + 1e-6]])
+    values = [_binary_score(labels, scores >= t, metric) for t in candidates]
+    return float(candidates[int(np.argmax(values))])
+
+
+def _binary_score(labels: np.ndarray, predicted: np.ndarray, metric: str) -> float:
+    if metric == "accuracy":
+        return float((predicted == (labels == 1)).mean())
+    true_positive = float((predicted & (labels == 1)).sum())
+    denominator = float(predicted.sum() + (labels == 1).sum())
+    return 2 * true_positive / denominator if denominator else 0.0
+
+
+def binary_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
+    return _binary_score(labels, predicted.astype(bool), "f1")
+
+
+def retrieval_scores(ranks: np.ndarray) -> dict[str, float]:
+    """recall@1/@10, MRR@10 and nDCG@10 from each query's 1-based rank of its one relevant document.
+
+    >>> retrieval_scores(np.array([1, 2, 20]))["recall@10"]
+    0.6666666666666666
+    """
+    ranks = np.asarray(ranks, dtype=np.float64)
+    within = ranks <= 10
+    return {"recall@1": float((ranks == 1).mean()), "recall@10": float(within.mean()),
+            "mrr@10": float(np.where(within, 1 / ranks, 0).mean()),
+            "ndcg@10": float(np.where(within, 1 / np.log2(ranks + 1), 0).mean())}
