@@ -15,6 +15,7 @@ from bakeoff.api import (  # noqa: E402
     bench,
     compress,
     evaluate,
+    export_mlflow,
     leaderboard,
     predict,
     run_study,
@@ -26,5 +27,5 @@ from bakeoff.eval import EvalResult, TrainResult  # noqa: E402
 from bakeoff.track import Experiment, Store  # noqa: E402
 
 __all__ = ["BakeoffError", "CompressResult", "EvalResult", "Experiment", "PredictResult", "Store", "TrainConfig",
-           "TrainResult", "__version__", "bench", "compress", "evaluate", "leaderboard", "predict", "run_study",
-           "train"]
+           "TrainResult", "__version__", "bench", "compress", "evaluate", "export_mlflow", "leaderboard", "predict",
+           "run_study", "train"]

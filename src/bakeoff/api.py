@@ -321,6 +321,22 @@ def leaderboard(study_or_project: str | Path) -> Any:
     return board
 
 
+def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment: str | None = None,
+                  checkpoints: bool = False, store: str | Path | None = None, progress: Any = None) -> Any:
+    """Export a study's (or store project's) runs to MLflow; again later, only what is new. An ``ExportSummary``.
+
+    >>> bakeoff.export_mlflow("examples/offline_minilm.yaml", tracking_uri="http://127.0.0.1:5000")  # doctest: +SKIP
+    """
+    from bakeoff.export import export_project
+    from bakeoff.study import load_study
+
+    name = str(study_or_project)
+    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+        name = load_study(name).name
+    return export_project(name, tracking_uri, experiment=experiment, checkpoints=checkpoints, store=Store(store),
+                          progress=progress)
+
+
 # -- helpers ----------------------------------------------------------------------------------------------
 # -- helpers ----------------------------------------------------------------------------------------------
 DEMO_MODELS = ("minilm-l6", "minilm-l3")
