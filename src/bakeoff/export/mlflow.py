@@ -32,8 +32,8 @@ from urllib.parse import urlparse
 
 from bakeoff.errors import BakeoffError
 from bakeoff.export.artefacts import RESULT_FILE, artefact_groups, fingerprint
-from bakeoff.export.fields import MAX_TAG_LENGTH, MlflowKeys, cut, param_value
 from bakeoff.export.fields import MAX_PARAM_LENGTH as PARAM_LIMIT
+from bakeoff.export.fields import MAX_TAG_LENGTH, MlflowKeys, cut, param_value
 from bakeoff.export.points import MAX_TAGS_PER_BATCH, Batch, pack, timestamp_ms, to_mlflow_points
 from bakeoff.track import Run, Store, layout
 from bakeoff.track._files import read_json
@@ -227,8 +227,10 @@ def _log_artefacts(client: Any, mlflow_id: str, run: Run, have_tags: dict[str, s
         if uploaded.get(group) == mark:
             continue
         for artefact in artefacts:
-            upload = client.log_artifacts if artefact.local.is_dir() else client.log_artifact
-            upload(mlflow_id, str(artefact.local), artefact.artifact_path)
+            if artefact.local.is_dir():  # log_artifacts puts a folder's contents, not the folder, at the path
+                client.log_artifacts(mlflow_id, str(artefact.local), artefact.name)
+            else:
+                client.log_artifact(mlflow_id, str(artefact.local), artefact.artifact_path)
             count += 1
         now[group] = mark
     if now != uploaded:
@@ -303,18 +305,13 @@ def _ms(moment: str | None) -> int | None:
     return timestamp_ms(moment) if moment else None
 
 
-class _mlflow_errors:  # noqa: N801 - used as a context manager, reads as one
+@contextlib.contextmanager
+def _mlflow_errors(context: str) -> Iterator[None]:
     """Turn an ``MlflowException`` (a refusal, or a server gone after MLflow's retries) into one line."""
+    from mlflow.exceptions import MlflowException
 
-    def __init__(self, context: str) -> None:
-        self.context = context
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
-        from mlflow.exceptions import MlflowException
-
-        if isinstance(error, MlflowException):
-            reason = " ".join(str(error.message).split())[:400]
-            raise BakeoffError(f"{self.context}: {reason}") from None
+    try:
+        yield
+    except MlflowException as error:
+        reason = " ".join(str(error.message).split())[:400]
+        raise BakeoffError(f"{context}: {reason}") from None

@@ -39,10 +39,10 @@ def to_mlflow_points(name: str, records: list[dict[str, Any]], key_of: Any = Non
         timestamp = timestamp_ms(record.get("createdAt"))
         step = _step(fields, record.get("index", 0))
         values = []
-        for field, value in fields.items():
-            if field in STEP_FIELDS or not isinstance(value, (int, float)):  # bools count: 0/1
+        for field_name, value in fields.items():
+            if field_name in STEP_FIELDS or not isinstance(value, (int, float)):  # bools count: 0/1
                 continue
-            key = name if field == "value" else f"{name}/{field}"
+            key = name if field_name == "value" else f"{name}/{field_name}"
             values.append((key_of(key), float(value), timestamp, step))
         out.append(values)
     return out
@@ -59,8 +59,8 @@ def timestamp_ms(created_at: str | None) -> int:
 
 
 def _step(fields: dict[str, Any], index: int) -> int:
-    for field in STEP_FIELDS:
-        value = fields.get(field)
+    for field_name in STEP_FIELDS:
+        value = fields.get(field_name)
         if _is_number(value) and math.isfinite(value) and float(value).is_integer():
             return int(value)
     return int(index)
