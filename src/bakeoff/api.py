@@ -322,7 +322,8 @@ def leaderboard(study_or_project: str | Path) -> Any:
 
 
 def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment: str | None = None,
-                  checkpoints: bool = False, store: str | Path | None = None, progress: Any = None) -> Any:
+                  checkpoints: bool = False, store: str | Path | None = None, workers: int = 4,
+                  progress: Any = None) -> Any:
     """Export a study's (or store project's) runs to MLflow; again later, only what is new. An ``ExportSummary``.
 
     >>> bakeoff.export_mlflow("examples/offline_minilm.yaml", tracking_uri="http://127.0.0.1:5000")  # doctest: +SKIP
@@ -334,7 +335,7 @@ def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment
     if name.endswith((".yaml", ".yml")) or Path(name).is_file():
         name = load_study(name).name
     return export_project(name, tracking_uri, experiment=experiment, checkpoints=checkpoints, store=Store(store),
-                          progress=progress)
+                          workers=workers, progress=progress)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------

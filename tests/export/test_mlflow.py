@@ -211,3 +211,22 @@ def test_without_mlflow_the_message_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow.tracking", None)
     with pytest.raises(BakeoffError, match=r"pip install 'bakeoff\[mlflow\]'"):
         connect("http://127.0.0.1:5000")
+
+
+def test_runs_and_experiments_deleted_in_mlflow_are_not_recreated(mlflow_server):
+    _write_run("kept", project="export-deleted", points=5)
+    _write_run("binned", project="export-deleted", points=5, seed=2)
+    bakeoff.export_mlflow("export-deleted", tracking_uri=mlflow_server, workers=1)
+    client = MlflowClient(mlflow_server)
+    binned = Store().get("export-deleted/binned")
+    client.delete_run(_mlflow_runs(client, "export-deleted")[binned.id].info.run_id)
+    summary = bakeoff.export_mlflow("export-deleted", tracking_uri=mlflow_server)
+    assert {run.name: run.action for run in summary.runs} == {"kept": "unchanged", "binned": "skipped"}
+    assert "deleted in MLflow" in summary.runs[1].notes[0]
+    experiment = client.get_experiment_by_name("export-deleted")
+    assert len(client.search_runs([experiment.experiment_id], run_view_type=3)) == 2  # ViewType.ALL: no third
+
+    client.delete_experiment(experiment.experiment_id)
+    outcome = runner.invoke(app, ["export", "mlflow", "export-deleted", "--tracking-uri", mlflow_server])
+    assert outcome.exit_code == 2 and len(outcome.output.strip().splitlines()) == 1
+    assert "MLflow experiment 'export-deleted' is deleted: restore it" in outcome.output

