@@ -53,7 +53,8 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
          "--default-artifact-root", "mlflow-artifacts:/", "--artifacts-destination", str(folder / "artefacts"),
          "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=open(folder / "server.log", "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True,  # noqa: SIM115
+        stdout=open(folder / "server.log", "wb"),  # noqa: SIM115 - the server holds it until it stops
+        stderr=subprocess.STDOUT, env=env, start_new_session=True,
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 150

@@ -198,7 +198,8 @@ def test_a_server_that_is_down_is_one_clear_line(tmp_path):
     outcome = runner.invoke(app, ["export", "mlflow", "export-test", "--tracking-uri", f"http://127.0.0.1:{port}"])
     assert outcome.exit_code == 2
     lines = outcome.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: no MLflow tracking server answers at http://127.0.0.1:{port}")
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: no MLflow tracking server answers at http://127.0.0.1:{port}")
 
 
 def test_an_unknown_project_is_one_clear_line():

@@ -52,7 +52,8 @@ def artefact_groups(run: Run, checkpoints: bool = False) -> dict[str, list[Artef
     groups: dict[str, list[Artefact]] = {
         "run": [Artefact(run.path / RESULT_FILE, None), Artefact(run.path / PREDICTIONS_FILE, None),
                 Artefact(run.path / layout.PARAMETERS_FILE, "bakeoff"),
-                Artefact(run.path / layout.EXPERIMENT_FILE, "bakeoff"), Artefact(run.path / layout.LOGS_FILE, "bakeoff")],
+                Artefact(run.path / layout.EXPERIMENT_FILE, "bakeoff"),
+                Artefact(run.path / layout.LOGS_FILE, "bakeoff")],
     }
     for method_dir in sorted((run.path / COMPRESSED_DIR).glob("*/")):
         if checkpoints:  # the compressed model itself, report included
@@ -72,7 +73,8 @@ def fingerprint(artefacts: list[Artefact]) -> str:
     """Changes when any file of the group is added, removed, rewritten or resized."""
     digest = hashlib.sha256()
     for artefact in artefacts:
-        files = sorted(p for p in artefact.local.rglob("*") if p.is_file()) if artefact.local.is_dir() else [artefact.local]
+        local = artefact.local
+        files = sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else [local]
         for path in files:
             stat = path.stat()
             digest.update(f"{artefact.name}|{path.relative_to(artefact.local.parent)}|{stat.st_size}|"

@@ -1,4 +1,4 @@
-"""Keys and values as MLflow accepts them: keys of ``[/\\w.\\- :]`` up to 250 characters, string values of bounded length.
+"""Keys and values as MLflow accepts them: keys of ``[/\\w.\\- :]`` up to 250 characters, values of bounded length.
 
 bakeoff's names are freer (a metric may be ``acc@1``, a parameter value a long list), so each key is mapped once
 to a valid one, and a value past MLflow's limit is cut with a note saying where the whole value is

@@ -111,6 +111,7 @@ def export_project(project: str, tracking_uri: str, *, experiment: str | None = 
     with _mlflow_errors(f"MLflow at {tracking_uri} refused experiment {name!r}"):
         experiment_id = _experiment_id(client, name, project)
         exported = _exported_runs(client, experiment_id)
+
     def one(run: Run) -> RunExport:
         with _mlflow_errors(f"MLflow at {tracking_uri} refused run {run.project}/{run.name} "
                             "(what was sent stays; export again to resume)"):
@@ -118,7 +119,7 @@ def export_project(project: str, tracking_uri: str, *, experiment: str | None = 
 
     outcomes = []
     # Several runs in flight: each call waits on the network and the server's database, not on this process
-    # (4 threads: 1.5x one on 2 cores against a one-worker SQLite server; more where the server has more workers).
+    # (4 threads: 1.2-1.5x one on 2 cores against a one-worker SQLite server; BENCHMARKS.md).
     with _quiet_mlflow(), ThreadPoolExecutor(max(1, workers), thread_name_prefix="bakeoff-export") as pool:
         futures = [pool.submit(one, run) for run in runs]
         try:
@@ -161,7 +162,8 @@ def export_run(client: Any, experiment_id: str, run: Run, found: Any | None, che
     result = read_json(run.path / RESULT_FILE, default=None)
     tags = run_tags(run, result if isinstance(result, dict) else None)
     if found is None:
-        found = client.create_run(experiment_id, start_time=_ms(run.info.get("started_at") or run.info.get("created_at")),
+        started = _ms(run.info.get("started_at") or run.info.get("created_at"))
+        found = client.create_run(experiment_id, start_time=started,
                                   tags={RUN_ID_TAG: run.id, PROJECT_TAG: run.project}, run_name=run.name)
         outcome.action = "created"
     outcome.mlflow_run_id = mlflow_id = found.info.run_id
@@ -171,8 +173,8 @@ def export_run(client: Any, experiment_id: str, run: Run, found: Any | None, che
     new_params = {k: v for k, v in params.items() if k not in have_params}
     changed = sorted(k for k, v in params.items() if k in have_params and have_params[k] != v)
     if changed:
-        outcome.notes.append(f"parameters changed in the store since the last export, kept as first sent "
-                             f"(MLflow's are immutable; bakeoff/parameters.json has the new values): {', '.join(changed)}")
+        outcome.notes.append("parameters changed in the store since the last export, kept as first sent (MLflow's "
+                             f"are immutable; bakeoff/parameters.json has the new values): {', '.join(changed)}")
     new_tags = {k: v for k, v in tags.items() if have_tags.get(k) != v}
     _log_fields(client, mlflow_id, new_params, new_tags)
     outcome.params, outcome.tags = len(new_params), len(new_tags)
