@@ -148,7 +148,7 @@ def test_a_trained_and_compressed_study_run_exports_its_files(mlflow_server, tin
     result = bakeoff.train(model=str(tiny_model_dir), task=None, data=str(sentiment_dir), epochs=2,
                            learning_rate=3e-3, batch_size=16, precision="fp32", quiet=True, project="tiny-export",
                            name="tiny", tags=["study:tiny-export"])
-    bakeoff.compress(result.run["id"], "dynamic-int8")
+    bakeoff.compress(result.run.id, "dynamic-int8")
     study = tmp_path / "tiny.yaml"  # the STUDY argument: its name is the project
     study.write_text(f"name: tiny-export\nmodels: [{tiny_model_dir}]\nsettings: {{data: {sentiment_dir}}}\n")
 
@@ -164,11 +164,11 @@ def test_a_trained_and_compressed_study_run_exports_its_files(mlflow_server, tin
     assert {"result.json", "predictions.json", "compressed/dynamic-int8/report.json", "bakeoff/parameters.json",
             "bakeoff/logs.jsonl", "bakeoff/experiment.json"} <= names
     assert not any(name.startswith("checkpoint/") for name in names)  # only with --checkpoints
-    stored = Path(result.run["path"])
+    stored = Path(result.run.path)
     for name in ("result.json", "predictions.json", "compressed/dynamic-int8/report.json"):
         copy = Path(client.download_artifacts(run_id, name, str(tmp_path / "down")))
         assert json.loads(copy.read_text()) == json.loads((stored / name).read_text()), name
-    run = Store().get(result.run["id"])
+    run = Store().get(result.run.id)
     for name in run.metric_names():  # the training loop's own points: loss per step, validation per epoch
         assert _history(client, run_id, name) == _expected_points(run, name), name
     tags = mlflow_run.data.tags

@@ -24,14 +24,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bakeoff.runs.files import (
+    CHECKPOINT_DIR,
+    COMPRESSED_DIR,
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+    RESULT_FILE,
+)
 from bakeoff.track import Run, layout
-
-# The run-folder names the training code writes (api.RESULT_FILE etc.; bakeoff/runs/files.py after issue 11).
-RESULT_FILE = "result.json"
-PREDICTIONS_FILE = "predictions.json"
-CHECKPOINT_DIR = "checkpoint"
-COMPRESSED_DIR = "compressed"
-REPORT_FILE = "report.json"
 
 
 @dataclass(frozen=True)

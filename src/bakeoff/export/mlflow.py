@@ -31,13 +31,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+from bakeoff.config import variant_of
 from bakeoff.errors import BakeoffError
-from bakeoff.export.artefacts import RESULT_FILE, artefact_groups, fingerprint
+from bakeoff.export.artefacts import artefact_groups, fingerprint
 from bakeoff.export.fields import MAX_PARAM_LENGTH as PARAM_LIMIT
 from bakeoff.export.fields import MAX_TAG_LENGTH, MlflowKeys, cut, param_value
-from bakeoff.export.points import MAX_TAGS_PER_BATCH, Batch, pack, timestamp_ms, to_mlflow_points
+from bakeoff.export.points import (
+    MAX_TAGS_PER_BATCH,
+    Batch,
+    pack,
+    timestamp_ms,
+    to_mlflow_points,
+)
+from bakeoff.io import read_json
+from bakeoff.runs.files import RESULT_FILE
 from bakeoff.track import Run, Store, layout
-from bakeoff.track._files import read_json
 
 RUN_ID_TAG = "bakeoff.run_id"
 STATUS_TAG = "bakeoff.status"
@@ -190,8 +198,6 @@ def export_run(client: Any, experiment_id: str, run: Run, found: Any | None, che
 
 def run_tags(run: Run, result: dict[str, Any] | None) -> dict[str, str]:
     """The tags that identify a run in MLflow's search (``tags.model = 'minilm-l6'``); status is set last."""
-    from bakeoff.study.trials import variant_of
-
     params = run.parameters()
     labels = list(run.info.get("tags") or [])
     named = dict(label.split(":", 1) for label in labels if ":" in label)  # a study's "study:x", "trial:y", "rung:0"
