@@ -16,6 +16,7 @@ from bakeoff._version import __version__  # noqa: F401  (public)
 _PUBLIC = {
     "train": "bakeoff.api", "evaluate": "bakeoff.api", "predict": "bakeoff.api", "compress": "bakeoff.api",
     "bench": "bakeoff.api", "demo": "bakeoff.api", "run_study": "bakeoff.api", "leaderboard": "bakeoff.api",
+    "export_mlflow": "bakeoff.api",
     "TrainResult": "bakeoff.api", "CompressReport": "bakeoff.api", "PredictResult": "bakeoff.api",
     "EvalResult": "bakeoff.eval", "TrainConfig": "bakeoff.config", "BakeoffError": "bakeoff.errors",
     "Experiment": "bakeoff.track", "Store": "bakeoff.track",

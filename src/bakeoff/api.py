@@ -8,7 +8,7 @@ names them, and composes the few that span parts (the demo, studies, leaderboard
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bakeoff.errors import BakeoffError
 from bakeoff.metrics import metric_info
@@ -30,6 +30,9 @@ from bakeoff.runs import (
 )
 from bakeoff.runs.inference import InputColumns, input_columns
 from bakeoff.study import Study, StudyOutcome, load_study
+
+if TYPE_CHECKING:  # bakeoff.export loads only when exporting
+    from bakeoff.export import ExportSummary
 
 DEMO_MODELS = ("minilm-l6", "minilm-l3")
 DEMO_SETTINGS = {"demo": {"epochs": 8, "learning_rate": 1e-4, "batch_size": 16, "warmup_ratio": 0.1},
@@ -77,6 +80,23 @@ def leaderboard(study_or_project: str | Path) -> Leaderboard:
     return board
 
 
+def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment: str | None = None,
+                  checkpoints: bool = False, store: str | Path | None = None, workers: int = 4,
+                  progress: Any = None) -> ExportSummary:
+    """Export a study's (or store project's) runs to MLflow; again later, only what is new. An ``ExportSummary``.
+
+    >>> bakeoff.export_mlflow("examples/offline_minilm.yaml", tracking_uri="http://127.0.0.1:5000")  # doctest: +SKIP
+    """
+    from bakeoff.export import export_project
+    from bakeoff.track import Store
+
+    name = str(study_or_project)
+    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+        name = load_study(name).name
+    return export_project(name, tracking_uri, experiment=experiment, checkpoints=checkpoints, store=Store(store),
+                          workers=workers, progress=progress)
+
+
 __all__ = ["CompressReport", "Embedder", "EmbeddingEvalResult", "Index", "InputColumns", "PredictResult",
-           "TrainResult", "bench", "compress", "demo", "embed", "evaluate", "evaluate_embeddings", "input_columns",
-           "leaderboard", "predict", "run_study", "train"]
+           "TrainResult", "bench", "compress", "demo", "embed", "evaluate", "evaluate_embeddings", "export_mlflow",
+           "input_columns", "leaderboard", "predict", "run_study", "train"]

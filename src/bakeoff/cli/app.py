@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bakeoff.cli import embed, inference, runs, study
+from bakeoff.cli import embed, export, inference, runs, study
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.cli.options import with_config_options
 from bakeoff.config import TrainConfig
@@ -20,6 +20,7 @@ app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transfor
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(runs.app, name="runs")
 app.add_typer(embed.index_app, name="index")
+app.add_typer(export.app, name="export")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,338 @@
+"""Export a project's runs to an MLflow tracking server, again and again, adding only what is new.
+
+Each bakeoff run becomes one MLflow run, found again by its ``bakeoff.run_id`` tag, so exporting twice never makes
+a second one. Per run, in this order (an export stopped anywhere resumes cleanly on the next one):
+
+1. parameters not yet there (MLflow's are immutable: a value that changed in the store since is reported, and the
+   ``bakeoff/parameters.json`` artefact has the store's current values);
+2. tags that differ (study, variant, seed, task, model, project, ...);
+3. every metric point not yet sent, with its step and time, 999 to a ``log_batch`` call with a tag counting the
+   store records sent so far (``bakeoff.points.<metric>``). Points and their count travel in one call; should a
+   server die between storing the two, the next export sends those points again and MLflow's SQL store drops
+   the exact repeats (same key, time, step and value), so no point is doubled;
+4. artefacts whose group changed (``artefacts.py``);
+5. the status (COMPLETED -> FINISHED, FAILED or CRASHED -> FAILED, INTERRUPTED -> KILLED) and end time, last,
+   so a run reads finished only once everything of it is there.
+
+>>> summary = export_project("tiny-study", "http://127.0.0.1:5000")  # doctest: +SKIP
+>>> summary.count("created"), summary.points  # doctest: +SKIP
+(4, 1184)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from bakeoff.config import variant_of
+from bakeoff.errors import BakeoffError
+from bakeoff.export.artefacts import artefact_groups, fingerprint
+from bakeoff.export.fields import MAX_PARAM_LENGTH as PARAM_LIMIT
+from bakeoff.export.fields import MAX_TAG_LENGTH, MlflowKeys, cut, param_value
+from bakeoff.export.points import (
+    MAX_TAGS_PER_BATCH,
+    Batch,
+    pack,
+    timestamp_ms,
+    to_mlflow_points,
+)
+from bakeoff.io import read_json
+from bakeoff.runs.files import RESULT_FILE
+from bakeoff.track import Run, Store, layout
+
+RUN_ID_TAG = "bakeoff.run_id"
+STATUS_TAG = "bakeoff.status"
+PROJECT_TAG = "bakeoff.project"
+POINTS_TAG = "bakeoff.points."  # + metric name: how many of its store records are in MLflow
+ARTEFACTS_TAG = "bakeoff.artifacts"  # {group: fingerprint} of the artefact groups uploaded
+MLFLOW_STATUS = {"COMPLETED": "FINISHED", "RUNNING": "RUNNING", "FAILED": "FAILED", "CRASHED": "FAILED",
+                 "INTERRUPTED": "KILLED", "UNKNOWN": "FINISHED"}  # UNKNOWN: an ml-dash run, which records none
+PROBE_SECONDS = 5.0
+QUIET_VARIABLE = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+NOT_INSTALLED = "MLflow is not installed: pip install 'bakeoff[mlflow]'"
+
+
+@dataclass
+class RunExport:
+    """What one export did to one run: ``action`` is created, updated, unchanged or skipped."""
+
+    run_id: str
+    name: str
+    status: str
+    action: str = "unchanged"
+    mlflow_run_id: str | None = None
+    points: int = 0
+    params: int = 0
+    tags: int = 0
+    artefacts: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExportSummary:
+    """Every run of one export, and where they went."""
+
+    project: str
+    tracking_uri: str
+    experiment: str
+    experiment_id: str
+    runs: list[RunExport]
+
+    @property
+    def points(self) -> int:
+        return sum(run.points for run in self.runs)
+
+    def count(self, action: str) -> int:
+        return sum(run.action == action for run in self.runs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "points": self.points}
+
+
+def export_project(project: str, tracking_uri: str, *, experiment: str | None = None, checkpoints: bool = False,
+                   store: Store | None = None, workers: int = 4,
+                   progress: Callable[[RunExport], None] | None = None) -> ExportSummary:
+    """Export every run of a store project to the MLflow experiment ``experiment`` (default: the project's name).
+
+    Args:
+        project: the store project (a study's ``name``).
+        tracking_uri: ``http(s)://host:port`` of a tracking server, or a backend URI such as ``sqlite:///mlflow.db``.
+        experiment: the MLflow experiment, created when missing.
+        checkpoints: upload ``checkpoint/`` and the compressed models too (large).
+        store: the store to read (default ``$BAKEOFF_STORE`` or ``.bakeoff``).
+        workers: runs exported at the same time (each run's own calls stay in order).
+        progress: called with each run's ``RunExport`` as soon as it is done.
+    """
+    store = store or Store()
+    runs = store.list(project)
+    if not runs:
+        raise BakeoffError(f"no runs in project {project!r} of {store.root}: `bakeoff runs ls` lists the projects")
+    client = connect(tracking_uri)
+    name = experiment or project
+    with _mlflow_errors(f"MLflow at {tracking_uri} refused experiment {name!r}"):
+        experiment_id = _experiment_id(client, name, project)
+        exported = _exported_runs(client, experiment_id)
+
+    def one(run: Run) -> RunExport:
+        with _mlflow_errors(f"MLflow at {tracking_uri} refused run {run.project}/{run.name} "
+                            "(what was sent stays; export again to resume)"):
+            return export_run(client, experiment_id, run, exported.get(run.id), checkpoints)
+
+    outcomes = []
+    # Several runs in flight: each call waits on the network and the server's database, not on this process
+    # (4 threads: 1.2-1.5x one on 2 cores against a one-worker SQLite server; BENCHMARKS.md).
+    with _quiet_mlflow(), ThreadPoolExecutor(max(1, workers), thread_name_prefix="bakeoff-export") as pool:
+        futures = [pool.submit(one, run) for run in runs]
+        try:
+            for future in futures:
+                outcomes.append(future.result())
+                if progress is not None:
+                    progress(outcomes[-1])
+        except BaseException:
+            for future in futures:  # runs not started yet stay for the next export
+                future.cancel()
+            raise
+    return ExportSummary(project, tracking_uri, name, experiment_id, outcomes)
+
+
+def connect(tracking_uri: str) -> Any:
+    """An ``MlflowClient`` for ``tracking_uri``, once a server there answers (one clear error line if none does)."""
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise BakeoffError(NOT_INSTALLED) from None
+    address = urlparse(tracking_uri)
+    if address.scheme in ("http", "https"):
+        # MLflow's client retries a refused connection for minutes; a user who mistyped a port deserves a line now
+        port = address.port or (443 if address.scheme == "https" else 80)
+        try:
+            socket.create_connection((address.hostname or "localhost", port), timeout=PROBE_SECONDS).close()
+        except OSError as error:
+            raise BakeoffError(f"no MLflow tracking server answers at {tracking_uri} ({error.strerror or error}): "
+                               "start one (mlflow server --host 127.0.0.1 --port 5000) or fix --tracking-uri") from None
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def export_run(client: Any, experiment_id: str, run: Run, found: Any | None, checkpoints: bool = False) -> RunExport:
+    """Bring one MLflow run up to date with one bakeoff run (``found``: its MLflow run so far, if any)."""
+    outcome = RunExport(run.id, run.name, run.status)
+    if found is not None and found.info.lifecycle_stage == "deleted":
+        outcome.action, outcome.mlflow_run_id = "skipped", found.info.run_id
+        outcome.notes.append("deleted in MLflow: restore it there, or purge it (mlflow gc) to export it anew")
+        return outcome
+    result = read_json(run.path / RESULT_FILE, default=None)
+    tags = run_tags(run, result if isinstance(result, dict) else None)
+    if found is None:
+        started = _ms(run.info.get("started_at") or run.info.get("created_at"))
+        found = client.create_run(experiment_id, start_time=started,
+                                  tags={RUN_ID_TAG: run.id, PROJECT_TAG: run.project}, run_name=run.name)
+        outcome.action = "created"
+    outcome.mlflow_run_id = mlflow_id = found.info.run_id
+    have_params, have_tags = dict(found.data.params), dict(found.data.tags)
+
+    params = {key: cut(param_value(value), PARAM_LIMIT) for key, value in _param_keys(run.parameters()).items()}
+    new_params = {k: v for k, v in params.items() if k not in have_params}
+    changed = sorted(k for k, v in params.items() if k in have_params and have_params[k] != v)
+    if changed:
+        outcome.notes.append("parameters changed in the store since the last export, kept as first sent (MLflow's "
+                             f"are immutable; bakeoff/parameters.json has the new values): {', '.join(changed)}")
+    new_tags = {k: v for k, v in tags.items() if have_tags.get(k) != v}
+    _log_fields(client, mlflow_id, new_params, new_tags)
+    outcome.params, outcome.tags = len(new_params), len(new_tags)
+
+    outcome.points = _log_points(client, mlflow_id, run, have_tags)
+    outcome.artefacts = _log_artefacts(client, mlflow_id, run, have_tags, checkpoints)
+    if _log_status(client, found, run):
+        outcome.tags += 1
+    if outcome.action != "created" and (outcome.params or outcome.tags or outcome.points or outcome.artefacts):
+        outcome.action = "updated"
+    return outcome
+
+
+def run_tags(run: Run, result: dict[str, Any] | None) -> dict[str, str]:
+    """The tags that identify a run in MLflow's search (``tags.model = 'minilm-l6'``); status is set last."""
+    params = run.parameters()
+    labels = list(run.info.get("tags") or [])
+    named = dict(label.split(":", 1) for label in labels if ":" in label)  # a study's "study:x", "trial:y", "rung:0"
+    tags = {RUN_ID_TAG: run.id, PROJECT_TAG: run.project, "bakeoff.name": run.name,
+            "study": named.get("study"), "trial": named.get("trial"), "rung": named.get("rung"),
+            "task": params.get("task"), "model": params.get("model"), "seed": params.get("seed"),
+            "variant": variant_of(result["config"]) if result and isinstance(result.get("config"), dict) else None,
+            "bakeoff.tags": ", ".join(labels) or None, "mlflow.note.content": run.info.get("description"),
+            "bakeoff.error": run.info.get("error")}
+    return {key: cut(str(value), MAX_TAG_LENGTH) for key, value in tags.items() if value is not None}
+
+
+# -- the steps ------------------------------------------------------------------------------------------------
+def _log_fields(client: Any, mlflow_id: str, params: dict[str, str], tags: dict[str, str]) -> None:
+    from mlflow.entities import Param, RunTag
+
+    param_items, tag_items = list(params.items()), list(tags.items())
+    for start in range(0, max(len(param_items), len(tag_items)), MAX_TAGS_PER_BATCH):
+        client.log_batch(mlflow_id,
+                         params=[Param(k, v) for k, v in param_items[start : start + MAX_TAGS_PER_BATCH]],
+                         tags=[RunTag(k, v) for k, v in tag_items[start : start + MAX_TAGS_PER_BATCH]])
+
+
+def _log_points(client: Any, mlflow_id: str, run: Run, have_tags: dict[str, str]) -> int:
+    from mlflow.entities import Metric, RunTag
+
+    metric_keys, tag_keys = MlflowKeys(), MlflowKeys()
+    pending = []
+    for name in run.metric_names():
+        counter = tag_keys.key(f"{POINTS_TAG}{name}")
+        sent = int(have_tags.get(counter, 0))
+        records = layout.read_metric(run.path, name)[sent:]
+        if records:
+            pending.append((counter, sent, to_mlflow_points(name, records, metric_keys.key)))
+    batches: list[Batch] = pack(pending)
+    for batch in batches:
+        client.log_batch(mlflow_id, metrics=[Metric(*values) for values in batch.metrics],
+                         tags=[RunTag(key, str(count)) for key, count in batch.counters.items()])
+    return sum(len(batch.metrics) for batch in batches)
+
+
+def _log_artefacts(client: Any, mlflow_id: str, run: Run, have_tags: dict[str, str], checkpoints: bool) -> int:
+    uploaded = json.loads(have_tags.get(ARTEFACTS_TAG) or "{}")
+    now = dict(uploaded)
+    count = 0
+    for group, artefacts in artefact_groups(run, checkpoints).items():
+        mark = fingerprint(artefacts)
+        if uploaded.get(group) == mark:
+            continue
+        for artefact in artefacts:
+            if artefact.local.is_dir():  # log_artifacts puts a folder's contents, not the folder, at the path
+                client.log_artifacts(mlflow_id, str(artefact.local), artefact.name)
+            else:
+                client.log_artifact(mlflow_id, str(artefact.local), artefact.artifact_path)
+            count += 1
+        now[group] = mark
+    if now != uploaded:
+        client.set_tag(mlflow_id, ARTEFACTS_TAG, json.dumps(now, sort_keys=True, separators=(",", ":")))
+    return count
+
+
+def _log_status(client: Any, found: Any, run: Run) -> bool:
+    """Set MLflow's status, end time and the ``bakeoff.status`` tag where they differ; True if anything did."""
+    status = MLFLOW_STATUS.get(run.status, "FINISHED")
+    end = _ms(run.info.get("ended_at")) if status != "RUNNING" else None
+    info = found.info
+    moved = info.status != status or (end is not None and info.end_time != end)
+    if moved and status == "RUNNING":
+        client.update_run(info.run_id, status="RUNNING")
+    elif moved:
+        client.set_terminated(info.run_id, status, end)
+    if found.data.tags.get(STATUS_TAG) != run.status:
+        client.set_tag(info.run_id, STATUS_TAG, run.status)
+        moved = True
+    return moved
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+def _experiment_id(client: Any, name: str, project: str) -> str:
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        return client.create_experiment(name, tags={PROJECT_TAG: project})
+    if experiment.lifecycle_stage == "deleted":
+        raise BakeoffError(f"MLflow experiment {name!r} is deleted: restore it (mlflow experiments restore "
+                           f"--experiment-id {experiment.experiment_id}) or export with --experiment OTHER")
+    return experiment.experiment_id
+
+
+def _exported_runs(client: Any, experiment_id: str) -> dict[str, Any]:
+    """The experiment's runs that came from bakeoff, by bakeoff run id (deleted ones too: never duplicated)."""
+    from mlflow.entities import ViewType
+
+    found: dict[str, Any] = {}
+    token = None
+    while True:
+        page = client.search_runs([experiment_id], filter_string=f"tags.`{RUN_ID_TAG}` LIKE '%'",
+                                  run_view_type=ViewType.ALL, max_results=1000, page_token=token,
+                                  order_by=["attributes.start_time ASC"])
+        for mlflow_run in page:
+            found.setdefault(mlflow_run.data.tags[RUN_ID_TAG], mlflow_run)  # oldest wins if someone copied one
+        token = page.token
+        if not token:
+            return found
+
+
+def _param_keys(params: dict[str, Any]) -> dict[str, Any]:
+    keys = MlflowKeys()
+    return {keys.key(name): value for name, value in params.items()}
+
+
+@contextlib.contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """No "View run at ..." line on stdout per finished run (it would break ``--json``, and costs a request)."""
+    previous = os.environ.get(QUIET_VARIABLE)
+    os.environ[QUIET_VARIABLE] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(QUIET_VARIABLE, None)
+        else:
+            os.environ[QUIET_VARIABLE] = previous
+
+
+def _ms(moment: str | None) -> int | None:
+    return timestamp_ms(moment) if moment else None
+
+
+@contextlib.contextmanager
+def _mlflow_errors(context: str) -> Iterator[None]:
+    """Turn an ``MlflowException`` (a refusal, or a server gone after MLflow's retries) into one line."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as error:
+        reason = " ".join(str(error.message).split())[:400]
+        raise BakeoffError(f"{context}: {reason}") from None
