@@ -259,6 +259,12 @@ def _print_results(results: list[Any], title: str) -> None:
     for result in results:
         test = f"  test {result.test.primary_metric} {result.test.primary:.4f}" if result.test else ""
         console.print(f"{result.model['name']}: run {result.run['id']}{test}", highlight=False)
+    if len(results) > 1:
+        from bakeoff.report.gap import gap_sentence
+
+        first, second = results[0], results[1]
+        console.print(gap_sentence(Path(first.run["path"]), Path(second.run["path"]), first.model["name"],
+                                   second.model["name"], first.validation.primary_metric), highlight=False)
 
 
 def _int_list(value: str | None, flag: str) -> list[int] | None:

@@ -76,7 +76,7 @@ class Comparison:
     def text(self) -> str:
         """The leaderboard's cell: ``sig. p=0.003`` or ``noise p=0.31`` (Holm-adjusted p)."""
         p = self.p_adjusted if self.p_adjusted is not None else self.p_value
-        return f"{'sig.' if self.significant else 'noise'} p={_p_text(p)}"
+        return f"{'sig.' if self.significant else 'noise'} {_p_text(p)}"
 
 
 def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric: str = "accuracy",
@@ -260,4 +260,4 @@ def _t_test(observed: float, parts: list[tuple[float, int]], scope: str, paired:
 
 
 def _p_text(p: float) -> str:
-    return f"{p:.2g}" if p >= 0.001 else "<0.001"
+    return f"p={p:.2g}" if p >= 0.001 else "p<0.001"
