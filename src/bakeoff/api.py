@@ -321,6 +321,25 @@ def leaderboard(study_or_project: str | Path) -> Any:
     return board
 
 
+def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str = "html") -> Path:
+    """Write the report of a study file's project (or a store project): html (self-contained), md or json.
+
+    >>> bakeoff.report("examples/offline_minilm.yaml", "report.html")  # doctest: +SKIP
+    """
+    from bakeoff.report import document
+
+    if fmt not in document.FORMATS:
+        raise BakeoffError(f"--format {fmt!r}: use one of {', '.join(document.FORMATS)}")
+    study_text = Path(study_or_project).read_text(encoding="utf-8") if Path(str(study_or_project)).is_file() else None
+    board = leaderboard(study_or_project)
+    texts, label_names = document.texts_of(board)
+    sections = document.sections_for(board, texts, label_names, study_text)
+    summary: list[str] = []
+    path = Path(out) if out else document.default_out(board.project, fmt)
+    document.write(document.render(sections, f"bakeoff report: {board.project}", summary, fmt), path)
+    return path
+
+
 # -- helpers ----------------------------------------------------------------------------------------------
 # -- helpers ----------------------------------------------------------------------------------------------
 DEMO_MODELS = ("minilm-l6", "minilm-l3")

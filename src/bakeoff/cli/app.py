@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from bakeoff.cli import inference, runs, study
+from bakeoff.cli import report as report_cli
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
@@ -239,6 +240,7 @@ app.command()(inference.compress)
 app.command()(inference.bench)
 app.command()(study.run)
 app.command()(study.leaderboard)
+app.command()(report_cli.report)
 
 
 def _print_results(results: list[Any], title: str) -> None:

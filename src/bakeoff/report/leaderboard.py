@@ -63,6 +63,7 @@ class Row:
     verdict_scope: str = ""
     baseline: bool = False
     failed_to_learn: str = ""  # why, when some or all of its seeds did not learn
+    run_paths: list[str] = field(default_factory=list, repr=False)  # one run folder per seed
     config: dict[str, Any] = field(default_factory=dict, repr=False)
     _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
 
@@ -173,7 +174,8 @@ def _row(entries: list[dict[str, Any]], method: str) -> Row:
                method=method, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
                train_seconds=sum(seconds) / len(seconds),
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
-               config=config, _predictions=predictions)
+               config=config, _predictions=predictions,
+               run_paths=[str(e["run"].path) for e in sorted(entries, key=lambda e: e["result"]["config"]["seed"])])
 
 
 def _model_name(model: str) -> str:

@@ -1,0 +1,252 @@
+"""The report's sections, each built only when the study has what it needs: a title, sentences, a table, a chart.
+
+Every section is plain data (``Section``), so one build feeds the HTML, the Markdown and the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bakeoff.eval.metrics import per_class
+from bakeoff.report import svg
+from bakeoff.report.leaderboard import IGNORED_IN_LABEL, Leaderboard, Row, _compare
+from bakeoff.track._files import read_json
+
+NOT_SETTINGS = {*IGNORED_IN_LABEL, "project", "name", "quiet", "threads", "tags", "device", "eval_batch_size"}
+DISAGREEMENTS_SHOWN = 12
+
+
+@dataclass
+class Section:
+    title: str
+    sentences: list[str] = field(default_factory=list)
+    table: list[list[str]] = field(default_factory=list)  # first row: the header
+    figures: list[str] = field(default_factory=list)  # inline SVG
+    data: dict[str, Any] = field(default_factory=dict)  # what the JSON format carries
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "sentences": self.sentences, "table": self.table, "data": self.data}
+
+
+def leaderboard_section(board: Leaderboard) -> Section:
+    percent = board.metric != "loss"
+    header = ["rank", "row", f"{board.metric} (mean over seeds)", "95% interval", "seeds", "vs leader",
+              "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
+    table = [header]
+    for row in board.rows:
+        interval = f"[{row.low:.3f}, {row.high:.3f}]" if row.low is not None else "-"
+        gap = (f"{_points(row.difference, percent)} [{_points(row.difference_low, percent)}, "
+               f"{_points(row.difference_high, percent)}]" if row.difference is not None else "-")
+        table.append([str(row.rank), row.label, f"{row.mean:.4f}", interval,
+                      str(len(row.seeds)) if not row.baseline else "fixed", row.verdict, gap,
+                      _num(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
+    sentences = [board.caption, *board.notes]
+    sentences += [f"{row.label}: {row.failed_to_learn}" for row in board.rows if row.failed_to_learn]
+    ties = [f"{a.label} and {b.label}" for a, b in zip(board.rows, board.rows[1:])
+            if b.verdict.startswith("noise") and a.rank == 1]
+    if ties:
+        sentences.append(f"Cannot be told apart from the leader: {'; '.join(ties)}.")
+    return Section("Leaderboard", sentences, table, data=board.to_dict())
+
+
+def setting_sections(board: Leaderboard) -> list[Section]:
+    """One panel per swept setting, plus a heatmap for a two-setting grid."""
+    rows = [row for row in board.rows if row.method == "trained" and not row.baseline]
+    keys = sorted(k for k in {k for row in rows for k in row.config} - NOT_SETTINGS
+                  if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1)
+    keys = (["model"] if len({row.model for row in rows}) > 1 else []) + keys
+    sections = [_panel(board, rows, key) for key in keys]
+    numeric = [k for k in keys if k != "model" and all(isinstance(r.config.get(k), (int, float)) for r in rows)]
+    if len(numeric) == 2:
+        sections.append(_heatmap(board, rows, *numeric))
+    return sections
+
+
+def _value(row: Row, key: str) -> Any:
+    return row.model if key == "model" else row.config.get(key)
+
+
+def _panel(board: Leaderboard, rows: list[Row], key: str) -> Section:
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(json.dumps(_value(row, key), default=str), []).append(row)
+    best = {value: max(group, key=lambda r: r.mean if board.higher_is_better else -r.mean)
+            for value, group in groups.items()}
+    order = sorted(best, key=lambda v: (not isinstance(json.loads(v), (int, float)), json.loads(v)
+                                        if isinstance(json.loads(v), (int, float)) else str(json.loads(v))))
+    chosen = [best[v] for v in order]
+    names = [str(json.loads(v)) for v in order]
+    numeric = all(isinstance(json.loads(v), (int, float)) for v in order) and key != "model"
+    xs = [float(json.loads(v)) for v in order] if numeric else list(range(len(order)))
+    log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 20
+    tips = [f"{row.label}: {board.metric} {row.mean:.4f}, seeds {row.seeds}, train {row.train_seconds or 0:.1f} s"
+            for row in chosen]
+    series = [svg.Series(f"{board.metric} (mean, 95% interval)", xs, [r.mean for r in chosen],
+                         [r.low for r in chosen], [r.high for r in chosen], tips)]
+    if all(r.train_seconds for r in chosen):
+        series.append(svg.Series("training time (s)", xs, [r.train_seconds for r in chosen],
+                                 tips=[f"{r.label}: {r.train_seconds:.1f} s to train" for r in chosen],
+                                 axis="right", dashed=True))
+    figure = svg.chart(series, key, board.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x)
+    sentences = []
+    if any(len(g) > 1 for g in groups.values()):
+        sentences.append(f"Each {key} shows its best row over the other settings.")
+    plateau = None
+    for (a, name_a), (b, name_b) in zip(zip(chosen, names), list(zip(chosen, names))[1:]):
+        comparison = _compare(b, a, board.metric)
+        gain = b.mean - a.mean
+        judged = ("no verdict (different validation rows)" if comparison is None else
+                  f"{'significant' if comparison.significant else 'within noise'} ({_p(comparison.p_value)})")
+        cost = f", {b.train_seconds / a.train_seconds:.1f}x the training time" if a.train_seconds and b.train_seconds else ""
+        sentences.append(f"{name_a} -> {name_b}: {_points(gain, board.metric != 'loss')} points, "
+                         f"{judged}{cost}.")
+        if comparison is not None and not comparison.significant and plateau is None:
+            plateau = name_a
+    if key == "train_fraction" and plateau is not None:
+        sentences.append(f"More data stops paying for itself from train_fraction {plateau}: the next step is within "
+                         "noise.")
+    return Section(f"Setting: {key}", sentences, figures=[figure],
+                   data={"setting": key, "values": names, "means": [r.mean for r in chosen],
+                         "train_seconds": [r.train_seconds for r in chosen]})
+
+
+def _heatmap(board: Leaderboard, rows: list[Row], first: str, second: str) -> Section:
+    row_values = sorted({r.config[first] for r in rows})
+    column_values = sorted({r.config[second] for r in rows})
+    cells: list[list[float | None]] = [[None] * len(column_values) for _ in row_values]
+    for row in rows:
+        i, j = row_values.index(row.config[first]), column_values.index(row.config[second])
+        if cells[i][j] is None or row.mean > cells[i][j]:
+            cells[i][j] = row.mean
+    figure = svg.heatmap([str(v) for v in row_values], [f"{v:g}" for v in column_values], cells, first, second,
+                         board.metric)
+    return Section(f"Grid: {first} x {second}", [f"Mean {board.metric} over seeds per cell; grey: not run."],
+                   figures=[figure], data={"rows": row_values, "columns": column_values, "values": cells})
+
+
+def tradeoff_section(board: Leaderboard) -> Section | None:
+    """Metric against batch-1 latency and size, every row with a measurement, the Pareto front named."""
+    rows = [row for row in board.rows if row.latency_p50_ms is not None]
+    if len(rows) < 2:
+        return None
+    front = _pareto(rows, board.higher_is_better, "latency_p50_ms")
+    figures = []
+    for attribute, label in (("latency_p50_ms", "batch-1 latency p50 (ms)"), ("size_mb", "weights (MB)")):
+        points = [r for r in rows if getattr(r, attribute) is not None]
+        if len(points) < 2:
+            continue
+        on_front = sorted(_pareto(points, board.higher_is_better, attribute), key=lambda r: getattr(r, attribute))
+        series = [svg.Series("rows", [getattr(r, attribute) for r in points], [r.mean for r in points],
+                             [r.low for r in points], [r.high for r in points],
+                             [f"{r.label}: {board.metric} {r.mean:.4f}, {getattr(r, attribute):.1f}" for r in points],
+                             line=False),
+                  svg.Series("Pareto front", [getattr(r, attribute) for r in on_front],
+                             [r.mean for r in on_front], tips=[r.label for r in on_front])]
+        figures.append(svg.chart(series, label, board.metric))
+    names = ", ".join(r.label for r in sorted(front, key=lambda r: r.latency_p50_ms))
+    return Section("Accuracy against latency and size",
+                   [f"Pareto front (no other row is both faster at batch 1 and better): {names}.",
+                    "Latency is the batch-1 p50 measured on the machine that ran each row."], figures=figures,
+                   data={"pareto_front": [r.label for r in front]})
+
+
+def _pareto(rows: list[Row], higher: bool, cost: str) -> list[Row]:
+    """Rows no other row beats on the metric at the same or lower ``cost`` (an attribute of Row)."""
+    def better(a: Row, b: Row) -> bool:
+        return a.mean > b.mean if higher else a.mean < b.mean
+
+    return [r for r in rows if not any(o is not r and getattr(o, cost) <= getattr(r, cost) and better(o, r)
+                                       for o in rows)]
+
+
+def learning_curve_section(board: Leaderboard) -> Section | None:
+    """Validation metric against step per variant, the seeds' range as error bars."""
+    series = []
+    for row in [r for r in board.rows if r.method == "trained" and not r.baseline][:6]:
+        histories = [(read_json(Path(p) / "result.json", default={}) or {}).get("history") or [] for p in row.run_paths]
+        by_step: dict[int, list[float]] = {}
+        for history in histories:
+            for point in history:
+                if board.metric in point:
+                    by_step.setdefault(int(point["step"]), []).append(float(point[board.metric]))
+        steps = sorted(s for s, v in by_step.items() if len(v) == len(histories))
+        if len(steps) < 2:
+            continue
+        series.append(svg.Series(row.label, [float(s) for s in steps], [float(np.mean(by_step[s])) for s in steps],
+                                 [min(by_step[s]) for s in steps], [max(by_step[s]) for s in steps],
+                                 [f"{row.label} step {s}: {np.mean(by_step[s]):.4f} ({len(by_step[s])} seeds)"
+                                  for s in steps]))
+    if not series:
+        return None
+    return Section("Learning curves", ["Validation metric at each evaluation; bars: the range over seeds."],
+                   figures=[svg.chart(series, "training step", f"validation {board.metric}")])
+
+
+def errors_section(board: Leaderboard, texts: list[str] | None, label_names: list[str] | None) -> Section | None:
+    """Confusion matrices and per-class F1 of the top two rows, and the rows they disagree on."""
+    top = [r for r in board.rows if r._predictions and not r.baseline][:2]
+    if not top:
+        return None
+    sentences, tables = [], []
+    for row in top:
+        predicted, truth, _ = row._predictions[min(row._predictions)]
+        classes = int(max(truth.max(), predicted.max())) + 1
+        names = label_names if label_names and len(label_names) >= classes else [str(c) for c in range(classes)]
+        stats = per_class(truth, predicted, classes)
+        matrix = np.zeros((classes, classes), dtype=int)
+        np.add.at(matrix, (truth, predicted), 1)
+        sentences.append(f"{row.label} (seed {min(row._predictions)}): " + "; ".join(
+            f"{names[c]}: true {names[c]} predicted as " + ", ".join(f"{names[p]} {matrix[c, p]}" for p in range(classes))
+            + f", F1 {stats['f1'][c]:.3f}" for c in range(classes)))
+    data: dict[str, Any] = {}
+    table: list[list[str]] = []
+    if len(top) == 2 and texts is not None:
+        (first, truth, fp1), (second, _, fp2) = (top[0]._predictions[min(top[0]._predictions)],
+                                                 top[1]._predictions[min(top[1]._predictions)])
+        differ = np.flatnonzero(first != second)
+        if fp1 == fp2 and len(texts) == truth.size:
+            shown = np.random.default_rng(0).permutation(differ)[:DISAGREEMENTS_SHOWN]
+            names = label_names or [str(c) for c in range(int(truth.max()) + 1)]
+            table = [["validation row", "text", "true", top[0].label, top[1].label]]
+            table += [[str(i), texts[i][:200], names[truth[i]], names[first[i]], names[second[i]]] for i in sorted(shown)]
+            sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} validation rows; "
+                             f"{len(shown)} of them, drawn at random:")
+            data["disagreements"] = int(differ.size)
+    return Section("Errors: confusion, per-class F1, disagreements", sentences, table, data=data)
+
+
+def provenance_section(board: Leaderboard, study_text: str | None) -> Section:
+    first = next((r for r in board.rows if r.run_paths), None)
+    result = read_json(Path(first.run_paths[0]) / "result.json", default={}) if first else {}
+    hardware = result.get("hardware") or {}
+    sentences = [f"bakeoff {result.get('bakeoff_version')} (git {result.get('git_commit') or 'unknown'}), "
+                 f"python {hardware.get('python')}, torch {hardware.get('torch')}",
+                 f"CPU {hardware.get('cpu')} x{hardware.get('cpu_count')}, flags {', '.join(hardware.get('cpu_flags') or [])}"
+                 f", GPU {hardware.get('cuda') or 'none'}; {hardware.get('platform')}"]
+    table = [["row", "runs", "data fingerprints (train, validation)"]]
+    for row in board.rows:
+        prints = {json.dumps((read_json(Path(p) / "result.json", default={}) or {}).get("data", {}).get("fingerprints"))
+                  for p in row.run_paths}
+        table.append([row.label, str(len(row.run_paths)), "; ".join(sorted(prints)) or "-"])
+    data = {"hardware": hardware, "study": study_text}
+    return Section("Provenance", sentences, table, data=data)
+
+
+def _points(value: float | None, percent: bool) -> str:
+    if value is None:
+        return "-"
+    shown = value * 100 if percent else value
+    return f"{shown:+.1f}"
+
+
+def _p(value: float) -> str:
+    return f"p = {value:.2g}" if value >= 0.001 else "p < 0.001"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
