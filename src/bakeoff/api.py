@@ -334,10 +334,24 @@ def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str
     board = leaderboard(study_or_project)
     texts, label_names = document.texts_of(board)
     sections = document.sections_for(board, texts, label_names, study_text)
-    summary: list[str] = []
+    from bakeoff.report.recommend import recommend as choose
+
+    summary = ["Recommendation (no budgets): " + choose(board).paragraph]
     path = Path(out) if out else document.default_out(board.project, fmt)
     document.write(document.render(sections, f"bakeoff report: {board.project}", summary, fmt), path)
     return path
+
+
+def recommend(study_or_project: str | Path, *, max_latency_ms: float | None = None, max_size_mb: float | None = None,
+              min_metric: float | None = None, max_train_seconds: float | None = None) -> Any:
+    """The row to choose under budgets, with its reasons (a ``Recommendation``).
+
+    >>> bakeoff.recommend("examples/offline_minilm.yaml", max_latency_ms=10).paragraph  # doctest: +SKIP
+    """
+    from bakeoff.report.recommend import Budgets
+    from bakeoff.report.recommend import recommend as choose
+
+    return choose(leaderboard(study_or_project), Budgets(max_latency_ms, max_size_mb, min_metric, max_train_seconds))
 
 
 # -- helpers ----------------------------------------------------------------------------------------------

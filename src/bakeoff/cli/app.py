@@ -241,6 +241,7 @@ app.command()(inference.bench)
 app.command()(study.run)
 app.command()(study.leaderboard)
 app.command()(report_cli.report)
+app.command()(report_cli.recommend)
 
 
 def _print_results(results: list[Any], title: str) -> None:
