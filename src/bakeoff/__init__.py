@@ -8,7 +8,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# ``compress`` names the API function; the ``bakeoff.compress`` package stays importable by its full name.
+import bakeoff.report  # noqa: E402,F401  loaded before the api, so its ``report`` function keeps the name
+
+# ``compress`` and ``report`` name API functions; the ``bakeoff.compress``/``bakeoff.report`` packages stay importable by its full name.
 from bakeoff.api import (  # noqa: E402
     CompressResult,
     PredictResult,
@@ -17,6 +19,8 @@ from bakeoff.api import (  # noqa: E402
     evaluate,
     leaderboard,
     predict,
+    recommend,
+    report,
     run_study,
     train,
 )
@@ -26,5 +30,5 @@ from bakeoff.eval import EvalResult, TrainResult  # noqa: E402
 from bakeoff.track import Experiment, Store  # noqa: E402
 
 __all__ = ["BakeoffError", "CompressResult", "EvalResult", "Experiment", "PredictResult", "Store", "TrainConfig",
-           "TrainResult", "__version__", "bench", "compress", "evaluate", "leaderboard", "predict", "run_study",
+           "TrainResult", "__version__", "bench", "compress", "evaluate", "leaderboard", "predict", "recommend", "report", "run_study",
            "train"]

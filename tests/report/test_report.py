@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 import bakeoff
+from tests.study.conftest import tiny_study  # noqa: F401  the study tests' tiny study files
+
 from bakeoff.cli import app
 
 runner = CliRunner()

@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
-from scipy import stats
 
 ALPHA = 0.05
 SCOPE_BOTH = "seeds and examples"
@@ -145,6 +144,8 @@ def compare_values(first: list[float], second: list[float]) -> Comparison | None
     """
     if len(first) < 2 or len(second) < 2:
         return None
+    from scipy import stats  # imported when needed: it takes a second to import, and `import bakeoff` should not
+
     a, b = np.asarray(first, float), np.asarray(second, float)
     difference = float(a.mean() - b.mean())
     if a.std() == 0 and b.std() == 0:
@@ -247,6 +248,8 @@ def _seed_variance(first: np.ndarray, second: np.ndarray, first_fixed: bool, sec
 
 def _t_test(observed: float, parts: list[tuple[float, int]], scope: str, paired: bool) -> Comparison:
     """Welch-Satterthwaite: the difference over its standard error against Student's t."""
+    from scipy import stats
+
     variance = sum(v for v, _ in parts)
     if variance <= 0:
         p = 1.0 if observed == 0 else 0.0

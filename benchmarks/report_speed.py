@@ -1,0 +1,62 @@
+"""How long `bakeoff report` takes on a 50-run study, and how large the HTML is.
+
+    BAKEOFF_DATA_DIR=/work/shared/data PYTHONPATH=src python benchmarks/report_speed.py
+
+Writes 50 synthetic COMPLETED runs (5 learning rates x 5 max lengths x 2 seeds, SST-2's 872 validation rows,
+each with result.json, history and predictions.json) into a temporary store, then times the report
+(leaderboard, verdicts, baselines trained on first use and then read from the cache, all sections).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ["BAKEOFF_STORE"] = tempfile.mkdtemp(prefix="bakeoff-report-bench-")
+
+from bakeoff.data import DataOptions, load_task_data  # noqa: E402
+from bakeoff.tasks import get_task  # noqa: E402
+from bakeoff.track import Experiment  # noqa: E402
+from bakeoff.track._files import write_json_atomic  # noqa: E402
+
+
+def main() -> None:
+    data = load_task_data(get_task("sst2"), DataOptions(train_fraction=0.03, seed=1))
+    truth = data.validation.labels
+    rng = np.random.default_rng(0)
+    for learning_rate in (1e-5, 2e-5, 5e-5, 1e-4, 2e-4):
+        for max_length in (32, 64, 128, 256, 512):
+            for seed in (1, 2):
+                skill = 0.78 + 0.02 * np.log10(learning_rate / 1e-5) + 0.01 * np.log2(max_length / 32)
+                predicted = np.where(rng.random(truth.size) < skill, truth, 1 - truth)
+                accuracy = float((predicted == truth).mean())
+                config = {"model": "minilm-l6", "task": "sst2", "seed": seed, "learning_rate": learning_rate,
+                          "max_length": max_length, "train_fraction": 0.03, "epochs": 2, "batch_size": 16}
+                with Experiment(name=f"lr{learning_rate}-len{max_length}-s{seed}", project="bench-50") as run:
+                    path = Path(run.path)
+                    write_json_atomic(path / "predictions.json", {
+                        "fingerprints": data.fingerprints(), "label_names": data.label_names,
+                        "validation": {"predicted": predicted.tolist(), "true": truth.tolist()}})
+                    write_json_atomic(path / "result.json", {
+                        "config": config, "validation": {"primary_metric": "accuracy",
+                                                         "metrics": {"accuracy": accuracy}},
+                        "training": {"seconds": 20.0 * max_length / 128}, "latency_ms": {"p50": 5.0 * max_length / 128},
+                        "model": {"checkpoint_files": {"model.safetensors": 90_000_000}},
+                        "data": {"fingerprints": data.fingerprints()},
+                        "history": [{"step": s, "accuracy": accuracy - 0.05 / s} for s in (1, 2, 3)],
+                        "hardware": {"cpu": "bench"}, "bakeoff_version": "bench"})
+    import bakeoff
+
+    out = Path(tempfile.mkdtemp()) / "report.html"
+    for attempt in ("first (baselines trained)", "second (baselines cached)"):
+        start = time.perf_counter()
+        bakeoff.report("bench-50", out)
+        print(f"{attempt}: {time.perf_counter() - start:.2f} s, {out.stat().st_size / 1e3:.0f} kB")
+
+
+if __name__ == "__main__":
+    main()
