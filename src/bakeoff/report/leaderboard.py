@@ -333,7 +333,8 @@ def _power(rows: list[Row]) -> tuple[float | None, str]:
         return None, method
     leader_predictions, truth = _stack(rows[0])
     disagreement = [float((_stack(row)[0][0] != leader_predictions[0]).mean()) for row in rows[1:]
-                    if row._predictions and _fingerprint(row) == _fingerprint(rows[0])]
+                    if row._predictions and not row.baseline and not row.failed_to_learn
+                    and _fingerprint(row) == _fingerprint(rows[0])]
     seeds = int(np.median([len(row.seeds) for row in trained]))
     seed_sd = float(np.sqrt(np.mean(spreads))) if spreads else 0.0
     share = float(np.median(disagreement)) if disagreement else 0.1

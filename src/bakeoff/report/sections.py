@@ -94,6 +94,7 @@ def _panel(board: Leaderboard, rows: list[Row], key: str) -> Section:
                                  axis="right", dashed=True))
     figure = svg.chart(series, key, board.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x)
     sentences = []
+    steps_noise: list[tuple[str, bool]] = []  # (the step's lower value, within noise) in order
     if any(len(g) > 1 for g in groups.values()):
         sentences.append(f"Each {key} shows its best row over the other settings.")
     plateau = None
@@ -105,8 +106,11 @@ def _panel(board: Leaderboard, rows: list[Row], key: str) -> Section:
         cost = f", {b.train_seconds / a.train_seconds:.1f}x the training time" if a.train_seconds and b.train_seconds else ""
         sentences.append(f"{name_a} -> {name_b}: {_points(gain, board.metric != 'loss')} points, "
                          f"{judged}{cost}.")
-        if comparison is not None and not comparison.significant and plateau is None:
-            plateau = name_a
+        steps_noise.append((name_a, comparison is not None and not comparison.significant and not a.failed_to_learn))
+    for name, noise in reversed(steps_noise):  # the start of the trailing run of steps within noise
+        if not noise:
+            break
+        plateau = name
     if key == "train_fraction" and plateau is not None:
         sentences.append(f"More data stops paying for itself from train_fraction {plateau}: the next step is within "
                          "noise.")
