@@ -36,12 +36,12 @@ def test_the_report_has_each_section_the_study_supports(tiny_report, tmp_path):
     path, out = tiny_report
     html = out.read_text()
     for title in ("Leaderboard", "Setting: learning_rate", "Setting: max_length", "Grid: learning_rate x max_length",
-                  "Learning curves", "Accuracy against latency and size", "Errors: confusion", "Provenance"):
+                  "Learning curves", "Expected best score against the tuning budget", "Accuracy against latency and size", "Errors: confusion", "Provenance"):
         assert f"<h2>{title}" in html, title
     assert "Minimum detectable effect" in html and "baseline: majority class" in html
     assert re.search(r"0\.0001 -&gt; 0\.003: [+-]\d+\.\d points, (significant|within noise) \(p (=|&lt;) ", html)
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    assert html.count("<svg") >= 5 and "Pareto front" in html and "<title>" in html  # hover tips
+    assert html.count("<svg") >= 6 and "Pareto front" in html and "<title>" in html  # hover tips
 
     md = tmp_path / "report.md"
     assert runner.invoke(app, ["report", str(path), "--out", str(md), "--format", "md"]).exit_code == 0

@@ -17,6 +17,7 @@ from bakeoff.report.sections import (
     provenance_section,
     setting_sections,
     tradeoff_section,
+    tuning_budget_section,
 )
 
 FORMATS = ("html", "md", "json")
@@ -32,7 +33,7 @@ def sections_for(board: Leaderboard, texts: list[str] | None = None, label_names
                  study_text: str | None = None) -> list[Section]:
     """Every section the study has data for, in reading order."""
     found = [leaderboard_section(board), *setting_sections(board), learning_curve_section(board),
-             tradeoff_section(board), errors_section(board, texts, label_names), provenance_section(board, study_text)]
+             tuning_budget_section(board), tradeoff_section(board), errors_section(board, texts, label_names), provenance_section(board, study_text)]
     return [section for section in found if section is not None]
 
 

@@ -133,6 +133,41 @@ def _heatmap(board: Leaderboard, rows: list[Row], first: str, second: str) -> Se
                    figures=[figure], data={"rows": row_values, "columns": column_values, "values": cells})
 
 
+def expected_best(values: list[float], higher: bool = True) -> list[float]:
+    """Expected best validation score of n random trials, n = 1..len(values) (Dodge et al. 2019, with replacement).
+
+    >>> expected_best([0.5, 1.0])
+    [0.75, 0.875]
+    """
+    ordered = sorted(values, reverse=not higher)
+    count = len(ordered)
+    share = [(i / count) for i in range(count + 1)]
+    return [sum(v * (share[i + 1] ** n - share[i] ** n) for i, v in enumerate(ordered)) for n in range(1, count + 1)]
+
+
+def tuning_budget_section(board: Leaderboard) -> Section | None:
+    """Per model, the expected best score against the number of hyperparameter trials, when a study sweeps them."""
+    by_model: dict[str, list[float]] = {}
+    for row in board.rows:
+        if row.method == "trained" and not row.baseline:
+            by_model.setdefault(row.model, []).append(row.mean)
+    swept = {model: values for model, values in by_model.items() if len(values) > 1}
+    if not swept:
+        return None
+    series, sentences = [], []
+    for model, values in swept.items():
+        curve = expected_best(values, board.higher_is_better)
+        series.append(svg.Series(model, [float(n) for n in range(1, len(curve) + 1)], curve,
+                                 tips=[f"{model}: {n} trial(s) -> expected best {v:.4f}" for n, v in enumerate(curve, 1)]))
+        sentences.append(f"{model}: one random trial is expected to reach {curve[0]:.4f}, the best of {len(curve)} "
+                         f"{curve[-1]:.4f}.")
+    return Section("Expected best score against the tuning budget",
+                   ["Each model's variants (mean over seeds) as trials drawn at random (Dodge et al. 2019, "
+                    "\"Show Your Work\"): which model wins can depend on how many trials you can afford.", *sentences],
+                   figures=[svg.chart(series, "hyperparameter trials", f"expected best validation {board.metric}")],
+                   data={model: expected_best(v, board.higher_is_better) for model, v in swept.items()})
+
+
 def tradeoff_section(board: Leaderboard) -> Section | None:
     """Metric against batch-1 latency and size, every row with a measurement, the Pareto front named."""
     rows = [row for row in board.rows if row.latency_p50_ms is not None]
