@@ -18,10 +18,10 @@ import numpy as np
 
 os.environ["BAKEOFF_STORE"] = tempfile.mkdtemp(prefix="bakeoff-report-bench-")
 
-from bakeoff.data import DataOptions, load_task_data  # noqa: E402
-from bakeoff.tasks import get_task  # noqa: E402
-from bakeoff.track import Experiment  # noqa: E402
-from bakeoff.track._files import write_json_atomic  # noqa: E402
+from bakeoff.data import DataOptions, load_task_data
+from bakeoff.tasks import get_task
+from bakeoff.track import Experiment
+from bakeoff.track._files import write_json_atomic
 
 
 def main() -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 from typer.testing import CliRunner
 
-from tests.study.conftest import tiny_study  # noqa: F401  the study tests' tiny study files
-
 from bakeoff.report.leaderboard import Leaderboard, Row
 from bakeoff.report.recommend import Budgets, recommend
+from tests.study.conftest import tiny_study  # noqa: F401  the study tests' tiny study files
 
 
 def _row(label, accuracy, latency, size, truth, rng, seeds=(1, 2, 3)):

@@ -13,9 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 import bakeoff
-from tests.study.conftest import tiny_study  # noqa: F401  the study tests' tiny study files
-
 from bakeoff.cli import app
+from tests.study.conftest import tiny_study  # noqa: F401  the study tests' tiny study files
 
 runner = CliRunner()
 
@@ -67,7 +66,7 @@ def test_the_html_renders_in_a_browser_offline(tiny_report, tmp_path):
                          env={**os.environ, "HOME": str(tmp_path)})
     assert "CONSOLE" not in dom.stderr and "Uncaught" not in dom.stderr, dom.stderr[-2000:]
     assert "<table>" in dom.stdout and "Leaderboard" in dom.stdout
-    plots = re.findall(r"<svg.*?</svg>", dom.stdout, flags=re.S)
+    plots = re.findall(r"<svg.*?</svg>", dom.stdout, flags=re.DOTALL)
     assert len(plots) >= 5 and all(re.search(r"<(circle|rect|polyline)", p) for p in plots)
     shot = tmp_path / "shot.png"
     subprocess.run([*flags, f"--screenshot={shot}", out.as_uri()], capture_output=True, timeout=120,

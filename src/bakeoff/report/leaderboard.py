@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.eval.metrics import metric_info
-from bakeoff.eval.metrics import METRICS
+from bakeoff.eval.metrics import METRICS, metric_info
 from bakeoff.report.baselines import MAJORITY, baselines_for
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (

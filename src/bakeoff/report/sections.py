@@ -231,7 +231,7 @@ def errors_section(board: Leaderboard, texts: list[str] | None, label_names: lis
     top = [r for r in board.rows if r._predictions and not r.baseline][:2]
     if not top:
         return None
-    sentences, tables = [], []
+    sentences: list[str] = []
     for row in top:
         predicted, truth, _ = row._predictions[min(row._predictions)]
         classes = int(max(truth.max(), predicted.max())) + 1

@@ -144,7 +144,9 @@ def compare_values(first: list[float], second: list[float]) -> Comparison | None
     """
     if len(first) < 2 or len(second) < 2:
         return None
-    from scipy import stats  # imported when needed: it takes a second to import, and `import bakeoff` should not
+    from scipy import (
+        stats,  # imported when needed: it takes a second to import, and `import bakeoff` should not
+    )
 
     a, b = np.asarray(first, float), np.asarray(second, float)
     difference = float(a.mean() - b.mean())
