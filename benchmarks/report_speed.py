@@ -21,7 +21,8 @@ os.environ["BAKEOFF_STORE"] = tempfile.mkdtemp(prefix="bakeoff-report-bench-")
 from bakeoff.data import DataOptions, load_task_data
 from bakeoff.tasks import get_task
 from bakeoff.track import Experiment
-from bakeoff.track._files import write_json_atomic
+from bakeoff.io import write_json_atomic
+from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE
 
 
 def main() -> None:
@@ -38,23 +39,34 @@ def main() -> None:
                           "max_length": max_length, "train_fraction": 0.03, "epochs": 2, "batch_size": 16}
                 with Experiment(name=f"lr{learning_rate}-len{max_length}-s{seed}", project="bench-50") as run:
                     path = Path(run.path)
-                    write_json_atomic(path / "predictions.json", {
+                    write_json_atomic(path / PREDICTIONS_FILE, {
                         "fingerprints": data.fingerprints(), "label_names": data.label_names,
                         "validation": {"predicted": predicted.tolist(), "true": truth.tolist()}})
-                    write_json_atomic(path / "result.json", {
-                        "config": config, "validation": {"primary_metric": "accuracy",
-                                                         "metrics": {"accuracy": accuracy}},
-                        "training": {"seconds": 20.0 * max_length / 128}, "latency_ms": {"p50": 5.0 * max_length / 128},
-                        "model": {"checkpoint_files": {"model.safetensors": 90_000_000}},
-                        "data": {"fingerprints": data.fingerprints()},
+                    write_json_atomic(path / RESULT_FILE, {  # a schema-2 result.json, as TrainResult.load reads it
+                        "schema_version": 2, "config": config,
+                        "run": {"id": run.id, "project": run.project, "name": run.name, "path": str(path)},
+                        "validation": {"split": "validation", "rows": int(truth.size), "primary_metric": "accuracy",
+                                       "metrics": {"accuracy": accuracy}},
+                        "training": {"seconds": 20.0 * max_length / 128, "samples_per_second": None,
+                                     "tokens_per_second": None, "steps": 100, "epochs_completed": 2.0,
+                                     "precision": "fp32", "device": "cpu"},
+                        "latency_ms": {"p50": 5.0 * max_length / 128},
+                        "model": {"name": "minilm-l6", "location": "bench", "origin": "bench",
+                                  "checkpoint_files": {"model.safetensors": 90_000_000}},
+                        "data": {"task": "sst2", "label_names": data.label_names, "sizes": data.sizes(),
+                                 "fingerprints": data.fingerprints()},
                         "history": [{"step": s, "accuracy": accuracy - 0.05 / s} for s in (1, 2, 3)],
                         "hardware": {"cpu": "bench"}, "bakeoff_version": "bench"})
-    import bakeoff
+    from bakeoff.api import leaderboard, report
+
+    board = leaderboard("bench-50")
+    print(f"{len(board.rows)} rows ({sum(r.baseline for r in board.rows)} baselines) in {len(board.rankings)} ranking(s); "
+          f"notes: {board.notes}")
 
     out = Path(tempfile.mkdtemp()) / "report.html"
     for attempt in ("first (baselines trained)", "second (baselines cached)"):
         start = time.perf_counter()
-        bakeoff.report("bench-50", out)
+        report("bench-50", out)
         print(f"{attempt}: {time.perf_counter() - start:.2f} s, {out.stat().st_size / 1e3:.0f} kB")
 
 

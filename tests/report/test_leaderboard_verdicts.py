@@ -9,7 +9,7 @@ from bakeoff.report.leaderboard import Row, _failed_to_learn, _power, _verdicts
 
 def _row(label, predicted, truth, seeds, baseline=False, fingerprint="val"):
     values = [float((p == truth).mean()) for p in predicted]
-    return Row(rank=0, medal="", label=label, model=label, task="t", method="baseline" if baseline else "trained",
+    return Row(rank=0, medal="", label=label, model=label, task="t", split="validation", method="baseline" if baseline else "trained",
                seeds=seeds, metric="accuracy", mean=float(np.mean(values)), low=None, high=None, values=values,
                train_seconds=1.0, latency_p50_ms=None, size_mb=None, baseline=baseline,
                _predictions={s: (p, truth, fingerprint) for s, p in zip(seeds or [0], predicted, strict=True)})
@@ -29,7 +29,7 @@ def test_rows_without_shared_seeds_still_get_a_verdict_and_single_class_runs_are
     majority = _row("majority class", [np.full(truth.size, 1)], truth, [], baseline=True)
     rows = [leader, close, collapsed, majority]
     notes = []
-    _failed_to_learn(rows, "accuracy", True, notes)
+    _failed_to_learn(rows, True, notes)
     _verdicts(rows, "accuracy")
     assert leader.verdict == "leader" and close.verdict.startswith("noise")
     assert collapsed.verdict.startswith("failed to learn; sig.") and "predicts one class" in collapsed.failed_to_learn
@@ -37,7 +37,7 @@ def test_rows_without_shared_seeds_still_get_a_verdict_and_single_class_runs_are
     # Holm: three comparisons, the adjusted p is at least the raw one
     assert close.p_value is not None and close.difference_low < close.difference < close.difference_high
     assert majority.verdict.startswith("sig.") and not majority.failed_to_learn
-    mde, caption = _power(rows)
+    mde, caption = _power(rows, "validation")
     assert 0.01 < mde < 0.1 and "872 validation rows and 3 seed(s)" in caption
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from typer.testing import CliRunner
 
-from bakeoff.report.leaderboard import Leaderboard, Row
+from bakeoff.report.leaderboard import Ranking, Row
 from bakeoff.report.recommend import Budgets, recommend
 from tests.study.conftest import tiny_study  # noqa: F401  the study tests' tiny study files
 
@@ -13,7 +13,7 @@ from tests.study.conftest import tiny_study  # noqa: F401  the study tests' tiny
 def _row(label, accuracy, latency, size, truth, rng, seeds=(1, 2, 3)):
     predicted = [np.where(rng.random(truth.size) < accuracy, truth, 1 - truth) for _ in seeds]
     values = [float((p == truth).mean()) for p in predicted]
-    return Row(rank=0, medal="", label=label, model=label, task="t", method="trained", seeds=list(seeds),
+    return Row(rank=0, medal="", label=label, model=label, task="t", split="validation", method="trained", seeds=list(seeds),
                metric="accuracy", mean=float(np.mean(values)), low=None, high=None, values=values,
                train_seconds=latency * 10, latency_p50_ms=latency, size_mb=size,
                _predictions={s: (p, truth, "val") for s, p in zip(seeds, predicted, strict=True)})
@@ -38,7 +38,7 @@ def _board():
     int8.mean = float(np.mean(int8.values))
     small = _row("minilm-l3", 0.80, 4.0, 70.0, truth, rng)
     rows = [big, int8, small]
-    return Leaderboard("p", "accuracy", True, rows)
+    return Ranking("t", "validation", "accuracy", True, rows)
 
 
 def test_a_cheaper_row_within_noise_of_the_best_is_recommended():

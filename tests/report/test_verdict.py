@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bakeoff.eval.metrics import f1, mcc
+from bakeoff.metrics import f1, mcc
 from bakeoff.report.verdict import (
     SCOPE_BORROWED,
     SCOPE_EXAMPLES,

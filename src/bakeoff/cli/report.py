@@ -34,6 +34,7 @@ def recommend(
     max_size_mb: Annotated[float | None, typer.Option(help="Weights size budget.")] = None,
     min_metric: Annotated[float | None, typer.Option(help="The primary metric's floor.")] = None,
     max_train_seconds: Annotated[float | None, typer.Option(help="Training time budget per run.")] = None,
+    task: Annotated[str | None, typer.Option(help="The task to choose for, when the project ranks several.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """The row to choose under budgets, and why (a cheaper row within noise of the best wins)."""
@@ -41,7 +42,7 @@ def recommend(
     from bakeoff.cli._common import print_json
 
     choice = choose(study_or_project, max_latency_ms=max_latency_ms, max_size_mb=max_size_mb, min_metric=min_metric,
-                    max_train_seconds=max_train_seconds)
+                    max_train_seconds=max_train_seconds, task=task)
     if as_json:
         print_json(choice.to_dict())
         return

@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from bakeoff.report.leaderboard import Leaderboard
+from bakeoff.report.leaderboard import Leaderboard, Ranking
 from bakeoff.report.sections import (
     Section,
     errors_section,
@@ -29,11 +29,22 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}p{line-height:1.45}.fig
 @media print{body{max-width:none}.figures svg{break-inside:avoid}}"""
 
 
-def sections_for(board: Leaderboard, texts: list[str] | None = None, label_names: list[str] | None = None,
-                 study_text: str | None = None) -> list[Section]:
-    """Every section the study has data for, in reading order."""
-    found = [leaderboard_section(board), *setting_sections(board), learning_curve_section(board),
-             tuning_budget_section(board), tradeoff_section(board), errors_section(board, texts, label_names), provenance_section(board, study_text)]
+def sections_for(board: Leaderboard, study_text: str | None = None, *, load_texts: bool = True) -> list[Section]:
+    """Every section the study has data for, in reading order: each ranking's sections, then the provenance.
+
+    The texts behind the disagreements are reloaded from each ranking's task data unless ``load_texts=False``.
+    """
+    found: list[Section | None] = []
+    several = len(board.rankings) > 1
+    for ranking in board.rankings:
+        texts, label_names = texts_of(ranking) if load_texts else (None, None)
+        own = [leaderboard_section(ranking, board.notes), *setting_sections(ranking), learning_curve_section(ranking),
+               tuning_budget_section(ranking), tradeoff_section(ranking), errors_section(ranking, texts, label_names)]
+        for section in own:
+            if section is not None and several and ranking.task not in section.title:
+                section.title = f"{section.title} ({ranking.task}, {ranking.split})"
+        found += own
+    found.append(provenance_section(board, study_text))
     return [section for section in found if section is not None]
 
 
@@ -98,12 +109,12 @@ def default_out(name: str, fmt: str) -> Path:
     return Path(f"{name}-report.{fmt}")
 
 
-def texts_of(board: Leaderboard) -> tuple[list[str] | None, list[str] | None]:
-    """The validation texts and label names behind the leader's rows, reloaded from its task data (or None)."""
+def texts_of(ranking: Ranking) -> tuple[list[str] | None, list[str] | None]:
+    """The texts of the ranking's split and its label names, reloaded from its leader's task data (or None)."""
     from bakeoff.data import DataOptions, load_task_data
     from bakeoff.tasks import get_task
 
-    leader = next((r for r in board.rows if r.run_paths), None)
+    leader = next((r for r in ranking.rows if r.run_paths), None)
     if leader is None:
         return None, None
     config: dict[str, Any] = leader.config
@@ -115,6 +126,9 @@ def texts_of(board: Leaderboard) -> tuple[list[str] | None, list[str] | None]:
             train_fraction=float(config.get("train_fraction") or 1.0), seed=int(config.get("seed", 42))))
     except Exception:  # data moved since the runs: the report goes on without the texts
         return None, None
-    pairs = data.validation.pairs
-    texts = [f"{t} ||| {p}" for t, p in zip(data.validation.texts, pairs, strict=True)] if pairs else data.validation.texts
+    scored = {"validation": data.validation, "test": data.test}.get(ranking.split)
+    if scored is None:
+        return None, data.label_names
+    pairs = scored.pairs
+    texts = [f"{t} ||| {p}" for t, p in zip(scored.texts, pairs, strict=True)] if pairs else scored.texts
     return texts, data.label_names

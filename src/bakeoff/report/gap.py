@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bakeoff.io import read_json
 from bakeoff.report.verdict import CONFUSION_METRICS, compare
-from bakeoff.track._files import read_json
-
-PREDICTIONS_FILE = "predictions.json"
+from bakeoff.runs.files import PREDICTIONS_FILE
 
 
 def gap_sentence(first: Path, second: Path, first_name: str, second_name: str, metric: str) -> str:

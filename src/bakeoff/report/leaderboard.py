@@ -3,21 +3,29 @@ a verdict on whether each one's difference from the leader is real.
 
 A row is a *variant*: everything a trial was configured with except its seed. Compressed models (from a
 study's ``compress:`` step or ``bakeoff compress``) are rows of their own, beside the model they came from.
-Two baselines join every leaderboard (majority class; TF-IDF + logistic regression: ``baselines.py``).
+Rows are ranked only against rows of the same task scored on the same split: a leaderboard holds one
+``Ranking`` per (task, split), and predictions are only ever paired with the labels of their own split.
+Two baselines join every ranking (majority class; TF-IDF + logistic regression: ``baselines.py``), trained
+on the training split of that ranking's leader and scored on the ranking's split.
 Each row's verdict against the leader counts both seed and example noise (``verdict.py``), Holm-adjusted over
-the rows; rows measured on different validation rows get no verdict ("n/a"). Runs that predict one class or
-score at or below the majority baseline are named "failed to learn", with a hint.
+the rows of its ranking; rows measured on different rows get no verdict ("n/a"). Runs that predict one class
+or score at or below the majority baseline are named "failed to learn", with a hint. Each ranking states its
+minimum detectable effect.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bakeoff.eval.metrics import METRICS, metric_info
+from bakeoff.config import identity, model_label, variant_of
+from bakeoff.errors import BakeoffError
+from bakeoff.io import read_json
+from bakeoff.metrics import METRICS, metric_info
 from bakeoff.report.baselines import MAJORITY, baselines_for
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
@@ -29,12 +37,12 @@ from bakeoff.report.verdict import (
     minimum_detectable_effect,
     single_class,
 )
-from bakeoff.study.trials import variant_of
-from bakeoff.track import Store
-from bakeoff.track._files import read_json
+from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE, compression_reports
+from bakeoff.runs.results import CompressReport, TrainResult
+from bakeoff.track import Run, Store
 
 MEDALS = ("🥇", "🥈", "🥉")
-IGNORED_IN_LABEL = ("model", "seed", "task")
+IGNORED_IN_LABEL = ("model", "seed", "task")  # shown in their own columns
 
 
 @dataclass
@@ -44,6 +52,7 @@ class Row:
     label: str
     model: str
     task: str
+    split: str  # the rows the metric was measured on
     method: str  # "trained" or a compression method
     seeds: list[int]
     metric: str
@@ -55,7 +64,7 @@ class Row:
     latency_p50_ms: float | None
     size_mb: float | None
     verdict: str = ""
-    p_value: float | None = None  # Holm-adjusted, against the leader
+    p_value: float | None = None  # Holm-adjusted over the ranking, against the leader
     difference: float | None = None  # leader minus this row, in metric units
     difference_low: float | None = None
     difference_high: float | None = None
@@ -73,26 +82,49 @@ class Row:
 
 
 @dataclass
-class Leaderboard:
-    project: str
+class Ranking:
+    """The rows of one task scored on one split, best first by the task's primary metric."""
+
+    task: str
+    split: str
     metric: str
     higher_is_better: bool
     rows: list[Row]
     minimum_detectable_effect: float | None = None
     caption: str = ""  # the verdict's method and the minimum detectable effect, in words
-    notes: list[str] = field(default_factory=list)
+
+    @property
+    def trained(self) -> list[Row]:
+        """The rows that are not baselines."""
+        return [row for row in self.rows if not row.baseline]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"project": self.project, "metric": self.metric, "higher_is_better": self.higher_is_better,
+        return {"task": self.task, "split": self.split, "metric": self.metric,
+                "higher_is_better": self.higher_is_better,
                 "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
-                "notes": self.notes, "rows": [row.to_dict() for row in self.rows]}
+                "rows": [row.to_dict() for row in self.rows]}
+
+
+@dataclass
+class Leaderboard:
+    project: str
+    rankings: list[Ranking]
+    notes: list[str] = field(default_factory=list)  # what was left out, and why
+
+    @property
+    def rows(self) -> list[Row]:
+        """Every ranking's rows, ranking after ranking."""
+        return [row for ranking in self.rankings for row in ranking.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"project": self.project, "rankings": [r.to_dict() for r in self.rankings], "notes": self.notes}
 
     def to_csv(self) -> str:
         import csv
         import io
 
         buffer = io.StringIO()
-        columns = ["rank", "label", "model", "task", "method", "metric", "mean", "low", "high", "seeds",
+        columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
                    "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value"]
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -101,66 +133,101 @@ class Leaderboard:
         return buffer.getvalue()
 
 
+@dataclass
+class _Entry:
+    """One finished run (and, for a compressed row, one of its compression reports)."""
+
+    run: Run
+    result: TrainResult
+    rung: int
+    predictions: dict[str, Any]
+    report: CompressReport | None = None
+
+    @property
+    def split(self) -> str:
+        return self.report.split if self.report else "validation"
+
+
 def build(project: str, store: Store | None = None, baselines: bool = True) -> Leaderboard:
-    """The leaderboard of every COMPLETED run in ``project``, with the two baselines unless ``baselines=False``."""
+    """The leaderboard of every COMPLETED run in ``project``: one ranking per task and split, each with the two
+    baselines unless ``baselines=False``."""
     store = store or Store()
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[_Entry]] = {}
+    notes: list[str] = []
     for run in store.list(project):
-        result = read_json(run.path / "result.json", default=None)
-        if run.status != "COMPLETED" or not isinstance(result, dict):
+        if run.status != "COMPLETED" or not (run.path / RESULT_FILE).is_file():
+            continue
+        try:
+            result = TrainResult.load(run.path / RESULT_FILE)
+        except BakeoffError as error:
+            notes.append(f"{run.name}: left out ({error})")
             continue
         rung = max([int(t.split(":", 1)[1]) for t in run.info.get("tags") or [] if t.startswith("rung:")] or [0])
-        entry = {"run": run, "result": result, "rung": rung,
-                 "predictions": read_json(run.path / "predictions.json", default=None) or {}}
-        groups.setdefault((variant_of(result["config"]), "trained"), []).append(entry)
-        for report_path in sorted((run.path / "compressed").glob("*/report.json")):
-            report = read_json(report_path, default=None)
-            if isinstance(report, dict):
-                groups.setdefault((variant_of(result["config"]), report["method"]), []).append(
-                    {**entry, "report": report})
+        entry = _Entry(run, result, rung, read_json(run.path / PREDICTIONS_FILE, default=None) or {})
+        variant = variant_of(result.config)
+        groups.setdefault((variant, "trained", "validation"), []).append(entry)
+        for report_path in compression_reports(run.path):
+            try:
+                report = CompressReport.load(report_path)
+            except BakeoffError as error:
+                notes.append(f"{run.name}: compressed model left out ({error})")
+                continue
+            compressed = _Entry(run, result, rung, entry.predictions, report)
+            groups.setdefault((variant, report.method, report.split), []).append(compressed)
     groups = _highest_rungs(groups)
-    rows = [_row(entries, method) for (_, method), entries in groups.items()]
-    if not rows:
-        return Leaderboard(project, "accuracy", True, [])
-    metric = _common_metric(rows)
+    by_ranking: dict[tuple[str, str], list[Row]] = {}
+    for (_, method, split), entries in groups.items():
+        row = _row(entries, method)
+        by_ranking.setdefault((row.task, split), []).append(row)
+    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes)
+                for (task, split), rows in sorted(by_ranking.items(), key=_order)]
+    return Leaderboard(project, rankings, notes)
+
+
+def _order(item: tuple[tuple[str, str], list[Row]]) -> tuple[str, int, str]:
+    (task, split), _ = item
+    return task, ("validation", "test", "train").index(split) if split in ("validation", "test", "train") else 3, split
+
+
+def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str]) -> Ranking:
+    metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
-    rows = [row for row in rows if row.metric == metric]
     _label(rows)
-    notes: list[str] = []
-    if baselines:
-        rows += _baseline_rows(rows, store.root / project, metric, higher, notes)
+    if project_dir is not None:
+        rows += _baseline_rows(rows, project_dir, split, metric, higher, notes)
     rows.sort(key=lambda r: r.mean, reverse=higher)
     for rank, row in enumerate(rows, start=1):
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
-    _failed_to_learn(rows, metric, higher, notes)
+    _failed_to_learn(rows, higher, notes)
     _verdicts(rows, metric)
-    mde, caption = _power(rows)
-    return Leaderboard(project, metric, higher, rows, mde, caption, notes)
+    mde, caption = _power(rows, split)
+    return Ranking(task, split, metric, higher, rows, mde, caption)
 
 
-def _row(entries: list[dict[str, Any]], method: str) -> Row:
-    first = entries[0]["result"]
-    metric = first["validation"]["primary_metric"]
-    values, seeds, seconds, latency, predictions = [], [], [], [], {}
+def _row(entries: list[_Entry], method: str) -> Row:
+    first = entries[0]
+    split = first.split
+    metric = first.result.validation.primary_metric
+    values, seeds, seconds, latency, predictions, paths = [], [], [], [], {}, []
     size = None
-    for entry in sorted(entries, key=lambda e: e["result"]["config"]["seed"]):
-        result, seed = entry["result"], entry["result"]["config"]["seed"]
-        stored = entry["predictions"].get("validation") or {}
-        fingerprint = (entry["predictions"].get("fingerprints") or {}).get("validation", "")
+    for entry in sorted(entries, key=lambda e: e.result.config["seed"]):
+        result, seed = entry.result, entry.result.config["seed"]
+        stored = entry.predictions.get(split) or {}
+        fingerprint = (entry.predictions.get("fingerprints") or {}).get(split, "")
         seeds.append(seed)
-        seconds.append(result["training"]["seconds"])
-        if method == "trained":
-            values.append(result["validation"]["metrics"][metric])
-            latency.append((result.get("latency_ms") or {}).get("p50"))
-            weights = (result["model"].get("checkpoint_files") or {}).get("model.safetensors")
+        paths.append(str(entry.run.path))
+        seconds.append(result.training.seconds)
+        if entry.report is None:
+            values.append(result.validation.metrics[metric])
+            latency.append(result.latency_ms.get("p50"))
+            weights = result.model.weights_bytes
             size = weights / 1e6 if weights else None  # weights only, as for compressed rows
             labels = stored.get("predicted")
         else:
-            report = entry["report"]
-            values.append(report["compressed"]["metrics"][metric])
-            latency.append(report["compressed"]["bench"]["latency_ms"]["p50"])
-            size = report["compressed"]["weights_bytes"] / 1e6
-            labels = report.get("predictions")
+            values.append(entry.report.compressed.metrics[metric])
+            latency.append(entry.report.compressed.latency_p50_ms)
+            size = entry.report.compressed.weights_bytes / 1e6
+            labels = entry.report.predictions
         if labels is not None and stored.get("true") is not None and len(labels) == len(stored["true"]):
             predictions[seed] = (np.asarray(labels), np.asarray(stored["true"]), fingerprint)
     mean, low, high = mean_interval(values)
@@ -168,28 +235,28 @@ def _row(entries: list[dict[str, Any]], method: str) -> Row:
         floor = -1.0 if metric == "mcc" else 0.0
         low, high = max(low, floor), min(high, 1.0) if metric != "loss" else high
     latencies = [v for v in latency if v is not None]
-    config = first["config"]
-    return Row(rank=0, medal="", label="", model=_model_name(str(config["model"])), task=str(config.get("task") or "custom"),
+    config = first.result.config
+    return Row(rank=0, medal="", label="", model=_model_name(str(config["model"])),
+               task=str(config.get("task") or first.result.data.task or "custom"), split=split,
                method=method, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
                train_seconds=sum(seconds) / len(seconds),
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
-               config=config, _predictions=predictions,
-               run_paths=[str(e["run"].path) for e in sorted(entries, key=lambda e: e["result"]["config"]["seed"])])
+               config=config, _predictions=predictions, run_paths=paths)
 
 
 def _model_name(model: str) -> str:
     """An alias or hub id as given; a local folder by its last part."""
-    return model.rstrip("/").rsplit("/", 1)[-1] if model.startswith(("/", ".", "~")) else model
+    return model_label(model) if model.startswith(("/", ".", "~")) else model
 
 
-def _highest_rungs(groups: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[tuple[str, str], list[dict]]:
+def _highest_rungs(groups: dict[tuple[str, str, str], list[_Entry]]) -> dict[tuple[str, str, str], list[_Entry]]:
     """With successive halving, each variant counts at the longest budget it reached (its highest rung)."""
-    best: dict[tuple[str, str], int] = {}
-    for (variant, method), entries in groups.items():
-        key = (_without_epochs(variant), method)
-        best[key] = max(best.get(key, 0), max(e["rung"] for e in entries))
-    return {(variant, method): entries for (variant, method), entries in groups.items()
-            if max(e["rung"] for e in entries) == best[(_without_epochs(variant), method)]}
+    best: dict[tuple[str, str, str], int] = {}
+    for (variant, method, split), entries in groups.items():
+        key = (_without_epochs(variant), method, split)
+        best[key] = max(best.get(key, 0), max(e.rung for e in entries))
+    return {(variant, method, split): entries for (variant, method, split), entries in groups.items()
+            if max(e.rung for e in entries) == best[(_without_epochs(variant), method, split)]}
 
 
 def _without_epochs(variant: str) -> str:
@@ -198,22 +265,12 @@ def _without_epochs(variant: str) -> str:
     return json.dumps(values, sort_keys=True)
 
 
-def _common_metric(rows: list[Row]) -> str:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.metric] = counts.get(row.metric, 0) + 1
-    return max(counts, key=lambda m: counts[m])
-
-
 def _label(rows: list[Row]) -> None:
     """Name each row by its model plus the settings that differ between rows (and the task if several)."""
-    keys = sorted({k for row in rows for k in row.config} - set(IGNORED_IN_LABEL) - {"project", "name", "quiet",
-                                                                                      "threads", "tags", "device"})
+    keys = sorted({k for row in rows for k in identity(row.config)} - set(IGNORED_IN_LABEL))
     varying = [k for k in keys if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1]
-    tasks = len({row.task for row in rows}) > 1
     for row in rows:
-        parts = [row.model, *([row.task] if tasks else []),
-                 *(f"{_short(k)}={row.config.get(k)}" for k in varying)]
+        parts = [row.model, *(f"{_short(k)}={row.config.get(k)}" for k in varying)]
         row.label = " ".join(parts) + ("" if row.method == "trained" else f" +{row.method}")
 
 
@@ -222,30 +279,33 @@ def _short(key: str) -> str:
             "warmup_ratio": "warmup"}.get(key, key)
 
 
-def _baseline_rows(rows: list[Row], project_dir: Any, metric: str, higher: bool, notes: list[str]) -> list[Row]:
-    """The baselines, trained on the leader's training split and scored on its validation rows."""
+def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, higher: bool,
+                   notes: list[str]) -> list[Row]:
+    """The baselines of one ranking: trained on its leader's training split, scored on the ranking's split."""
     if metric not in METRICS:
         return []
-    leader = max(rows, key=lambda r: r.mean if higher else -r.mean)
-    if not leader._predictions:
+    scored = [row for row in rows if row._predictions]
+    if not scored:
         return []
-    config = {**leader.config, "seed": min(leader._predictions)}
+    leader = max(scored, key=lambda r: r.mean if higher else -r.mean)
+    seed = min(leader._predictions)
+    _, truth, fingerprint = leader._predictions[seed]
     try:
-        found, left_out = baselines_for(config, project_dir)
-    except Exception as error:  # the data moved or is gone: the leaderboard still stands without baselines
-        notes.append(f"no baselines: {error}")
+        found, left_out = baselines_for({**leader.config, "seed": seed}, project_dir, split)
+    except Exception as error:  # the data moved or is gone: the ranking still stands without baselines
+        notes.append(f"{leader.task} ({split}): no baselines: {error}")
         return []
-    notes.extend(left_out)
-    _, truth, fingerprint = leader._predictions[min(leader._predictions)]
+    notes.extend(note for note in left_out if note not in notes)
     out = []
     for baseline in found:
-        if baseline.predicted.size != truth.size:
-            continue
-        value = METRICS[metric].compute(truth, baseline.predicted, int(max(truth.max(), baseline.predicted.max())) + 1)
+        if baseline.fingerprint != fingerprint or baseline.predicted.size != truth.size:
+            continue  # not the rows this ranking was scored on: never paired
+        classes = int(max(truth.max(), baseline.predicted.max())) + 1
+        value = METRICS[metric].compute(truth, baseline.predicted, classes)
         out.append(Row(rank=0, medal="", label=f"baseline: {baseline.name}", model=baseline.name, task=leader.task,
-                       method="baseline", seeds=[], metric=metric, mean=value, low=None, high=None, values=[value],
-                       train_seconds=baseline.seconds, latency_p50_ms=None, size_mb=None, baseline=True,
-                       config={"train_rows": baseline.train_rows},
+                       split=split, method="baseline", seeds=[], metric=metric, mean=value, low=None, high=None,
+                       values=[value], train_seconds=baseline.seconds, latency_p50_ms=None, size_mb=None,
+                       baseline=True, config={"train_rows": baseline.train_rows},
                        _predictions={0: (baseline.predicted, truth, fingerprint)}))
     return out
 
@@ -254,7 +314,7 @@ FAILED_HINT = ("a run that failed to learn predicts one class or scores at or be
                "try more steps, warmup (warmup_ratio 0.1) or a lower learning rate (Mosbach et al. 2021)")
 
 
-def _failed_to_learn(rows: list[Row], metric: str, higher: bool, notes: list[str]) -> None:
+def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
     majority = next((row for row in rows if row.baseline and row.model == MAJORITY), None)
     for row in rows:
         if row.baseline:
@@ -268,7 +328,7 @@ def _failed_to_learn(rows: list[Row], metric: str, higher: bool, notes: list[str
         if failed:
             row.failed_to_learn = ("failed to learn" if len(failed) == len(row.seeds) else
                                    f"{len(failed)} of {len(row.seeds)} seeds failed to learn") + ": " + "; ".join(failed)
-    if any(row.failed_to_learn for row in rows):
+    if any(row.failed_to_learn for row in rows) and FAILED_HINT not in notes:
         notes.append(FAILED_HINT)
 
 
@@ -278,9 +338,9 @@ def _verdicts(rows: list[Row], metric: str) -> None:
     leader.verdict = "leader"
     tested: list[tuple[Row, Comparison]] = []
     for row in rows[1:]:
-        comparison = _compare(leader, row, metric)
+        comparison = compare_rows(leader, row, metric)
         if comparison is None:
-            row.verdict = "n/a: different validation rows" if row._predictions else "n/a: one seed, no predictions"
+            row.verdict = "n/a: different rows" if row._predictions else "n/a: one seed, no predictions"
             continue
         tested.append((row, comparison))
     for (row, comparison), adjusted in zip(tested, holm([c.p_value for _, c in tested]), strict=True):
@@ -293,7 +353,16 @@ def _verdicts(rows: list[Row], metric: str) -> None:
             row.verdict = f"failed to learn; {row.verdict}" if row.verdict != "leader" else "leader; failed to learn"
 
 
-def _compare(leader: Row, row: Row, metric: str) -> Comparison | None:
+def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
+    """``leader`` against ``row`` (two rows of one ranking), or None when they were scored on different rows.
+
+    >>> compare_rows(Row(1, "", "a", "a", "t", "validation", "trained", [1], "accuracy", 0.9, None, None, [0.9],
+    ...                  None, None, None), Row(2, "", "b", "b", "t", "validation", "trained", [1], "accuracy", 0.8,
+    ...                  None, None, [0.8], None, None, None), "accuracy") is None  # one seed, no predictions
+    True
+    """
+    if leader.split != row.split:
+        return None  # never paired across splits
     fingerprint = _fingerprint(leader)
     if metric in CONFUSION_METRICS and fingerprint is not None and fingerprint == _fingerprint(row):
         first, truth = _stack(leader)
@@ -301,7 +370,7 @@ def _compare(leader: Row, row: Row, metric: str) -> Comparison | None:
         comparison = compare(first, second, truth, metric=metric, first_seeds=leader.seeds, second_seeds=row.seeds,
                              first_fixed=leader.baseline, second_fixed=row.baseline)
     elif fingerprint is not None and _fingerprint(row) is not None:
-        return None  # scored on different validation rows: never compared
+        return None  # scored on different rows: never compared
     else:
         comparison = compare_values(leader.values, row.values)
     if comparison is not None and metric == "loss":  # lower is better: keep "leader minus row" meaning "better by"
@@ -310,7 +379,7 @@ def _compare(leader: Row, row: Row, metric: str) -> Comparison | None:
 
 
 def _fingerprint(row: Row) -> str | None:
-    """The validation rows every seed of this row was scored on, if they are the same rows (else None)."""
+    """The rows every seed of this row was scored on, if they are the same rows (else None)."""
     found = {prediction[2] for prediction in row._predictions.values()}
     if len(found) != 1 or len(row._predictions) != max(len(row.seeds), 1):
         return None
@@ -322,8 +391,8 @@ def _stack(row: Row) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([row._predictions[k][0] for k in keys]), row._predictions[keys[0]][1]
 
 
-def _power(rows: list[Row]) -> tuple[float | None, str]:
-    """The minimum detectable effect of this leaderboard, and the caption that states it."""
+def _power(rows: list[Row], split: str) -> tuple[float | None, str]:
+    """The minimum detectable effect of one ranking, and the caption that states it."""
     method = ("vs leader: difference (leader minus row), counting seed AND example noise, Holm-adjusted p; "
               "sig. = significant at 5%, noise = within noise")
     trained = [row for row in rows if not row.baseline and row._predictions]
@@ -339,6 +408,6 @@ def _power(rows: list[Row]) -> tuple[float | None, str]:
     share = float(np.median(disagreement)) if disagreement else 0.1
     mde = minimum_detectable_effect(truth.size, seeds, seed_sd, share)
     unit = 100 if rows[0].metric in CONFUSION_METRICS else 1
-    return mde, (f"{method}. Minimum detectable effect: with {truth.size} validation rows and {seeds} seed(s) "
+    return mde, (f"{method}. Minimum detectable effect: with {truth.size} {split} rows and {seeds} seed(s) "
                  f"(seed spread {seed_sd * unit:.1f} points, {share:.0%} of rows answered differently), gaps under "
                  f"{mde * unit:.1f} points cannot be told from noise at 80% power")

@@ -4,7 +4,7 @@ The best row by the primary metric among those meeting every budget; when a chea
 batch 1, else smaller) is within noise of it, the cheaper one is recommended and the reasons say so. When
 nothing qualifies, the reasons name the budget that binds and what the nearest row would need. Latency is the
 batch-1 p50 measured on the machine that ran each row. Baselines and runs that failed to learn are not
-candidates.
+candidates. A recommendation is made within one ``Ranking`` (one task, one split): ``ranking_for`` picks it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bakeoff.report.leaderboard import Leaderboard, Row, _compare
+from bakeoff.errors import BakeoffError
+from bakeoff.report.leaderboard import Leaderboard, Ranking, Row, compare_rows
 
 LATENCY_NOTE = "latency is the batch-1 p50 measured on the machine that ran each row"
 
@@ -40,34 +41,50 @@ class Recommendation:
         return " ".join(self.reasons)
 
 
-def recommend(board: Leaderboard, budgets: Budgets | None = None) -> Recommendation:
-    """The row to choose on ``board`` under ``budgets``.
+def ranking_for(board: Leaderboard, task: str | None = None, split: str = "validation") -> Ranking:
+    """The ranking of ``task`` on ``split``; without ``task``, the only task the board has on that split.
 
-    >>> recommend(Leaderboard("p", "accuracy", True, [])).choice is None
+    >>> ranking_for(Leaderboard("p", [Ranking("sst2", "validation", "accuracy", True, [])])).task
+    'sst2'
+    """
+    found = [r for r in board.rankings if r.split == split and (task is None or r.task == task)]
+    if len(found) == 1:
+        return found[0]
+    tasks = sorted({r.task for r in board.rankings if r.split == split})
+    if not found:
+        raise BakeoffError(f"project {board.project!r} has no {split} ranking" + (f" for task {task!r}" if task else "")
+                           + (f": its tasks on {split} are {', '.join(tasks)}" if tasks else ""))
+    raise BakeoffError(f"project {board.project!r} ranks several tasks ({', '.join(tasks)}): name one with --task")
+
+
+def recommend(ranking: Ranking, budgets: Budgets | None = None) -> Recommendation:
+    """The row to choose in one ranking (one task on one split) under ``budgets``.
+
+    >>> recommend(Ranking("sst2", "validation", "accuracy", True, [])).choice is None
     True
     """
     budgets = budgets or Budgets()
-    candidates = [row for row in board.rows if not row.baseline and not row.failed_to_learn.startswith("failed")]
+    candidates = [row for row in ranking.rows if not row.baseline and not row.failed_to_learn.startswith("failed")]
     if not candidates:
         return Recommendation(None, ["No trained row to recommend (only baselines or runs that failed to learn)."])
-    misses = {id(row): _misses(row, budgets, board.higher_is_better) for row in candidates}
+    misses = {id(row): _misses(row, budgets, ranking.higher_is_better) for row in candidates}
     qualifying = [row for row in candidates if not misses[id(row)]]
     if not qualifying:
-        return _nothing_qualifies(candidates, misses, board.metric)
-    best = max(qualifying, key=lambda r: r.mean if board.higher_is_better else -r.mean)
-    reasons = [f"{best.label} has the best {board.metric} ({best.mean:.4f}, mean of {len(best.seeds)} seed(s)) "
+        return _nothing_qualifies(candidates, misses, ranking.metric)
+    best = max(qualifying, key=lambda r: r.mean if ranking.higher_is_better else -r.mean)
+    reasons = [f"{best.label} has the best {ranking.metric} ({best.mean:.4f}, mean of {len(best.seeds)} seed(s)) "
                f"among the {len(qualifying)} of {len(candidates)} rows that meet every budget{_stated(budgets)}."]
     ties = []
     for row in qualifying:
         if row is best or _cost(row) >= _cost(best):
             continue
-        comparison = _compare(best, row, board.metric)
+        comparison = compare_rows(best, row, ranking.metric)
         if comparison is not None and not comparison.significant:
             ties.append((row, comparison))
     choice = best
     if ties:
         choice, comparison = min(ties, key=lambda t: _cost(t[0]))
-        reasons.append(f"{choice.label} is within noise of it ({board.metric} {choice.mean:.4f}, "
+        reasons.append(f"{choice.label} is within noise of it ({ranking.metric} {choice.mean:.4f}, "
                        f"{comparison.text.split(' ', 1)[1]}) and {_cheaper(best, choice)}: choose {choice.label}.")
     else:
         reasons.append(f"Choose {best.label}.")

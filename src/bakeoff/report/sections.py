@@ -1,6 +1,7 @@
 """The report's sections, each built only when the study has what it needs: a title, sentences, a table, a chart.
 
-Every section is plain data (``Section``), so one build feeds the HTML, the Markdown and the JSON.
+Every section is plain data (``Section``), so one build feeds the HTML, the Markdown and the JSON. Sections are
+built per ``Ranking`` (one task scored on one split): rows are never compared across tasks or splits.
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.eval.metrics import per_class
+from bakeoff.errors import BakeoffError
+from bakeoff.metrics import per_class
 from bakeoff.report import svg
-from bakeoff.report.leaderboard import IGNORED_IN_LABEL, Leaderboard, Row, _compare
-from bakeoff.track._files import read_json
+from bakeoff.report.leaderboard import (
+    IGNORED_IN_LABEL,
+    Leaderboard,
+    Ranking,
+    Row,
+    compare_rows,
+)
+from bakeoff.runs.files import RESULT_FILE
+from bakeoff.runs.results import TrainResult
 
 NOT_SETTINGS = {*IGNORED_IN_LABEL, "project", "name", "quiet", "threads", "tags", "device", "eval_batch_size"}
 DISAGREEMENTS_SHOWN = 12
@@ -33,37 +42,37 @@ class Section:
         return {"title": self.title, "sentences": self.sentences, "table": self.table, "data": self.data}
 
 
-def leaderboard_section(board: Leaderboard) -> Section:
-    percent = board.metric != "loss"
-    header = ["rank", "row", f"{board.metric} (mean over seeds)", "95% interval", "seeds", "vs leader",
+def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Section:
+    percent = ranking.metric != "loss"
+    header = ["rank", "row", f"{ranking.metric} (mean over seeds)", "95% interval", "seeds", "vs leader",
               "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
     table = [header]
-    for row in board.rows:
+    for row in ranking.rows:
         interval = f"[{row.low:.3f}, {row.high:.3f}]" if row.low is not None else "-"
         gap = (f"{_points(row.difference, percent)} [{_points(row.difference_low, percent)}, "
                f"{_points(row.difference_high, percent)}]" if row.difference is not None else "-")
         table.append([str(row.rank), row.label, f"{row.mean:.4f}", interval,
                       str(len(row.seeds)) if not row.baseline else "fixed", row.verdict, gap,
                       _num(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
-    sentences = [board.caption, *board.notes]
-    sentences += [f"{row.label}: {row.failed_to_learn}" for row in board.rows if row.failed_to_learn]
-    ties = [f"{a.label} and {b.label}" for a, b in zip(board.rows, board.rows[1:])
+    sentences = [ranking.caption, *(notes or [])]
+    sentences += [f"{row.label}: {row.failed_to_learn}" for row in ranking.rows if row.failed_to_learn]
+    ties = [f"{a.label} and {b.label}" for a, b in zip(ranking.rows, ranking.rows[1:])
             if b.verdict.startswith("noise") and a.rank == 1]
     if ties:
         sentences.append(f"Cannot be told apart from the leader: {'; '.join(ties)}.")
-    return Section("Leaderboard", sentences, table, data=board.to_dict())
+    return Section(f"Leaderboard: {ranking.task}, {ranking.split}", sentences, table, data=ranking.to_dict())
 
 
-def setting_sections(board: Leaderboard) -> list[Section]:
+def setting_sections(ranking: Ranking) -> list[Section]:
     """One panel per swept setting, plus a heatmap for a two-setting grid."""
-    rows = [row for row in board.rows if row.method == "trained" and not row.baseline]
+    rows = [row for row in ranking.rows if row.method == "trained" and not row.baseline]
     keys = sorted(k for k in {k for row in rows for k in row.config} - NOT_SETTINGS
                   if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1)
     keys = (["model"] if len({row.model for row in rows}) > 1 else []) + keys
-    sections = [_panel(board, rows, key) for key in keys]
+    sections = [_panel(ranking, rows, key) for key in keys]
     numeric = [k for k in keys if k != "model" and all(isinstance(r.config.get(k), (int, float)) for r in rows)]
     if len(numeric) == 2:
-        sections.append(_heatmap(board, rows, *numeric))
+        sections.append(_heatmap(ranking, rows, *numeric))
     return sections
 
 
@@ -71,11 +80,11 @@ def _value(row: Row, key: str) -> Any:
     return row.model if key == "model" else row.config.get(key)
 
 
-def _panel(board: Leaderboard, rows: list[Row], key: str) -> Section:
+def _panel(ranking: Ranking, rows: list[Row], key: str) -> Section:
     groups: dict[str, list[Row]] = {}
     for row in rows:
         groups.setdefault(json.dumps(_value(row, key), default=str), []).append(row)
-    best = {value: max(group, key=lambda r: r.mean if board.higher_is_better else -r.mean)
+    best = {value: max(group, key=lambda r: r.mean if ranking.higher_is_better else -r.mean)
             for value, group in groups.items()}
     order = sorted(best, key=lambda v: (not isinstance(json.loads(v), (int, float)), json.loads(v)
                                         if isinstance(json.loads(v), (int, float)) else str(json.loads(v))))
@@ -84,27 +93,27 @@ def _panel(board: Leaderboard, rows: list[Row], key: str) -> Section:
     numeric = all(isinstance(json.loads(v), (int, float)) for v in order) and key != "model"
     xs = [float(json.loads(v)) for v in order] if numeric else list(range(len(order)))
     log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 20
-    tips = [f"{row.label}: {board.metric} {row.mean:.4f}, seeds {row.seeds}, train {row.train_seconds or 0:.1f} s"
+    tips = [f"{row.label}: {ranking.metric} {row.mean:.4f}, seeds {row.seeds}, train {row.train_seconds or 0:.1f} s"
             for row in chosen]
-    series = [svg.Series(f"{board.metric} (mean, 95% interval)", xs, [r.mean for r in chosen],
+    series = [svg.Series(f"{ranking.metric} (mean, 95% interval)", xs, [r.mean for r in chosen],
                          [r.low for r in chosen], [r.high for r in chosen], tips)]
     if all(r.train_seconds for r in chosen):
         series.append(svg.Series("training time (s)", xs, [r.train_seconds for r in chosen],
                                  tips=[f"{r.label}: {r.train_seconds:.1f} s to train" for r in chosen],
                                  axis="right", dashed=True))
-    figure = svg.chart(series, key, board.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x)
+    figure = svg.chart(series, key, ranking.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x)
     sentences = []
     steps_noise: list[tuple[str, bool]] = []  # (the step's lower value, within noise) in order
     if any(len(g) > 1 for g in groups.values()):
         sentences.append(f"Each {key} shows its best row over the other settings.")
     plateau = None
     for (a, name_a), (b, name_b) in zip(zip(chosen, names), list(zip(chosen, names))[1:]):
-        comparison = _compare(b, a, board.metric)
+        comparison = compare_rows(b, a, ranking.metric)
         gain = b.mean - a.mean
-        judged = ("no verdict (different validation rows)" if comparison is None else
+        judged = ("no verdict (different rows)" if comparison is None else
                   f"{'significant' if comparison.significant else 'within noise'} ({_p(comparison.p_value)})")
         cost = f", {b.train_seconds / a.train_seconds:.1f}x the training time" if a.train_seconds and b.train_seconds else ""
-        sentences.append(f"{name_a} -> {name_b}: {_points(gain, board.metric != 'loss')} points, "
+        sentences.append(f"{name_a} -> {name_b}: {_points(gain, ranking.metric != 'loss')} points, "
                          f"{judged}{cost}.")
         steps_noise.append((name_a, comparison is not None and not comparison.significant and not a.failed_to_learn))
     for name, noise in reversed(steps_noise):  # the start of the trailing run of steps within noise
@@ -119,7 +128,7 @@ def _panel(board: Leaderboard, rows: list[Row], key: str) -> Section:
                          "train_seconds": [r.train_seconds for r in chosen]})
 
 
-def _heatmap(board: Leaderboard, rows: list[Row], first: str, second: str) -> Section:
+def _heatmap(ranking: Ranking, rows: list[Row], first: str, second: str) -> Section:
     row_values = sorted({r.config[first] for r in rows})
     column_values = sorted({r.config[second] for r in rows})
     cells: list[list[float | None]] = [[None] * len(column_values) for _ in row_values]
@@ -128,8 +137,8 @@ def _heatmap(board: Leaderboard, rows: list[Row], first: str, second: str) -> Se
         if cells[i][j] is None or row.mean > cells[i][j]:
             cells[i][j] = row.mean
     figure = svg.heatmap([str(v) for v in row_values], [f"{v:g}" for v in column_values], cells, first, second,
-                         board.metric)
-    return Section(f"Grid: {first} x {second}", [f"Mean {board.metric} over seeds per cell; grey: not run."],
+                         ranking.metric)
+    return Section(f"Grid: {first} x {second}", [f"Mean {ranking.metric} over seeds per cell; grey: not run."],
                    figures=[figure], data={"rows": row_values, "columns": column_values, "values": cells})
 
 
@@ -145,10 +154,10 @@ def expected_best(values: list[float], higher: bool = True) -> list[float]:
     return [sum(v * (share[i + 1] ** n - share[i] ** n) for i, v in enumerate(ordered)) for n in range(1, count + 1)]
 
 
-def tuning_budget_section(board: Leaderboard) -> Section | None:
+def tuning_budget_section(ranking: Ranking) -> Section | None:
     """Per model, the expected best score against the number of hyperparameter trials, when a study sweeps them."""
     by_model: dict[str, list[float]] = {}
-    for row in board.rows:
+    for row in ranking.rows:
         if row.method == "trained" and not row.baseline:
             by_model.setdefault(row.model, []).append(row.mean)
     swept = {model: values for model, values in by_model.items() if len(values) > 1}
@@ -156,7 +165,7 @@ def tuning_budget_section(board: Leaderboard) -> Section | None:
         return None
     series, sentences = [], []
     for model, values in swept.items():
-        curve = expected_best(values, board.higher_is_better)
+        curve = expected_best(values, ranking.higher_is_better)
         series.append(svg.Series(model, [float(n) for n in range(1, len(curve) + 1)], curve,
                                  tips=[f"{model}: {n} trial(s) -> expected best {v:.4f}" for n, v in enumerate(curve, 1)]))
         sentences.append(f"{model}: one random trial is expected to reach {curve[0]:.4f}, the best of {len(curve)} "
@@ -164,29 +173,29 @@ def tuning_budget_section(board: Leaderboard) -> Section | None:
     return Section("Expected best score against the tuning budget",
                    ["Each model's variants (mean over seeds) as trials drawn at random (Dodge et al. 2019, "
                     "\"Show Your Work\"): which model wins can depend on how many trials you can afford.", *sentences],
-                   figures=[svg.chart(series, "hyperparameter trials", f"expected best validation {board.metric}")],
-                   data={model: expected_best(v, board.higher_is_better) for model, v in swept.items()})
+                   figures=[svg.chart(series, "hyperparameter trials", f"expected best {ranking.split} {ranking.metric}")],
+                   data={model: expected_best(v, ranking.higher_is_better) for model, v in swept.items()})
 
 
-def tradeoff_section(board: Leaderboard) -> Section | None:
+def tradeoff_section(ranking: Ranking) -> Section | None:
     """Metric against batch-1 latency and size, every row with a measurement, the Pareto front named."""
-    rows = [row for row in board.rows if row.latency_p50_ms is not None]
+    rows = [row for row in ranking.rows if row.latency_p50_ms is not None]
     if len(rows) < 2:
         return None
-    front = _pareto(rows, board.higher_is_better, "latency_p50_ms")
+    front = _pareto(rows, ranking.higher_is_better, "latency_p50_ms")
     figures = []
     for attribute, label in (("latency_p50_ms", "batch-1 latency p50 (ms)"), ("size_mb", "weights (MB)")):
         points = [r for r in rows if getattr(r, attribute) is not None]
         if len(points) < 2:
             continue
-        on_front = sorted(_pareto(points, board.higher_is_better, attribute), key=lambda r: getattr(r, attribute))
+        on_front = sorted(_pareto(points, ranking.higher_is_better, attribute), key=lambda r: getattr(r, attribute))
         series = [svg.Series("rows", [getattr(r, attribute) for r in points], [r.mean for r in points],
                              [r.low for r in points], [r.high for r in points],
-                             [f"{r.label}: {board.metric} {r.mean:.4f}, {getattr(r, attribute):.1f}" for r in points],
+                             [f"{r.label}: {ranking.metric} {r.mean:.4f}, {getattr(r, attribute):.1f}" for r in points],
                              line=False),
                   svg.Series("Pareto front", [getattr(r, attribute) for r in on_front],
                              [r.mean for r in on_front], tips=[r.label for r in on_front])]
-        figures.append(svg.chart(series, label, board.metric))
+        figures.append(svg.chart(series, label, ranking.metric))
     names = ", ".join(r.label for r in sorted(front, key=lambda r: r.latency_p50_ms))
     return Section("Accuracy against latency and size",
                    [f"Pareto front (no other row is both faster at batch 1 and better): {names}.",
@@ -203,16 +212,18 @@ def _pareto(rows: list[Row], higher: bool, cost: str) -> list[Row]:
                                        for o in rows)]
 
 
-def learning_curve_section(board: Leaderboard) -> Section | None:
-    """Validation metric against step per variant, the seeds' range as error bars."""
+def learning_curve_section(ranking: Ranking) -> Section | None:
+    """Validation metric against step per variant, the seeds' range as error bars (on the validation ranking)."""
+    if ranking.split != "validation":
+        return None  # training evaluates on validation only
     series = []
-    for row in [r for r in board.rows if r.method == "trained" and not r.baseline][:6]:
-        histories = [(read_json(Path(p) / "result.json", default={}) or {}).get("history") or [] for p in row.run_paths]
+    for row in [r for r in ranking.rows if r.method == "trained" and not r.baseline][:6]:
+        histories = [result.history for result in _results(row)]
         by_step: dict[int, list[float]] = {}
         for history in histories:
             for point in history:
-                if board.metric in point:
-                    by_step.setdefault(int(point["step"]), []).append(float(point[board.metric]))
+                if ranking.metric in point:
+                    by_step.setdefault(int(point["step"]), []).append(float(point[ranking.metric]))
         steps = sorted(s for s, v in by_step.items() if len(v) == len(histories))
         if len(steps) < 2:
             continue
@@ -223,12 +234,12 @@ def learning_curve_section(board: Leaderboard) -> Section | None:
     if not series:
         return None
     return Section("Learning curves", ["Validation metric at each evaluation; bars: the range over seeds."],
-                   figures=[svg.chart(series, "training step", f"validation {board.metric}")])
+                   figures=[svg.chart(series, "training step", f"validation {ranking.metric}")])
 
 
-def errors_section(board: Leaderboard, texts: list[str] | None, label_names: list[str] | None) -> Section | None:
+def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[str] | None) -> Section | None:
     """Confusion matrices and per-class F1 of the top two rows, and the rows they disagree on."""
-    top = [r for r in board.rows if r._predictions and not r.baseline][:2]
+    top = [r for r in ranking.rows if r._predictions and not r.baseline][:2]
     if not top:
         return None
     sentences: list[str] = []
@@ -251,29 +262,45 @@ def errors_section(board: Leaderboard, texts: list[str] | None, label_names: lis
         if fp1 == fp2 and len(texts) == truth.size:
             shown = np.random.default_rng(0).permutation(differ)[:DISAGREEMENTS_SHOWN]
             names = label_names or [str(c) for c in range(int(truth.max()) + 1)]
-            table = [["validation row", "text", "true", top[0].label, top[1].label]]
+            table = [[f"{ranking.split} row", "text", "true", top[0].label, top[1].label]]
             table += [[str(i), texts[i][:200], names[truth[i]], names[first[i]], names[second[i]]] for i in sorted(shown)]
-            sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} validation rows; "
+            sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} {ranking.split} rows; "
                              f"{len(shown)} of them, drawn at random:")
             data["disagreements"] = int(differ.size)
-    return Section("Errors: confusion, per-class F1, disagreements", sentences, table, data=data)
+    return Section(f"Errors ({ranking.task}, {ranking.split}): confusion, per-class F1, disagreements", sentences, table,
+                   data=data)
 
 
 def provenance_section(board: Leaderboard, study_text: str | None) -> Section:
+    """Versions, hardware, and each row's runs with their data fingerprints."""
     first = next((r for r in board.rows if r.run_paths), None)
-    result = read_json(Path(first.run_paths[0]) / "result.json", default={}) if first else {}
-    hardware = result.get("hardware") or {}
-    sentences = [f"bakeoff {result.get('bakeoff_version')} (git {result.get('git_commit') or 'unknown'}), "
+    result = _load(Path(first.run_paths[0])) if first else None
+    hardware = result.hardware if result else {}
+    version, commit = (result.bakeoff_version, result.git_commit) if result else (None, None)
+    sentences = [f"bakeoff {version} (git {commit or 'unknown'}), "
                  f"python {hardware.get('python')}, torch {hardware.get('torch')}",
                  f"CPU {hardware.get('cpu')} x{hardware.get('cpu_count')}, flags {', '.join(hardware.get('cpu_flags') or [])}"
                  f", GPU {hardware.get('cuda') or 'none'}; {hardware.get('platform')}"]
-    table = [["row", "runs", "data fingerprints (train, validation)"]]
-    for row in board.rows:
-        prints = {json.dumps((read_json(Path(p) / "result.json", default={}) or {}).get("data", {}).get("fingerprints"))
-                  for p in row.run_paths}
-        table.append([row.label, str(len(row.run_paths)), "; ".join(sorted(prints)) or "-"])
+    table = [["ranking", "row", "runs", "data fingerprints"]]
+    for ranking in board.rankings:
+        for row in ranking.rows:
+            prints = {json.dumps(result.data.fingerprints, sort_keys=True) for result in _results(row)}
+            table.append([f"{ranking.task}, {ranking.split}", row.label, str(len(row.run_paths)),
+                          "; ".join(sorted(prints)) or "-"])
     data = {"hardware": hardware, "study": study_text}
     return Section("Provenance", sentences, table, data=data)
+
+
+def _results(row: Row) -> list[TrainResult]:
+    """The typed results of a row's runs (one per seed); unreadable ones are left out."""
+    return [result for result in map(_load, map(Path, row.run_paths)) if result is not None]
+
+
+def _load(run_path: Path) -> TrainResult | None:
+    try:
+        return TrainResult.load(run_path / RESULT_FILE)
+    except BakeoffError:  # the run folder changed since the leaderboard was built
+        return None
 
 
 def _points(value: float | None, percent: bool) -> str:

@@ -87,7 +87,7 @@ def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric
         first: predicted label ids, (seeds, rows); a 1-d array is one seed.
         second: the other row's predictions, (seeds, rows) on the same rows in the same order.
         labels: the true label ids, (rows,).
-        metric: accuracy, f1, f1_macro or mcc (as bakeoff.eval.metrics computes them).
+        metric: accuracy, f1, f1_macro or mcc (as bakeoff.metrics computes them).
         first_seeds: the seeds behind ``first``'s rows; seeds are paired only when both lists are equal.
         first_fixed: ``first`` is deterministic (a baseline): no seed variance.
 
@@ -209,7 +209,7 @@ def _onehot(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarra
 
 
 def _metric(confusion: np.ndarray, metric: str) -> np.ndarray:
-    """The metric from confusion counts ``(..., C, C)``; the same definitions as ``bakeoff.eval.metrics``."""
+    """The metric from confusion counts ``(..., C, C)``; the same definitions as ``bakeoff.metrics``."""
     total = confusion.sum(axis=(-2, -1))
     correct = np.trace(confusion, axis1=-2, axis2=-1)
     if metric == "accuracy":
