@@ -1,7 +1,8 @@
 """bakeoff: fair, fast, reproducible comparisons of encoder transformers on text classification.
 
 The public API is loaded on first use, so ``import bakeoff`` (and ``bakeoff --help``) stays fast: torch and
-transformers are imported only by the operations that need them.
+transformers are imported only by the operations that need them. The report is written by
+``bakeoff.api.report(...)`` (``bakeoff.report`` is the package that builds it: a function cannot share its name).
 
 >>> import bakeoff
 >>> result = bakeoff.train(model="minilm-l3", task="demo", epochs=3)  # doctest: +SKIP
@@ -17,6 +18,7 @@ _PUBLIC = {
     "train": "bakeoff.api", "evaluate": "bakeoff.api", "predict": "bakeoff.api", "compress": "bakeoff.api",
     "bench": "bakeoff.api", "demo": "bakeoff.api", "run_study": "bakeoff.api", "leaderboard": "bakeoff.api",
     "export_mlflow": "bakeoff.api",
+    "recommend": "bakeoff.api",
     "TrainResult": "bakeoff.api", "CompressReport": "bakeoff.api", "PredictResult": "bakeoff.api",
     "EvalResult": "bakeoff.eval", "TrainConfig": "bakeoff.config", "BakeoffError": "bakeoff.errors",
     "Experiment": "bakeoff.track", "Store": "bakeoff.track",

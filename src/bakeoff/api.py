@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bakeoff.errors import BakeoffError
 from bakeoff.metrics import metric_info
 from bakeoff.report import Leaderboard
+from bakeoff.report.recommend import Recommendation
 from bakeoff.runs import (
     CompressReport,
     Embedder,
@@ -97,6 +98,45 @@ def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment
                           workers=workers, progress=progress)
 
 
+def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str = "html") -> Path:
+    """Write the report of a study file's project (or a store project): html (self-contained), md or json.
+
+    Called as ``bakeoff.api.report``: ``bakeoff.report`` is the package that builds it.
+
+    >>> bakeoff.api.report("examples/offline_minilm.yaml", "report.html")  # doctest: +SKIP
+    """
+    from bakeoff.report import document
+    from bakeoff.report.recommend import recommend as choose
+
+    if fmt not in document.FORMATS:
+        raise BakeoffError(f"--format {fmt!r}: use one of {', '.join(document.FORMATS)}")
+    path_given = Path(str(study_or_project))
+    study_text = path_given.read_text(encoding="utf-8") if path_given.is_file() else None
+    board = leaderboard(study_or_project)
+    summary = [f"Recommendation for {ranking.task} ({ranking.split}, no budgets): " + choose(ranking).paragraph
+               for ranking in board.rankings if ranking.split == "validation"]
+    path = Path(out) if out else document.default_out(board.project, fmt)
+    document.write(document.render(document.sections_for(board, study_text), f"bakeoff report: {board.project}",
+                                   summary, fmt), path)
+    return path
+
+
+def recommend(study_or_project: str | Path, *, max_latency_ms: float | None = None, max_size_mb: float | None = None,
+              min_metric: float | None = None, max_train_seconds: float | None = None, task: str | None = None,
+              split: str = "validation") -> Recommendation:
+    """The row to choose under budgets, with its reasons, within one task's ranking on ``split``.
+
+    ``task`` is needed only when the project ranks several tasks.
+
+    >>> bakeoff.recommend("examples/offline_minilm.yaml", max_latency_ms=10).paragraph  # doctest: +SKIP
+    """
+    from bakeoff.report.recommend import Budgets, ranking_for
+    from bakeoff.report.recommend import recommend as choose
+
+    ranking = ranking_for(leaderboard(study_or_project), task, split)
+    return choose(ranking, Budgets(max_latency_ms, max_size_mb, min_metric, max_train_seconds))
+
+
 __all__ = ["CompressReport", "Embedder", "EmbeddingEvalResult", "Index", "InputColumns", "PredictResult",
            "TrainResult", "bench", "compress", "demo", "embed", "evaluate", "evaluate_embeddings", "export_mlflow",
-           "input_columns", "leaderboard", "predict", "run_study", "train"]
+           "input_columns", "leaderboard", "predict", "recommend", "report", "run_study", "train"]

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from bakeoff.cli import embed, export, inference, runs, study
+from bakeoff.cli import report as report_cli
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.cli.options import with_config_options
 from bakeoff.config import TrainConfig
@@ -240,6 +241,8 @@ app.command()(study.leaderboard)
 app.command()(embed.embed)
 app.command()(embed.search)
 app.command("embed-eval")(embed.embed_eval)
+app.command()(report_cli.report)
+app.command()(report_cli.recommend)
 
 
 def _print_results(results: list[Any], title: str) -> None:
@@ -260,6 +263,12 @@ def _print_results(results: list[Any], title: str) -> None:
     for result in results:
         test = f"  test {result.test.primary_metric} {result.test.primary:.4f}" if result.test else ""
         console.print(f"{result.model.name}: run {result.run.id}{test}", highlight=False)
+    if len(results) > 1:
+        from bakeoff.report.gap import gap_sentence
+
+        first, second = results[0], results[1]
+        console.print(gap_sentence(Path(first.run.path), Path(second.run.path), first.model.name, second.model.name,
+                                   first.validation.primary_metric), highlight=False)
 
 
 def _first_present(candidates: list[str], present: list[str], file: Path, flag: str, what: str) -> str:

@@ -120,8 +120,7 @@ def _print_board(board: Any) -> None:
         direction = "higher" if ranking.higher_is_better else "lower"
         view = Table(title=f"{board.project}: {ranking.task}, ranked by {ranking.split} {ranking.metric} ({direction} "
                            "is better), mean over seeds [95% interval]",
-                     caption="vs leader: McNemar's test paired over the same seeds and rows; "
-                             "sig. = significant at 5%, noise = within noise")
+                     caption=ranking.caption)
         view.add_column("", no_wrap=True, min_width=2)
         view.add_column("model", overflow="fold")
         for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
@@ -129,8 +128,11 @@ def _print_board(board: Any) -> None:
         for row in ranking.rows:
             interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
             view.add_row(row.medal or str(row.rank), row.label, f"{row.mean:.3f}{interval}", str(len(row.seeds)),
-                         fmt(row.train_seconds) if row.method == "trained" else "-", fmt(row.latency_p50_ms),
-                         fmt(row.size_mb), row.verdict)
+                         fmt(row.train_seconds) if row.method in ("trained", "baseline") else "-",
+                         fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
         console.print(view)
+        for row in ranking.rows:
+            if row.failed_to_learn:
+                console.print(f"[yellow]{row.label}: {row.failed_to_learn}[/]", highlight=False)
     for note in board.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -5,24 +5,38 @@ A row is a *variant*: everything a trial was configured with except its seed. Co
 study's ``compress:`` step or ``bakeoff compress``) are rows of their own, beside the model they came from.
 Rows are ranked only against rows of the same task scored on the same split: a leaderboard holds one
 ``Ranking`` per (task, split), and predictions are only ever paired with the labels of their own split.
-The verdict pools McNemar's paired test over the seeds both rows share, on the same rows: per seed, the
-examples one row gets right and the other wrong. Rows measured on different rows get no verdict ("n/a").
+Two baselines join every ranking (majority class; TF-IDF + logistic regression: ``baselines.py``), trained
+on the training split of that ranking's leader and scored on the ranking's split.
+Each row's verdict against the leader counts both seed and example noise (``verdict.py``), Holm-adjusted over
+the rows of its ranking; rows measured on different rows get no verdict ("n/a"). Runs that predict one class
+or score at or below the majority baseline are named "failed to learn", with a hint. Each ranking states its
+minimum detectable effect.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bakeoff.config import identity, model_label, variant_of
 from bakeoff.errors import BakeoffError
-from bakeoff.eval.significance import mcnemar
 from bakeoff.io import read_json
-from bakeoff.metrics import metric_info
+from bakeoff.metrics import METRICS, metric_info
+from bakeoff.report.baselines import MAJORITY, baselines_for
 from bakeoff.report.stats import mean_interval
+from bakeoff.report.verdict import (
+    CONFUSION_METRICS,
+    Comparison,
+    compare,
+    compare_values,
+    holm,
+    minimum_detectable_effect,
+    single_class,
+)
 from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE, compression_reports
 from bakeoff.runs.results import CompressReport, TrainResult
 from bakeoff.track import Run, Store
@@ -50,7 +64,14 @@ class Row:
     latency_p50_ms: float | None
     size_mb: float | None
     verdict: str = ""
-    p_value: float | None = None
+    p_value: float | None = None  # Holm-adjusted over the ranking, against the leader
+    difference: float | None = None  # leader minus this row, in metric units
+    difference_low: float | None = None
+    difference_high: float | None = None
+    verdict_scope: str = ""
+    baseline: bool = False
+    failed_to_learn: str = ""  # why, when some or all of its seeds did not learn
+    run_paths: list[str] = field(default_factory=list, repr=False)  # one run folder per seed
     config: dict[str, Any] = field(default_factory=dict, repr=False)
     _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
 
@@ -69,10 +90,19 @@ class Ranking:
     metric: str
     higher_is_better: bool
     rows: list[Row]
+    minimum_detectable_effect: float | None = None
+    caption: str = ""  # the verdict's method and the minimum detectable effect, in words
+
+    @property
+    def trained(self) -> list[Row]:
+        """The rows that are not baselines."""
+        return [row for row in self.rows if not row.baseline]
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task, "split": self.split, "metric": self.metric,
-                "higher_is_better": self.higher_is_better, "rows": [row.to_dict() for row in self.rows]}
+                "higher_is_better": self.higher_is_better,
+                "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
+                "rows": [row.to_dict() for row in self.rows]}
 
 
 @dataclass
@@ -118,8 +148,9 @@ class _Entry:
         return self.report.split if self.report else "validation"
 
 
-def build(project: str, store: Store | None = None) -> Leaderboard:
-    """The leaderboard of every COMPLETED run in ``project``: one ranking per task and split."""
+def build(project: str, store: Store | None = None, baselines: bool = True) -> Leaderboard:
+    """The leaderboard of every COMPLETED run in ``project``: one ranking per task and split, each with the two
+    baselines unless ``baselines=False``."""
     store = store or Store()
     groups: dict[tuple[str, str, str], list[_Entry]] = {}
     notes: list[str] = []
@@ -148,7 +179,8 @@ def build(project: str, store: Store | None = None) -> Leaderboard:
     for (_, method, split), entries in groups.items():
         row = _row(entries, method)
         by_ranking.setdefault((row.task, split), []).append(row)
-    rankings = [_rank(task, split, rows) for (task, split), rows in sorted(by_ranking.items(), key=_order)]
+    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes)
+                for (task, split), rows in sorted(by_ranking.items(), key=_order)]
     return Leaderboard(project, rankings, notes)
 
 
@@ -157,28 +189,33 @@ def _order(item: tuple[tuple[str, str], list[Row]]) -> tuple[str, int, str]:
     return task, ("validation", "test", "train").index(split) if split in ("validation", "test", "train") else 3, split
 
 
-def _rank(task: str, split: str, rows: list[Row]) -> Ranking:
+def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str]) -> Ranking:
     metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
     _label(rows)
+    if project_dir is not None:
+        rows += _baseline_rows(rows, project_dir, split, metric, higher, notes)
     rows.sort(key=lambda r: r.mean, reverse=higher)
     for rank, row in enumerate(rows, start=1):
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
-    _verdicts(rows)
-    return Ranking(task, split, metric, higher, rows)
+    _failed_to_learn(rows, higher, notes)
+    _verdicts(rows, metric)
+    mde, caption = _power(rows, split)
+    return Ranking(task, split, metric, higher, rows, mde, caption)
 
 
 def _row(entries: list[_Entry], method: str) -> Row:
     first = entries[0]
     split = first.split
     metric = first.result.validation.primary_metric
-    values, seeds, seconds, latency, predictions = [], [], [], [], {}
+    values, seeds, seconds, latency, predictions, paths = [], [], [], [], {}, []
     size = None
     for entry in sorted(entries, key=lambda e: e.result.config["seed"]):
         result, seed = entry.result, entry.result.config["seed"]
         stored = entry.predictions.get(split) or {}
         fingerprint = (entry.predictions.get("fingerprints") or {}).get(split, "")
         seeds.append(seed)
+        paths.append(str(entry.run.path))
         seconds.append(result.training.seconds)
         if entry.report is None:
             values.append(result.validation.metrics[metric])
@@ -204,7 +241,7 @@ def _row(entries: list[_Entry], method: str) -> Row:
                method=method, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
                train_seconds=sum(seconds) / len(seconds),
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
-               config=config, _predictions=predictions)
+               config=config, _predictions=predictions, run_paths=paths)
 
 
 def _model_name(model: str) -> str:
@@ -242,17 +279,135 @@ def _short(key: str) -> str:
             "warmup_ratio": "warmup"}.get(key, key)
 
 
-def _verdicts(rows: list[Row]) -> None:
+def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, higher: bool,
+                   notes: list[str]) -> list[Row]:
+    """The baselines of one ranking: trained on its leader's training split, scored on the ranking's split."""
+    if metric not in METRICS:
+        return []
+    scored = [row for row in rows if row._predictions]
+    if not scored:
+        return []
+    leader = max(scored, key=lambda r: r.mean if higher else -r.mean)
+    seed = min(leader._predictions)
+    _, truth, fingerprint = leader._predictions[seed]
+    try:
+        found, left_out = baselines_for({**leader.config, "seed": seed}, project_dir, split)
+    except Exception as error:  # the data moved or is gone: the ranking still stands without baselines
+        notes.append(f"{leader.task} ({split}): no baselines: {error}")
+        return []
+    notes.extend(note for note in left_out if note not in notes)
+    out = []
+    for baseline in found:
+        if baseline.fingerprint != fingerprint or baseline.predicted.size != truth.size:
+            continue  # not the rows this ranking was scored on: never paired
+        classes = int(max(truth.max(), baseline.predicted.max())) + 1
+        value = METRICS[metric].compute(truth, baseline.predicted, classes)
+        out.append(Row(rank=0, medal="", label=f"baseline: {baseline.name}", model=baseline.name, task=leader.task,
+                       split=split, method="baseline", seeds=[], metric=metric, mean=value, low=None, high=None,
+                       values=[value], train_seconds=baseline.seconds, latency_p50_ms=None, size_mb=None,
+                       baseline=True, config={"train_rows": baseline.train_rows},
+                       _predictions={0: (baseline.predicted, truth, fingerprint)}))
+    return out
+
+
+FAILED_HINT = ("a run that failed to learn predicts one class or scores at or below the majority class: "
+               "try more steps, warmup (warmup_ratio 0.1) or a lower learning rate (Mosbach et al. 2021)")
+
+
+def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
+    majority = next((row for row in rows if row.baseline and row.model == MAJORITY), None)
+    for row in rows:
+        if row.baseline:
+            continue
+        failed = []
+        for seed, value in zip(row.seeds, row.values, strict=True):
+            one_class = seed in row._predictions and bool(single_class(row._predictions[seed][0])[0])
+            below = majority is not None and (value <= majority.mean if higher else value >= majority.mean)
+            if one_class or below:
+                failed.append(f"seed {seed}" + (" predicts one class" if one_class else " at or below majority"))
+        if failed:
+            row.failed_to_learn = ("failed to learn" if len(failed) == len(row.seeds) else
+                                   f"{len(failed)} of {len(row.seeds)} seeds failed to learn") + ": " + "; ".join(failed)
+    if any(row.failed_to_learn for row in rows) and FAILED_HINT not in notes:
+        notes.append(FAILED_HINT)
+
+
+def _verdicts(rows: list[Row], metric: str) -> None:
+    """Each row against the leader, both noise sources counted; Holm over the rows that got a p-value."""
     leader = rows[0]
     leader.verdict = "leader"
+    tested: list[tuple[Row, Comparison]] = []
     for row in rows[1:]:
-        shared = [seed for seed in row._predictions if seed in leader._predictions
-                  and row._predictions[seed][2] == leader._predictions[seed][2]]
-        if not shared:
-            row.verdict = "n/a"
+        comparison = compare_rows(leader, row, metric)
+        if comparison is None:
+            row.verdict = "n/a: different rows" if row._predictions else "n/a: one seed, no predictions"
             continue
-        first = np.concatenate([leader._predictions[s][0] == leader._predictions[s][1] for s in shared])
-        second = np.concatenate([row._predictions[s][0] == row._predictions[s][1] for s in shared])
-        test = mcnemar(first, second)
-        row.p_value = test.p_value
-        row.verdict = f"{'sig.' if test.significant else 'noise'} p={test.p_value:.2g}"
+        tested.append((row, comparison))
+    for (row, comparison), adjusted in zip(tested, holm([c.p_value for _, c in tested]), strict=True):
+        comparison.p_adjusted = adjusted
+        row.verdict, row.p_value, row.verdict_scope = comparison.text, adjusted, comparison.scope
+        row.difference, row.difference_low, row.difference_high = (comparison.difference, comparison.low,
+                                                                   comparison.high)
+    for row in rows:
+        if row.failed_to_learn and not row.failed_to_learn.startswith(tuple("0123456789")):
+            row.verdict = f"failed to learn; {row.verdict}" if row.verdict != "leader" else "leader; failed to learn"
+
+
+def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
+    """``leader`` against ``row`` (two rows of one ranking), or None when they were scored on different rows.
+
+    >>> compare_rows(Row(1, "", "a", "a", "t", "validation", "trained", [1], "accuracy", 0.9, None, None, [0.9],
+    ...                  None, None, None), Row(2, "", "b", "b", "t", "validation", "trained", [1], "accuracy", 0.8,
+    ...                  None, None, [0.8], None, None, None), "accuracy") is None  # one seed, no predictions
+    True
+    """
+    if leader.split != row.split:
+        return None  # never paired across splits
+    fingerprint = _fingerprint(leader)
+    if metric in CONFUSION_METRICS and fingerprint is not None and fingerprint == _fingerprint(row):
+        first, truth = _stack(leader)
+        second, _ = _stack(row)
+        comparison = compare(first, second, truth, metric=metric, first_seeds=leader.seeds, second_seeds=row.seeds,
+                             first_fixed=leader.baseline, second_fixed=row.baseline)
+    elif fingerprint is not None and _fingerprint(row) is not None:
+        return None  # scored on different rows: never compared
+    else:
+        comparison = compare_values(leader.values, row.values)
+    if comparison is not None and metric == "loss":  # lower is better: keep "leader minus row" meaning "better by"
+        comparison.difference = -comparison.difference
+    return comparison
+
+
+def _fingerprint(row: Row) -> str | None:
+    """The rows every seed of this row was scored on, if they are the same rows (else None)."""
+    found = {prediction[2] for prediction in row._predictions.values()}
+    if len(found) != 1 or len(row._predictions) != max(len(row.seeds), 1):
+        return None
+    return found.pop()
+
+
+def _stack(row: Row) -> tuple[np.ndarray, np.ndarray]:
+    keys = sorted(row._predictions)
+    return np.stack([row._predictions[k][0] for k in keys]), row._predictions[keys[0]][1]
+
+
+def _power(rows: list[Row], split: str) -> tuple[float | None, str]:
+    """The minimum detectable effect of one ranking, and the caption that states it."""
+    method = ("vs leader: difference (leader minus row), counting seed AND example noise, Holm-adjusted p; "
+              "sig. = significant at 5%, noise = within noise")
+    trained = [row for row in rows if not row.baseline and row._predictions]
+    spreads = [float(np.var(row.values, ddof=1)) for row in trained if len(row.values) > 1]
+    if not trained or not rows[0]._predictions:
+        return None, method
+    leader_predictions, truth = _stack(rows[0])
+    disagreement = [float((_stack(row)[0][0] != leader_predictions[0]).mean()) for row in rows[1:]
+                    if row._predictions and not row.baseline and not row.failed_to_learn
+                    and _fingerprint(row) == _fingerprint(rows[0])]
+    seeds = int(np.median([len(row.seeds) for row in trained]))
+    seed_sd = float(np.sqrt(np.mean(spreads))) if spreads else 0.0
+    share = float(np.median(disagreement)) if disagreement else 0.1
+    mde = minimum_detectable_effect(truth.size, seeds, seed_sd, share)
+    unit = 100 if rows[0].metric in CONFUSION_METRICS else 1
+    return mde, (f"{method}. Minimum detectable effect: with {truth.size} {split} rows and {seeds} seed(s) "
+                 f"(seed spread {seed_sd * unit:.1f} points, {share:.0%} of rows answered differently), gaps under "
+                 f"{mde * unit:.1f} points cannot be told from noise at 80% power")

@@ -1,0 +1,134 @@
+"""The report as one file: self-contained HTML (styles and charts inline, no script, no network), Markdown, JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from bakeoff.report.leaderboard import Leaderboard, Ranking
+from bakeoff.report.sections import (
+    Section,
+    errors_section,
+    leaderboard_section,
+    learning_curve_section,
+    provenance_section,
+    setting_sections,
+    tradeoff_section,
+    tuning_budget_section,
+)
+
+FORMATS = ("html", "md", "json")
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:2em}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;
+text-align:left;vertical-align:top}th{background:#f3f3f3}p{line-height:1.45}.figures{display:flex;flex-wrap:wrap;gap:12px}
+.summary{background:#f6f8ff;border-left:4px solid #1f77b4;padding:8px 12px}
+@media print{body{max-width:none}.figures svg{break-inside:avoid}}"""
+
+
+def sections_for(board: Leaderboard, study_text: str | None = None, *, load_texts: bool = True) -> list[Section]:
+    """Every section the study has data for, in reading order: each ranking's sections, then the provenance.
+
+    The texts behind the disagreements are reloaded from each ranking's task data unless ``load_texts=False``.
+    """
+    found: list[Section | None] = []
+    several = len(board.rankings) > 1
+    for ranking in board.rankings:
+        texts, label_names = texts_of(ranking) if load_texts else (None, None)
+        own = [leaderboard_section(ranking, board.notes), *setting_sections(ranking), learning_curve_section(ranking),
+               tuning_budget_section(ranking), tradeoff_section(ranking), errors_section(ranking, texts, label_names)]
+        for section in own:
+            if section is not None and several and ranking.task not in section.title:
+                section.title = f"{section.title} ({ranking.task}, {ranking.split})"
+        found += own
+    found.append(provenance_section(board, study_text))
+    return [section for section in found if section is not None]
+
+
+def render(sections: list[Section], title: str, summary: list[str], fmt: str) -> str:
+    """The document in ``fmt`` (html, md or json).
+
+    >>> render([Section("A", ["x"])], "t", [], "md").splitlines()[0]
+    '# t'
+    """
+    if fmt == "json":
+        return json.dumps({"title": title, "summary": summary, "sections": [s.to_dict() for s in sections]},
+                          indent=1, default=str)
+    if fmt == "md":
+        return _markdown(sections, title, summary)
+    return _html(sections, title, summary)
+
+
+def _html(sections: list[Section], title: str, summary: list[str]) -> str:
+    made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    parts = [f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+             f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{STYLE}</style></head><body>',
+             f"<h1>{escape(title)}</h1><p>Built {made} by bakeoff report. Hover a point for its run and settings.</p>"]
+    if summary:
+        parts.append('<div class="summary">' + "".join(f"<p>{escape(s)}</p>" for s in summary) + "</div>")
+    for section in sections:
+        parts.append(f"<section><h2>{escape(section.title)}</h2>")
+        parts += [f"<p>{escape(s)}</p>" for s in section.sentences]
+        if section.figures:
+            parts.append('<div class="figures">' + "".join(section.figures) + "</div>")
+        if section.table:
+            head, *body = section.table
+            parts.append("<table><thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in head) + "</tr></thead><tbody>"
+                         + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in body)
+                         + "</tbody></table>")
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _markdown(sections: list[Section], title: str, summary: list[str]) -> str:
+    lines = [f"# {title}", ""]
+    lines += [*(f"> {s}" for s in summary), ""] if summary else []
+    for section in sections:
+        lines += [f"## {section.title}", "", *(f"{s}\n" for s in section.sentences)]
+        if section.table:
+            head, *body = section.table
+            lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            lines += ["| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in body]
+            lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def write(text: str, out: Path) -> None:
+    """Write the whole document or nothing: a temp file beside ``out``, then a rename."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+
+
+def default_out(name: str, fmt: str) -> Path:
+    return Path(f"{name}-report.{fmt}")
+
+
+def texts_of(ranking: Ranking) -> tuple[list[str] | None, list[str] | None]:
+    """The texts of the ranking's split and its label names, reloaded from its leader's task data (or None)."""
+    from bakeoff.data import DataOptions, load_task_data
+    from bakeoff.tasks import get_task
+
+    leader = next((r for r in ranking.rows if r.run_paths), None)
+    if leader is None:
+        return None, None
+    config: dict[str, Any] = leader.config
+    try:
+        task = get_task(config["task"]) if config.get("task") else None
+        data = load_task_data(task, DataOptions(
+            data=Path(config["data"]) if config.get("data") else None, text_column=config.get("text_column"),
+            text_pair_column=config.get("text_pair_column"), label_column=config.get("label_column"),
+            train_fraction=float(config.get("train_fraction") or 1.0), seed=int(config.get("seed", 42))))
+    except Exception:  # data moved since the runs: the report goes on without the texts
+        return None, None
+    scored = {"validation": data.validation, "test": data.test}.get(ranking.split)
+    if scored is None:
+        return None, data.label_names
+    pairs = scored.pairs
+    texts = [f"{t} ||| {p}" for t, p in zip(scored.texts, pairs, strict=True)] if pairs else scored.texts
+    return texts, data.label_names

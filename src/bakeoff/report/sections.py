@@ -1,0 +1,318 @@
+"""The report's sections, each built only when the study has what it needs: a title, sentences, a table, a chart.
+
+Every section is plain data (``Section``), so one build feeds the HTML, the Markdown and the JSON. Sections are
+built per ``Ranking`` (one task scored on one split): rows are never compared across tasks or splits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bakeoff.errors import BakeoffError
+from bakeoff.metrics import per_class
+from bakeoff.report import svg
+from bakeoff.report.leaderboard import (
+    IGNORED_IN_LABEL,
+    Leaderboard,
+    Ranking,
+    Row,
+    compare_rows,
+)
+from bakeoff.runs.files import RESULT_FILE
+from bakeoff.runs.results import TrainResult
+
+NOT_SETTINGS = {*IGNORED_IN_LABEL, "project", "name", "quiet", "threads", "tags", "device", "eval_batch_size"}
+DISAGREEMENTS_SHOWN = 12
+
+
+@dataclass
+class Section:
+    title: str
+    sentences: list[str] = field(default_factory=list)
+    table: list[list[str]] = field(default_factory=list)  # first row: the header
+    figures: list[str] = field(default_factory=list)  # inline SVG
+    data: dict[str, Any] = field(default_factory=dict)  # what the JSON format carries
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "sentences": self.sentences, "table": self.table, "data": self.data}
+
+
+def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Section:
+    percent = ranking.metric != "loss"
+    header = ["rank", "row", f"{ranking.metric} (mean over seeds)", "95% interval", "seeds", "vs leader",
+              "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
+    table = [header]
+    for row in ranking.rows:
+        interval = f"[{row.low:.3f}, {row.high:.3f}]" if row.low is not None else "-"
+        gap = (f"{_points(row.difference, percent)} [{_points(row.difference_low, percent)}, "
+               f"{_points(row.difference_high, percent)}]" if row.difference is not None else "-")
+        table.append([str(row.rank), row.label, f"{row.mean:.4f}", interval,
+                      str(len(row.seeds)) if not row.baseline else "fixed", row.verdict, gap,
+                      _num(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
+    sentences = [ranking.caption, *(notes or [])]
+    sentences += [f"{row.label}: {row.failed_to_learn}" for row in ranking.rows if row.failed_to_learn]
+    ties = [f"{a.label} and {b.label}" for a, b in zip(ranking.rows, ranking.rows[1:])
+            if b.verdict.startswith("noise") and a.rank == 1]
+    if ties:
+        sentences.append(f"Cannot be told apart from the leader: {'; '.join(ties)}.")
+    return Section(f"Leaderboard: {ranking.task}, {ranking.split}", sentences, table, data=ranking.to_dict())
+
+
+def setting_sections(ranking: Ranking) -> list[Section]:
+    """One panel per swept setting, plus a heatmap for a two-setting grid."""
+    rows = [row for row in ranking.rows if row.method == "trained" and not row.baseline]
+    keys = sorted(k for k in {k for row in rows for k in row.config} - NOT_SETTINGS
+                  if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1)
+    keys = (["model"] if len({row.model for row in rows}) > 1 else []) + keys
+    sections = [_panel(ranking, rows, key) for key in keys]
+    numeric = [k for k in keys if k != "model" and all(isinstance(r.config.get(k), (int, float)) for r in rows)]
+    if len(numeric) == 2:
+        sections.append(_heatmap(ranking, rows, *numeric))
+    return sections
+
+
+def _value(row: Row, key: str) -> Any:
+    return row.model if key == "model" else row.config.get(key)
+
+
+def _panel(ranking: Ranking, rows: list[Row], key: str) -> Section:
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(json.dumps(_value(row, key), default=str), []).append(row)
+    best = {value: max(group, key=lambda r: r.mean if ranking.higher_is_better else -r.mean)
+            for value, group in groups.items()}
+    order = sorted(best, key=lambda v: (not isinstance(json.loads(v), (int, float)), json.loads(v)
+                                        if isinstance(json.loads(v), (int, float)) else str(json.loads(v))))
+    chosen = [best[v] for v in order]
+    names = [str(json.loads(v)) for v in order]
+    numeric = all(isinstance(json.loads(v), (int, float)) for v in order) and key != "model"
+    xs = [float(json.loads(v)) for v in order] if numeric else list(range(len(order)))
+    log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 20
+    tips = [f"{row.label}: {ranking.metric} {row.mean:.4f}, seeds {row.seeds}, train {row.train_seconds or 0:.1f} s"
+            for row in chosen]
+    series = [svg.Series(f"{ranking.metric} (mean, 95% interval)", xs, [r.mean for r in chosen],
+                         [r.low for r in chosen], [r.high for r in chosen], tips)]
+    if all(r.train_seconds for r in chosen):
+        series.append(svg.Series("training time (s)", xs, [r.train_seconds for r in chosen],
+                                 tips=[f"{r.label}: {r.train_seconds:.1f} s to train" for r in chosen],
+                                 axis="right", dashed=True))
+    figure = svg.chart(series, key, ranking.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x)
+    sentences = []
+    steps_noise: list[tuple[str, bool]] = []  # (the step's lower value, within noise) in order
+    if any(len(g) > 1 for g in groups.values()):
+        sentences.append(f"Each {key} shows its best row over the other settings.")
+    plateau = None
+    for (a, name_a), (b, name_b) in zip(zip(chosen, names), list(zip(chosen, names))[1:]):
+        comparison = compare_rows(b, a, ranking.metric)
+        gain = b.mean - a.mean
+        judged = ("no verdict (different rows)" if comparison is None else
+                  f"{'significant' if comparison.significant else 'within noise'} ({_p(comparison.p_value)})")
+        cost = f", {b.train_seconds / a.train_seconds:.1f}x the training time" if a.train_seconds and b.train_seconds else ""
+        sentences.append(f"{name_a} -> {name_b}: {_points(gain, ranking.metric != 'loss')} points, "
+                         f"{judged}{cost}.")
+        steps_noise.append((name_a, comparison is not None and not comparison.significant and not a.failed_to_learn))
+    for name, noise in reversed(steps_noise):  # the start of the trailing run of steps within noise
+        if not noise:
+            break
+        plateau = name
+    if key == "train_fraction" and plateau is not None:
+        sentences.append(f"More data stops paying for itself from train_fraction {plateau}: the next step is within "
+                         "noise.")
+    return Section(f"Setting: {key}", sentences, figures=[figure],
+                   data={"setting": key, "values": names, "means": [r.mean for r in chosen],
+                         "train_seconds": [r.train_seconds for r in chosen]})
+
+
+def _heatmap(ranking: Ranking, rows: list[Row], first: str, second: str) -> Section:
+    row_values = sorted({r.config[first] for r in rows})
+    column_values = sorted({r.config[second] for r in rows})
+    cells: list[list[float | None]] = [[None] * len(column_values) for _ in row_values]
+    for row in rows:
+        i, j = row_values.index(row.config[first]), column_values.index(row.config[second])
+        if cells[i][j] is None or row.mean > cells[i][j]:
+            cells[i][j] = row.mean
+    figure = svg.heatmap([str(v) for v in row_values], [f"{v:g}" for v in column_values], cells, first, second,
+                         ranking.metric)
+    return Section(f"Grid: {first} x {second}", [f"Mean {ranking.metric} over seeds per cell; grey: not run."],
+                   figures=[figure], data={"rows": row_values, "columns": column_values, "values": cells})
+
+
+def expected_best(values: list[float], higher: bool = True) -> list[float]:
+    """Expected best validation score of n random trials, n = 1..len(values) (Dodge et al. 2019, with replacement).
+
+    >>> expected_best([0.5, 1.0])
+    [0.75, 0.875]
+    """
+    ordered = sorted(values, reverse=not higher)
+    count = len(ordered)
+    share = [(i / count) for i in range(count + 1)]
+    return [sum(v * (share[i + 1] ** n - share[i] ** n) for i, v in enumerate(ordered)) for n in range(1, count + 1)]
+
+
+def tuning_budget_section(ranking: Ranking) -> Section | None:
+    """Per model, the expected best score against the number of hyperparameter trials, when a study sweeps them."""
+    by_model: dict[str, list[float]] = {}
+    for row in ranking.rows:
+        if row.method == "trained" and not row.baseline:
+            by_model.setdefault(row.model, []).append(row.mean)
+    swept = {model: values for model, values in by_model.items() if len(values) > 1}
+    if not swept:
+        return None
+    series, sentences = [], []
+    for model, values in swept.items():
+        curve = expected_best(values, ranking.higher_is_better)
+        series.append(svg.Series(model, [float(n) for n in range(1, len(curve) + 1)], curve,
+                                 tips=[f"{model}: {n} trial(s) -> expected best {v:.4f}" for n, v in enumerate(curve, 1)]))
+        sentences.append(f"{model}: one random trial is expected to reach {curve[0]:.4f}, the best of {len(curve)} "
+                         f"{curve[-1]:.4f}.")
+    return Section("Expected best score against the tuning budget",
+                   ["Each model's variants (mean over seeds) as trials drawn at random (Dodge et al. 2019, "
+                    "\"Show Your Work\"): which model wins can depend on how many trials you can afford.", *sentences],
+                   figures=[svg.chart(series, "hyperparameter trials", f"expected best {ranking.split} {ranking.metric}")],
+                   data={model: expected_best(v, ranking.higher_is_better) for model, v in swept.items()})
+
+
+def tradeoff_section(ranking: Ranking) -> Section | None:
+    """Metric against batch-1 latency and size, every row with a measurement, the Pareto front named."""
+    rows = [row for row in ranking.rows if row.latency_p50_ms is not None]
+    if len(rows) < 2:
+        return None
+    front = _pareto(rows, ranking.higher_is_better, "latency_p50_ms")
+    figures = []
+    for attribute, label in (("latency_p50_ms", "batch-1 latency p50 (ms)"), ("size_mb", "weights (MB)")):
+        points = [r for r in rows if getattr(r, attribute) is not None]
+        if len(points) < 2:
+            continue
+        on_front = sorted(_pareto(points, ranking.higher_is_better, attribute), key=lambda r: getattr(r, attribute))
+        series = [svg.Series("rows", [getattr(r, attribute) for r in points], [r.mean for r in points],
+                             [r.low for r in points], [r.high for r in points],
+                             [f"{r.label}: {ranking.metric} {r.mean:.4f}, {getattr(r, attribute):.1f}" for r in points],
+                             line=False),
+                  svg.Series("Pareto front", [getattr(r, attribute) for r in on_front],
+                             [r.mean for r in on_front], tips=[r.label for r in on_front])]
+        figures.append(svg.chart(series, label, ranking.metric))
+    names = ", ".join(r.label for r in sorted(front, key=lambda r: r.latency_p50_ms))
+    return Section("Accuracy against latency and size",
+                   [f"Pareto front (no other row is both faster at batch 1 and better): {names}.",
+                    "Latency is the batch-1 p50 measured on the machine that ran each row."], figures=figures,
+                   data={"pareto_front": [r.label for r in front]})
+
+
+def _pareto(rows: list[Row], higher: bool, cost: str) -> list[Row]:
+    """Rows no other row beats on the metric at the same or lower ``cost`` (an attribute of Row)."""
+    def better(a: Row, b: Row) -> bool:
+        return a.mean > b.mean if higher else a.mean < b.mean
+
+    return [r for r in rows if not any(o is not r and getattr(o, cost) <= getattr(r, cost) and better(o, r)
+                                       for o in rows)]
+
+
+def learning_curve_section(ranking: Ranking) -> Section | None:
+    """Validation metric against step per variant, the seeds' range as error bars (on the validation ranking)."""
+    if ranking.split != "validation":
+        return None  # training evaluates on validation only
+    series = []
+    for row in [r for r in ranking.rows if r.method == "trained" and not r.baseline][:6]:
+        histories = [result.history for result in _results(row)]
+        by_step: dict[int, list[float]] = {}
+        for history in histories:
+            for point in history:
+                if ranking.metric in point:
+                    by_step.setdefault(int(point["step"]), []).append(float(point[ranking.metric]))
+        steps = sorted(s for s, v in by_step.items() if len(v) == len(histories))
+        if len(steps) < 2:
+            continue
+        series.append(svg.Series(row.label, [float(s) for s in steps], [float(np.mean(by_step[s])) for s in steps],
+                                 [min(by_step[s]) for s in steps], [max(by_step[s]) for s in steps],
+                                 [f"{row.label} step {s}: {np.mean(by_step[s]):.4f} ({len(by_step[s])} seeds)"
+                                  for s in steps]))
+    if not series:
+        return None
+    return Section("Learning curves", ["Validation metric at each evaluation; bars: the range over seeds."],
+                   figures=[svg.chart(series, "training step", f"validation {ranking.metric}")])
+
+
+def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[str] | None) -> Section | None:
+    """Confusion matrices and per-class F1 of the top two rows, and the rows they disagree on."""
+    top = [r for r in ranking.rows if r._predictions and not r.baseline][:2]
+    if not top:
+        return None
+    sentences: list[str] = []
+    for row in top:
+        predicted, truth, _ = row._predictions[min(row._predictions)]
+        classes = int(max(truth.max(), predicted.max())) + 1
+        names = label_names if label_names and len(label_names) >= classes else [str(c) for c in range(classes)]
+        stats = per_class(truth, predicted, classes)
+        matrix = np.zeros((classes, classes), dtype=int)
+        np.add.at(matrix, (truth, predicted), 1)
+        sentences.append(f"{row.label} (seed {min(row._predictions)}): " + "; ".join(
+            f"{names[c]}: true {names[c]} predicted as " + ", ".join(f"{names[p]} {matrix[c, p]}" for p in range(classes))
+            + f", F1 {stats['f1'][c]:.3f}" for c in range(classes)))
+    data: dict[str, Any] = {}
+    table: list[list[str]] = []
+    if len(top) == 2 and texts is not None:
+        (first, truth, fp1), (second, _, fp2) = (top[0]._predictions[min(top[0]._predictions)],
+                                                 top[1]._predictions[min(top[1]._predictions)])
+        differ = np.flatnonzero(first != second)
+        if fp1 == fp2 and len(texts) == truth.size:
+            shown = np.random.default_rng(0).permutation(differ)[:DISAGREEMENTS_SHOWN]
+            names = label_names or [str(c) for c in range(int(truth.max()) + 1)]
+            table = [[f"{ranking.split} row", "text", "true", top[0].label, top[1].label]]
+            table += [[str(i), texts[i][:200], names[truth[i]], names[first[i]], names[second[i]]] for i in sorted(shown)]
+            sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} {ranking.split} rows; "
+                             f"{len(shown)} of them, drawn at random:")
+            data["disagreements"] = int(differ.size)
+    return Section(f"Errors ({ranking.task}, {ranking.split}): confusion, per-class F1, disagreements", sentences, table,
+                   data=data)
+
+
+def provenance_section(board: Leaderboard, study_text: str | None) -> Section:
+    """Versions, hardware, and each row's runs with their data fingerprints."""
+    first = next((r for r in board.rows if r.run_paths), None)
+    result = _load(Path(first.run_paths[0])) if first else None
+    hardware = result.hardware if result else {}
+    version, commit = (result.bakeoff_version, result.git_commit) if result else (None, None)
+    sentences = [f"bakeoff {version} (git {commit or 'unknown'}), "
+                 f"python {hardware.get('python')}, torch {hardware.get('torch')}",
+                 f"CPU {hardware.get('cpu')} x{hardware.get('cpu_count')}, flags {', '.join(hardware.get('cpu_flags') or [])}"
+                 f", GPU {hardware.get('cuda') or 'none'}; {hardware.get('platform')}"]
+    table = [["ranking", "row", "runs", "data fingerprints"]]
+    for ranking in board.rankings:
+        for row in ranking.rows:
+            prints = {json.dumps(result.data.fingerprints, sort_keys=True) for result in _results(row)}
+            table.append([f"{ranking.task}, {ranking.split}", row.label, str(len(row.run_paths)),
+                          "; ".join(sorted(prints)) or "-"])
+    data = {"hardware": hardware, "study": study_text}
+    return Section("Provenance", sentences, table, data=data)
+
+
+def _results(row: Row) -> list[TrainResult]:
+    """The typed results of a row's runs (one per seed); unreadable ones are left out."""
+    return [result for result in map(_load, map(Path, row.run_paths)) if result is not None]
+
+
+def _load(run_path: Path) -> TrainResult | None:
+    try:
+        return TrainResult.load(run_path / RESULT_FILE)
+    except BakeoffError:  # the run folder changed since the leaderboard was built
+        return None
+
+
+def _points(value: float | None, percent: bool) -> str:
+    if value is None:
+        return "-"
+    shown = value * 100 if percent else value
+    return f"{shown:+.1f}"
+
+
+def _p(value: float) -> str:
+    return f"p = {value:.2g}" if value >= 0.001 else "p < 0.001"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"

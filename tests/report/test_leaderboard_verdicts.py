@@ -1,0 +1,50 @@
+"""The leaderboard's verdict column on hand-built rows: Holm across rows, rows without shared seeds, failures."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bakeoff.report.leaderboard import Row, _failed_to_learn, _power, _verdicts
+
+
+def _row(label, predicted, truth, seeds, baseline=False, fingerprint="val"):
+    values = [float((p == truth).mean()) for p in predicted]
+    return Row(rank=0, medal="", label=label, model=label, task="t", split="validation", method="baseline" if baseline else "trained",
+               seeds=seeds, metric="accuracy", mean=float(np.mean(values)), low=None, high=None, values=values,
+               train_seconds=1.0, latency_p50_ms=None, size_mb=None, baseline=baseline,
+               _predictions={s: (p, truth, fingerprint) for s, p in zip(seeds or [0], predicted, strict=True)})
+
+
+def _noisy(truth, accuracy, rng):
+    return np.where(rng.random(truth.size) < accuracy, truth, 1 - truth)
+
+
+def test_rows_without_shared_seeds_still_get_a_verdict_and_single_class_runs_are_named():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(2, size=872)
+    truth[:10] = 1  # class 1 is the majority, so the one-class runs below sit at the majority share
+    leader = _row("good", [_noisy(truth, 0.85, rng) for _ in range(3)], truth, [1, 2, 3])
+    close = _row("close", [_noisy(truth, 0.845, rng) for _ in range(3)], truth, [1, 2, 3])
+    collapsed = _row("collapsed", [np.full(truth.size, 1)] * 3, truth, [11, 12, 13])
+    majority = _row("majority class", [np.full(truth.size, 1)], truth, [], baseline=True)
+    rows = [leader, close, collapsed, majority]
+    notes = []
+    _failed_to_learn(rows, True, notes)
+    _verdicts(rows, "accuracy")
+    assert leader.verdict == "leader" and close.verdict.startswith("noise")
+    assert collapsed.verdict.startswith("failed to learn; sig.") and "predicts one class" in collapsed.failed_to_learn
+    assert any("Mosbach" in note for note in notes)
+    # Holm: three comparisons, the adjusted p is at least the raw one
+    assert close.p_value is not None and close.difference_low < close.difference < close.difference_high
+    assert majority.verdict.startswith("sig.") and not majority.failed_to_learn
+    mde, caption = _power(rows, "validation")
+    assert 0.01 < mde < 0.1 and "872 validation rows and 3 seed(s)" in caption
+
+
+def test_rows_on_different_validation_rows_get_no_verdict():
+    rng = np.random.default_rng(1)
+    truth = rng.integers(2, size=100)
+    leader = _row("a", [_noisy(truth, 0.9, rng)], truth, [1])
+    other = _row("b", [_noisy(truth, 0.8, rng)], truth, [1], fingerprint="other rows")
+    _verdicts([leader, other], "accuracy")
+    assert other.verdict.startswith("n/a") and other.p_value is None

@@ -1,0 +1,72 @@
+"""``recommend`` against hand-built rows: budgets met, none met, and a cheaper row within noise of the best."""
+
+from __future__ import annotations
+
+import numpy as np
+from typer.testing import CliRunner
+
+from bakeoff.report.leaderboard import Ranking, Row
+from bakeoff.report.recommend import Budgets, recommend
+from tests.study.conftest import tiny_study  # noqa: F401  the study tests' tiny study files
+
+
+def _row(label, accuracy, latency, size, truth, rng, seeds=(1, 2, 3)):
+    predicted = [np.where(rng.random(truth.size) < accuracy, truth, 1 - truth) for _ in seeds]
+    values = [float((p == truth).mean()) for p in predicted]
+    return Row(rank=0, medal="", label=label, model=label, task="t", split="validation", method="trained", seeds=list(seeds),
+               metric="accuracy", mean=float(np.mean(values)), low=None, high=None, values=values,
+               train_seconds=latency * 10, latency_p50_ms=latency, size_mb=size,
+               _predictions={s: (p, truth, "val") for s, p in zip(seeds, predicted, strict=True)})
+
+
+def _flip_some(predicted, truth, rng, count=4):
+    """int8's answers: ``count`` right rows turned wrong and ``count`` wrong rows turned right (a tie)."""
+    out = predicted.copy()
+    for rows in (np.flatnonzero(predicted == truth), np.flatnonzero(predicted != truth)):
+        chosen = rng.choice(rows, count, replace=False)
+        out[chosen] = 1 - out[chosen]
+    return out
+
+
+def _board():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(2, size=872)
+    big = _row("bert-base", 0.92, 40.0, 440.0, truth, rng)
+    int8 = Row(**{**big.__dict__, "label": "bert-base +int8", "latency_p50_ms": 18.0, "size_mb": 110.0,
+                  "_predictions": {s: (_flip_some(p, t, rng), t, f) for s, (p, t, f) in big._predictions.items()}})
+    int8.values = [float((int8._predictions[s][0] == truth).mean()) for s in int8.seeds]
+    int8.mean = float(np.mean(int8.values))
+    small = _row("minilm-l3", 0.80, 4.0, 70.0, truth, rng)
+    rows = [big, int8, small]
+    return Ranking("t", "validation", "accuracy", True, rows)
+
+
+def test_a_cheaper_row_within_noise_of_the_best_is_recommended():
+    choice = recommend(_board())
+    assert choice.choice == "bert-base +int8" and choice.best == "bert-base"  # a tie; the best row is listed first
+    assert "within noise of it" in choice.paragraph and "2.2x faster at batch 1" in choice.paragraph
+    assert "batch-1 p50 measured on the machine" in choice.paragraph
+
+
+def test_budgets_rule_rows_out():
+    choice = recommend(_board(), Budgets(max_latency_ms=10))
+    assert choice.choice == "minilm-l3" and "1 of 3 rows that meet every budget (max_latency_ms 10)" in choice.paragraph
+
+
+def test_when_nothing_qualifies_the_binding_budget_and_the_nearest_row_are_named():
+    choice = recommend(_board(), Budgets(max_latency_ms=10, min_metric=0.9))
+    assert choice.choice is None and choice.binding in ("max_latency_ms", "min_metric")
+    assert "No row meets every budget" in choice.paragraph and "Nearest:" in choice.paragraph
+    assert "against a budget of" in choice.paragraph
+
+
+def test_the_cli_prints_the_reasons(tiny_study):
+    import bakeoff
+    from bakeoff.cli import app
+
+    path = tiny_study(seeds="[1]")
+    bakeoff.run_study(path)
+    result = CliRunner().invoke(app, ["recommend", str(path), "--max-latency-ms", "100000"])
+    assert result.exit_code == 0 and "Choose" in result.output, result.output
+    result = CliRunner().invoke(app, ["recommend", str(path), "--max-size-mb", "0.001", "--json"])
+    assert result.exit_code == 0 and '"binding": "max_size_mb"' in result.output
