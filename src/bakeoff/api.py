@@ -48,6 +48,8 @@ from bakeoff.track import Experiment, Store
 from bakeoff.track._files import read_json, write_json_atomic
 from bakeoff.track.layout import utc_now
 from bakeoff.train import fit
+from bakeoff.train.distributed import current_world
+from bakeoff.train.launch import launch
 from bakeoff.train.progress import QuietProgress, RichProgress
 
 RESULT_FILE = "result.json"
@@ -64,6 +66,11 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     run is created, so a bad call leaves nothing behind.
     """
     config = TrainConfig.from_dict({**(config.to_dict() if config else {}), **overrides}).validate()
+    # -- several processes (train/distributed.py): torchrun runs this function in each; rank 0 records the run
+    world = current_world()
+    if config.nproc > 1 and world.size == 1:
+        return launch(config)
+    # --
     task = get_task(config.task) if config.task else None
     data = load_task_data(task, _data_options(config))
     select_by = config.best_metric or data.primary_metric
@@ -87,15 +94,21 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
         predicted[split] = predictions.labels.tolist()
         return evaluate_predictions(split, predictions, splits[split].labels, data.label_names, data.primary_metric)
 
+    if not world.is_main:  # another rank of several processes: trains its shard; rank 0 evaluates and records
+        fit(model, splits["train"], config, evaluate=lambda m: evaluate_on("validation", m), select_by=select_by,
+            precision=precision, device=device, log=lambda *a, **k: None, progress=QuietProgress(), world=world)
+        return None  # type: ignore[return-value]
     name = config.name or _run_name(config)
     with Experiment(name=name, project=config.project, tags=[*config.tags, data.task, config.model],
                     description=f"fine-tune {config.model} on {data.task}") as experiment:
-        experiment.parameters().set(**config.to_dict(), precision_resolved=precision, device_resolved=str(device))
+        experiment.parameters().set(**config.to_dict(), precision_resolved=precision, device_resolved=str(device),
+                                    world_size=world.size, backend=world.backend)
         experiment.log(f"training {config.model} on {data.task}: {data.sizes()}", fingerprints=data.fingerprints())
         progress = QuietProgress() if config.quiet else RichProgress(f"{config.model} on {data.task}")
         outcome = fit(model, splits["train"], config, evaluate=lambda m: evaluate_on("validation", m),
                       select_by=select_by, precision=precision, device=device,
-                      log=lambda metric, **fields: experiment.metric(metric).append(**fields), progress=progress)
+                      log=lambda metric, **fields: experiment.metric(metric).append(**fields), progress=progress,
+                      world=world)
         validation = evaluate_on("validation", model)
         test = evaluate_on("test", model) if "test" in splits else None
         latency = batch1_latency_ms(torch_forward(model, precision, device), splits["validation"])
@@ -120,7 +133,8 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
                       "steps": outcome.steps, "epochs_completed": outcome.epochs_completed, "precision": precision,
                       "device": str(device), "best_step": outcome.best_step, "best_epoch": outcome.best_epoch,
                       "selected_by": select_by, "stopped_early": outcome.stopped_early,
-                      "oom_fallbacks": outcome.oom_fallbacks, "shortcuts": outcome.shortcuts},
+                      "oom_fallbacks": outcome.oom_fallbacks, "shortcuts": outcome.shortcuts,
+                      "world_size": world.size, "backend": world.backend},
             validation=validation, test=test, history=outcome.history, hardware=describe(),
             bakeoff_version=__version__, git_commit=_git_commit(), created_at=utc_now(),
             latency_ms=latency,

@@ -54,6 +54,7 @@ def train(
     precision: Annotated[str, typer.Option(help="auto, bf16, fp16 (CUDA) or fp32.")] = "auto",
     device: str = "auto",
     threads: int | None = None,
+    nproc: Annotated[int, typer.Option(help="Processes (GPUs) for this one run, under torchrun.")] = 1,
     project: str = "bakeoff",
     name: str | None = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar (for CI).")] = False,
@@ -70,7 +71,7 @@ def train(
         max_grad_norm=max_grad_norm, gradient_accumulation_steps=gradient_accumulation_steps,
         train_fraction=train_fraction, seed=seed, eval_steps=eval_steps, best_metric=best_metric,
         early_stopping_patience=early_stopping_patience, precision=precision, device=device, threads=threads,
-        project=project, name=name, quiet=quiet or as_json,
+        nproc=nproc, project=project, name=name, quiet=quiet or as_json,
     )
     if as_json:
         print_json(result.to_dict())

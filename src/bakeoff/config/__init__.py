@@ -43,6 +43,7 @@ class TrainConfig:
     precision: str = "auto"  # auto | bf16 | fp16 | fp32
     device: str = "auto"
     threads: int | None = None  # torch intra-op threads (default: torch's choice, the core count)
+    nproc: int = 1  # processes (GPUs) for this one run, under torchrun (train/launch.py)
     project: str = "bakeoff"
     name: str | None = None
     save_checkpoint: bool = True
@@ -51,7 +52,7 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check ranges and types; raise one ``BakeoffError`` naming the option and the fix."""
-        for name in ("max_length", "batch_size", "eval_batch_size", "gradient_accumulation_steps"):
+        for name in ("max_length", "batch_size", "eval_batch_size", "gradient_accumulation_steps", "nproc"):
             _positive_int(name, getattr(self, name))
         if self.max_length > 8192:
             raise BakeoffError(f"--max-length {self.max_length} is larger than any encoder takes: use <= 512")

@@ -11,7 +11,7 @@ from typing import Any
 from bakeoff.config import TrainConfig
 
 # Settings that change how a trial runs but not what it computes are left out of its identity.
-NOT_IDENTITY = ("project", "name", "quiet", "threads", "tags", "device")
+NOT_IDENTITY = ("project", "name", "quiet", "threads", "tags", "device", "nproc")
 
 
 @dataclass(frozen=True)
