@@ -195,8 +195,8 @@ def _failure(scratch: Path, config: TrainConfig, returncode: int, signalled: boo
     own = [e for e in errors if not e.get("lost_peer")]
     cause = min(own or errors, key=lambda e: e.get("time", 0.0)) if errors else None
     ended = {rank: read_json(scratch / rank_file(rank), default=None) or {} for rank in range(config.nproc)}
-    silent = [rank for rank, state in ended.items() if rank not in {e.get("rank") for e in errors}
-              and not state.get("finished") and not state.get("terminated")]
+    silent = [rank for rank, state in ended.items() if state and rank not in {e.get("rank") for e in errors}
+              and not state.get("finished") and not state.get("terminated")]  # started, then no word
     if signalled:
         status, message = "INTERRUPTED", "stopped before rank 0 could save the run"
     elif not own and silent:
