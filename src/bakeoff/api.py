@@ -66,11 +66,9 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     run is created, so a bad call leaves nothing behind.
     """
     config = TrainConfig.from_dict({**(config.to_dict() if config else {}), **overrides}).validate()
-    # -- several processes (train/distributed.py): torchrun runs this function in each; rank 0 records the run
-    world = current_world()
+    world = current_world()  # one of several processes when torchrun started this one (train/distributed.py)
     if config.nproc > 1 and world.size == 1:
-        return launch(config)
-    # --
+        return launch(config)  # torchrun runs this function in nproc processes; rank 0 records the run
     task = get_task(config.task) if config.task else None
     data = load_task_data(task, _data_options(config))
     select_by = config.best_metric or data.primary_metric

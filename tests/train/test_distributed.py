@@ -60,8 +60,8 @@ def data_151(tmp_path) -> Path:
 
 
 def _settings(model: Path, data: Path, **options) -> dict:
-    return dict(model=str(model), data=str(data), task=None, epochs=4, learning_rate=1e-2, batch_size=15,
-                precision="fp32", threads=1, quiet=True, **options)
+    defaults = {"epochs": 4, "learning_rate": 1e-2, "batch_size": 15, "precision": "fp32", "threads": 1, "quiet": True}
+    return dict(model=str(model), data=str(data), task=None, **{**defaults, **options})
 
 
 def test_two_processes_train_as_one_process_does(model_without_dropout, data_151):
@@ -88,11 +88,29 @@ def test_two_processes_train_as_one_process_does(model_without_dropout, data_151
 
     runs = Store().list(project="two")
     assert len(runs) == 1 and runs[0].status == "COMPLETED"  # one run, recorded by rank 0 only
+    # the training loss of each step: the whole batch's mean, summed from both processes' rows
+    train_losses = [[p["value"] for p in Store().get(r.run["id"]).metric("train/loss")] for r in (one, two)]
+    assert len(train_losses[1]) == 44 and np.allclose(train_losses[1], train_losses[0], rtol=0, atol=1e-5)
     saved = json.loads((runs[0].path / "result.json").read_text())
     assert saved["training"]["world_size"] == 2 and saved["training"]["backend"] == "gloo"
     assert saved["training"]["steps"] == one.training["steps"] == 44
     assert runs[0].parameters()["world_size"] == 2 and runs[0].parameters()["backend"] == "gloo"
     assert one.training["world_size"] == 1 and one.training["backend"] is None
+
+
+def test_gradient_accumulation_and_dense_embedding_gradients_too(model_without_dropout, data_151):
+    settings = _settings(model_without_dropout, data_151, epochs=3, learning_rate=5e-3, batch_size=8,
+                         gradient_accumulation_steps=2, sparse_embeddings=False)
+    one = bakeoff.train(**settings, project="one")
+    two = bakeoff.train(**settings, project="two", nproc=2)
+
+    assert one.history[0]["accuracy"] <= 0.6 and one.validation.metrics["accuracy"] >= 0.9  # it learned
+    assert [h["accuracy"] for h in two.history] == [h["accuracy"] for h in one.history]
+    assert np.allclose([h["loss"] for h in two.history], [h["loss"] for h in one.history], rtol=0, atol=1e-5)
+    assert two.training["steps"] == one.training["steps"] == 30 and two.training["world_size"] == 2
+    weights_one, weights_two = (load_file(Path(r.checkpoint) / "model.safetensors") for r in (one, two))
+    compared = [k for k in weights_one if not k.endswith("attention.self.key.bias")]  # (see the test above)
+    assert max(float(np.abs(weights_one[k] - weights_two[k]).max()) for k in compared) < 1e-5
 
 
 def test_a_crashing_rank_fails_the_run_with_one_line(model_without_dropout, data_151, tmp_path):
