@@ -68,9 +68,8 @@ def launch(config: TrainConfig) -> TrainResult:
     keep_scratch = False
     try:
         write_json_atomic(scratch / CONFIG_FILE, config.to_dict())
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--local-addr", "127.0.0.1",
-                   f"--nproc-per-node={config.nproc}", f"--shutdown-timeout={SHUTDOWN_SECONDS}",
-                   "-m", ENTRY_MODULE, str(scratch)]
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", *_torchrun_options(),
+                   f"--nproc-per-node={config.nproc}", "-m", ENTRY_MODULE, str(scratch)]
         returncode, signalled = _run(command, _environment(config, device), scratch, config.nproc)
         result = read_json(scratch / RESULT_FILE, default=None)
         if result is not None:
@@ -98,6 +97,18 @@ def _check(config: TrainConfig) -> torch.device:
     elif device.type != "cpu":
         raise BakeoffError(f"--nproc runs on CPUs (gloo) or CUDA GPUs (NCCL), not on {device.type}")
     return device
+
+
+def _torchrun_options() -> list[str]:
+    """Loopback rendezvous (workers get MASTER_ADDR=127.0.0.1) and time for rank 0 to save after Ctrl-C, where
+    this torch's torchrun has the options (``--shutdown-timeout`` is recent; before it, 30 s)."""
+    from torch.distributed.launcher.api import LaunchConfig
+
+    known = {f.name for f in dataclasses.fields(LaunchConfig)}
+    options = ["--local-addr", "127.0.0.1"] if "local_addr" in known else []
+    if "shutdown_timeout" in known:
+        options.append(f"--shutdown-timeout={SHUTDOWN_SECONDS}")
+    return options
 
 
 def _environment(config: TrainConfig, device: torch.device) -> dict[str, str]:
