@@ -25,12 +25,14 @@ import numpy as np
 import torch
 
 import bakeoff
-from bakeoff.api import CHECKPOINT_DIR, _locate
+from bakeoff.runs.files import CHECKPOINT_DIR
+from bakeoff.runs.locate import locate
 from bakeoff.data import DataOptions, load_task_data
 from bakeoff.data.batching import encode
 from bakeoff.eval.bench import batch1_latency_ms
-from bakeoff.eval.predict import predict_with, torch_forward
+from bakeoff.eval.predict import predict_with
 from bakeoff.models.checkpoint import load_checkpoint
+from bakeoff.models.forward import torch_forward
 from bakeoff.tasks import get_task
 
 METHODS = ("dynamic-int8", "onnx-int8", "bf16", "onnx")
@@ -60,7 +62,8 @@ def part1(run: str, checkpoint: Path, dev) -> None:
     fp32_bytes = (checkpoint / "model.safetensors").stat().st_size
     for method in METHODS:
         result = bakeoff.compress(run, method, overwrite=True)
-        before, after, change = result.original, result.compressed, result.change
+        report = result.to_dict()  # the same JSON `bakeoff compress --json` prints
+        before, after, change = report["original"], report["compressed"], report["change"]
         if method == METHODS[0]:
             lat = before["bench"]["latency_ms"]
             print(f"{'fp32 (torch)':<22}{before['weights_bytes'] / 1e6:>7.1f}{1:>10.2f}"
@@ -141,7 +144,7 @@ def trainer_predict(checkpoint: Path, dev) -> tuple[np.ndarray, float]:
 
 def part3(checkpoint: Path, dev) -> None:
     """Do predictions depend on the batch? Batch 1 against length-sorted batches of 64, per compressed model."""
-    from bakeoff.compress import artefact
+    from bakeoff.compression import artefact
 
     print(f"\npart 3: batch 1 against batches of 64 over SST-2 dev ({len(dev)} rows)")
     for method in METHODS:
@@ -165,7 +168,7 @@ def main() -> None:
         result = bakeoff.train(model="minilm-l6", task="sst2", epochs=1, project="benchmark", name="compress-sst2",
                                quiet=True)
         run = f"{result.run['project']}/{result.run['name']}"
-    checkpoint, _ = _locate(run)
+    checkpoint = locate(run).model_dir
     assert checkpoint.name == CHECKPOINT_DIR
     dev = load_task_data(get_task("sst2"), DataOptions()).validation
     if args.part in ("1", "all"):

@@ -34,8 +34,13 @@ SST2_ROWS = 67349
 
 def run_trainer(train: TextDataset, dev: TextDataset, best: bool) -> dict[str, float]:
     """Trainer; ``best``: dynamic padding + length grouping + native bf16 if any; else padding to 128 in fp32."""
-    from transformers import (AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer,
-                              TrainingArguments, default_data_collator)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+    )
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -73,9 +78,9 @@ def run_bakeoff(fraction: float) -> dict[str, float]:
     result = bakeoff.train(model="minilm-l6", task="sst2", train_fraction=fraction, quiet=True,
                            save_checkpoint=False, project="benchmark", **SETTINGS)
     training = result.training
-    return {"samples_per_second": training["samples_per_second"], "seconds": training["seconds"],
-            "accuracy": result.validation.metrics["accuracy"], "rows": result.data["sizes"]["train"],
-            "tokens_per_second": training["tokens_per_second"], "precision": training["precision"]}
+    return {"samples_per_second": training.samples_per_second, "seconds": training.seconds,
+            "accuracy": result.validation.metrics["accuracy"], "rows": result.data.sizes["train"],
+            "tokens_per_second": training.tokens_per_second, "precision": training.precision}
 
 
 def matmul_peak(dtype: torch.dtype) -> float:

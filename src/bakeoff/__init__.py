@@ -1,30 +1,38 @@
 """bakeoff: fair, fast, reproducible comparisons of encoder transformers on text classification.
 
+The public API is loaded on first use, so ``import bakeoff`` (and ``bakeoff --help``) stays fast: torch and
+transformers are imported only by the operations that need them.
+
 >>> import bakeoff
 >>> result = bakeoff.train(model="minilm-l3", task="demo", epochs=3)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import Any
 
-# ``compress`` names the API function; the ``bakeoff.compress`` package stays importable by its full name.
-from bakeoff.api import (  # noqa: E402
-    CompressResult,
-    PredictResult,
-    bench,
-    compress,
-    evaluate,
-    leaderboard,
-    predict,
-    run_study,
-    train,
-)
-from bakeoff.config import TrainConfig  # noqa: E402
-from bakeoff.errors import BakeoffError  # noqa: E402
-from bakeoff.eval import EvalResult, TrainResult  # noqa: E402
-from bakeoff.track import Experiment, Store  # noqa: E402
+from bakeoff._version import __version__  # noqa: F401  (public)
 
-__all__ = ["BakeoffError", "CompressResult", "EvalResult", "Experiment", "PredictResult", "Store", "TrainConfig",
-           "TrainResult", "__version__", "bench", "compress", "evaluate", "leaderboard", "predict", "run_study",
-           "train"]
+_PUBLIC = {
+    "train": "bakeoff.api", "evaluate": "bakeoff.api", "predict": "bakeoff.api", "compress": "bakeoff.api",
+    "bench": "bakeoff.api", "demo": "bakeoff.api", "run_study": "bakeoff.api", "leaderboard": "bakeoff.api",
+    "TrainResult": "bakeoff.api", "CompressReport": "bakeoff.api", "PredictResult": "bakeoff.api",
+    "EvalResult": "bakeoff.eval", "TrainConfig": "bakeoff.config", "BakeoffError": "bakeoff.errors",
+    "Experiment": "bakeoff.track", "Store": "bakeoff.track",
+}
+
+__all__ = sorted([*_PUBLIC, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        import importlib
+
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value  # looked up once
+        return value
+    raise AttributeError(f"module 'bakeoff' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

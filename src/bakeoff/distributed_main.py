@@ -1,9 +1,10 @@
 """What torchrun runs in each process of ``bakeoff train --nproc N``: ``python -m bakeoff.distributed_main SCRATCH``.
 
-``bakeoff.train.launch`` starts torchrun with this module and a scratch folder holding the run's config. Each
-process joins the process group, then runs the ordinary ``bakeoff.train`` (which sees the group and trains its
-shard); rank 0 records the run and leaves its result in the scratch folder for the launching process. An error
-is written to the scratch folder as one line (the launcher reports the first), not printed as a traceback.
+``bakeoff.runs.launch`` starts torchrun with this module and a scratch folder holding the run's config. Each
+process joins the process group, then runs the ordinary ``runs.train_run.train`` (which sees the group and
+trains its shard); rank 0 records the run and leaves its result in the scratch folder for the launching
+process. An error is written to the scratch folder as one line (the launcher reports the first), not printed
+as a traceback.
 """
 
 from __future__ import annotations
@@ -17,13 +18,19 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bakeoff.api import train
 from bakeoff.config import TrainConfig
 from bakeoff.errors import BakeoffError
+from bakeoff.io import read_json, write_json_atomic
+from bakeoff.runs.launch import (
+    CONFIG_FILE,
+    RANK0_OUTPUT,
+    RANK0_RESULT,
+    error_file,
+    rank_file,
+)
+from bakeoff.runs.train_run import train
 from bakeoff.runtime import resolve_device
-from bakeoff.track._files import read_json, write_json_atomic
-from bakeoff.train.distributed import close_world, init_world, local_device
-from bakeoff.train.launch import CONFIG_FILE, RANK0_OUTPUT, RESULT_FILE, error_file, rank_file
+from bakeoff.training.distributed import close_world, init_world, local_device
 
 
 def main(argv: list[str]) -> int:
@@ -43,7 +50,7 @@ def main(argv: list[str]) -> int:
         init_world(device)
         result = train(config)
         if rank == 0:
-            write_json_atomic(scratch / RESULT_FILE, result.to_dict())
+            write_json_atomic(scratch / RANK0_RESULT, result.to_dict())
         write_json_atomic(scratch / rank_file(rank), {"pid": os.getpid(), "finished": True})
         return 0
     except BaseException as error:  # noqa: BLE001 - every way out is reported, KeyboardInterrupt included

@@ -10,10 +10,9 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from bakeoff.config.train import PRECISIONS  # noqa: E402  (declared with the option)
 from bakeoff.errors import BakeoffError
 from bakeoff.hardware import cpu_supports_bf16
-
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 
 def resolve_device(device: str = "auto") -> torch.device:

@@ -79,9 +79,9 @@ def test_bad_data_is_one_line_naming_file_line_and_problem(tmp_path, tiny_model_
 @pytest.mark.parametrize("args,expected", [
     (["train", "--task", "sst3"], "unknown task 'sst3': did you mean 'sst2'?"),
     (["train", "--model", "minilm-l7"], "did you mean 'minilm-l6'?"),
-    (["train", "--train-fraction", "1.5"], "--train-fraction must be in (0, 1]"),
+    (["train", "--train-fraction", "1.5"], "--train-fraction must be <= 1, got 1.5"),
     (["train", "--task", "sst2"], "no local copy of 'sst2'"),
-    (["train", "--layers", "0,x"], "--layers '0,x'"),
+    (["train", "--layers", "0,x"], "--layers must be a list of whole numbers, or off (all layers), got '0,x'"),
     (["evaluate", "no-such-run"], "no run 'no-such-run'"),
     (["predict", "no-such-run"], "give either a text"),
 ])

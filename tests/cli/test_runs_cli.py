@@ -31,7 +31,7 @@ def test_ls_where_and_sort(tmp_path):
     result = runner.invoke(app, ["runs", "ls", "--store", str(tmp_path), "--where", "learning_rate < 5e-5", "--json"])
     assert [r["id"] for r in json.loads(result.output)] == [ids[0]]
     result = runner.invoke(app, ["runs", "ls", "--store", str(tmp_path)])
-    assert result.exit_code == 0 and "demo/sweep-3" in result.output
+    assert result.exit_code == 0 and "sweep-3" in result.output and "COMPLETED" in result.output
 
 
 def test_show_and_compare(tmp_path):
@@ -52,3 +52,22 @@ def test_unknown_run_and_bad_filter_are_one_line_errors(tmp_path):
     assert result.exit_code == 2 and "no run 'nope'" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["runs", "ls", "--store", str(tmp_path), "--where", "learning_rate <"])
     assert result.exit_code == 2 and "--where" in result.output
+
+
+def test_ls_shows_each_run_by_its_name_model_and_task_in_80_columns(tmp_path):
+    """A run whose config left ``name`` unset (derived) is listed by its real name, not its parameter's None."""
+    with Experiment(name="demo-minilm-l6-seed42", project="demo-demo", local_path=tmp_path) as experiment:
+        experiment.parameters().set(model="minilm-l6", task="demo", name=None, project="demo-demo")
+        experiment.metric("final/validation/accuracy").append(value=0.849)
+    result = runner.invoke(app, ["runs", "ls", "--store", str(tmp_path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "status" in line)
+    for column in ("id", "name", "model", "task", "status", "metric", "seconds"):
+        assert column in header  # whole words on one line: nothing folded to a letter per line
+    assert "demo-mi" in result.output and "seed42" in result.output  # the name, folded inside its cell
+    assert "None" not in result.output and "0.8490" in result.output and "minilm-" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    result = runner.invoke(app, ["runs", "ls", "--store", str(tmp_path), "--columns", "name,accuracy", "--json"])
+    assert result.exit_code == 0
+    result = runner.invoke(app, ["runs", "ls", "--store", str(tmp_path), "--columns", "name,accuracy"])
+    assert result.exit_code == 0 and "0.849" in result.output

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from bakeoff.data.batching import collate, encode, length_grouped_batches, sorted_batches
+from bakeoff.data.batching import (
+    collate,
+    encode,
+    length_grouped_batches,
+    sorted_batches,
+)
 from bakeoff.data.dataset import TextDataset
 
 

@@ -53,3 +53,24 @@ def test_peak_memory_sees_a_large_allocation():
         time.sleep(0.05)
         del block
     assert memory.added_mb == pytest.approx(64, abs=16)
+
+
+def test_cuda_outputs_are_waited_for_inside_the_clock(monkeypatch):
+    """On CUDA a forward returns before its kernels finish: each timed request must synchronize before the clock
+    stops, or its figure holds the previous request's tail."""
+    encoded = _encoded([4] * 12)
+    events = []
+
+    class CudaOutput:  # what a CUDA forward returns, as far as the clock is concerned
+        device = torch.device("cuda", 0)
+
+    def forward(batch):
+        events.append("forward")
+        return CudaOutput()
+
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: events.append("sync"))
+    batch1_latency_ms(forward, encoded, requests=12, warmup=2)
+    assert events == ["forward", "sync"] * 14
+    events.clear()
+    throughput(forward, encoded, batch_sizes=(4,))
+    assert events and events == ["forward", "sync"] * (len(events) // 2)

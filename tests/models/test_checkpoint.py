@@ -19,7 +19,7 @@ def test_checkpoint_loads_in_plain_transformers_pipeline_with_the_same_predictio
     from transformers import pipeline
 
     texts = [line.split("\t")[0] for line in (sentiment_dir / "dev.tsv").read_text().splitlines()[1:]]
-    ours = bakeoff.predict(trained.run["id"], texts, precision="fp32")
+    ours = bakeoff.predict(trained.run.id, texts, precision="fp32")
     theirs = pipeline("text-classification", model=trained.checkpoint, device="cpu")(texts)
     assert [p["label"] for p in theirs] == ours.labels
     np.testing.assert_allclose([p["score"] for p in theirs], ours.probabilities.max(axis=1), rtol=1e-4)
@@ -31,7 +31,7 @@ def test_checkpoint_is_safetensors_only_and_evaluates_to_the_recorded_metrics(tr
 
     files = {p.name for p in Path(trained.checkpoint).iterdir()}
     assert "model.safetensors" in files and not {f for f in files if f.endswith((".bin", ".pt", ".pkl"))}
-    again = bakeoff.evaluate(trained.run["id"], precision="fp32")
+    again = bakeoff.evaluate(trained.run.id, precision="fp32")
     assert again.metrics == pytest.approx(trained.validation.metrics)
     assert again.loss == pytest.approx(trained.validation.loss, rel=1e-5)
 

@@ -19,16 +19,16 @@ def test_minilm_l6_on_2000_sst2_examples_reaches_080_and_int8_keeps_it(shared_da
     monkeypatch.setenv("BAKEOFF_DATA_DIR", str(shared_data))
     result = bakeoff.train(model="minilm-l6", task="sst2", train_fraction=2000 / 67349, epochs=3,
                            learning_rate=1e-4, batch_size=16, quiet=True)
-    assert result.data["sizes"] == {"train": 2001, "validation": 872}
+    assert result.data.sizes == {"train": 2001, "validation": 872}
     assert result.validation.metrics["accuracy"] >= 0.80
-    assert result.training["precision"] in ("bf16", "fp32")
+    assert result.training.precision in ("bf16", "fp32")
 
     # the bound on the real model and the full SST-2 dev set: >= 3.5x smaller, <= 1 point lost
-    compressed = bakeoff.compress(result.run["id"], "dynamic-int8", batch_sizes=(64,))
+    compressed = bakeoff.compress(result.run.id, "dynamic-int8", batch_sizes=(64,))
     assert compressed.rows == 872
-    assert compressed.change["size_ratio"] >= 3.5
-    assert compressed.change["metrics"]["accuracy"] >= -0.010
-    assert compressed.compressed["weights_bytes"] < 26e6  # 90.9 MB of fp32 safetensors before
+    assert compressed.change.size_ratio >= 3.5
+    assert compressed.change.metrics["accuracy"] >= -0.010
+    assert compressed.compressed.weights_bytes < 26e6  # 90.9 MB of fp32 safetensors before
 
 
 def test_mrpc_sentence_pairs(shared_data, monkeypatch):
@@ -53,5 +53,5 @@ def test_imdb_long_reviews_are_truncated_and_still_learned(shared_data, tmp_path
     assert data.sizes() == {"train": 700, "validation": 100, "test": 200}
     result = bakeoff.train(model="minilm-l6", task="imdb", data=str(tmp_path / "reviews.csv"), max_length=128,
                            epochs=2, learning_rate=1e-4, batch_size=16, quiet=True)
-    assert result.data["rows_at_max_length"]["train"] > 0.5 * 700  # most reviews are longer than 128 tokens
+    assert result.data.rows_at_max_length["train"] > 0.5 * 700  # most reviews are longer than 128 tokens
     assert result.validation.metrics["accuracy"] >= 0.70 and result.test.metrics["accuracy"] >= 0.70

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ray
 
 import bakeoff
+from bakeoff.io import read_json
 from bakeoff.track import Store
-from bakeoff.track._files import read_json
 
 
 def _results(project):

@@ -43,9 +43,9 @@ def test_a_study_runs_every_trial_once_and_a_rerun_resumes(tiny_study):
     assert worst.verdict.startswith("sig.") and worst.p_value < 0.05  # 0.5 against ~1.0 on 2 x 40 rows
 
     result = runner.invoke(app, ["leaderboard", "tiny-study", "--json"])
-    assert result.exit_code == 0 and json.loads(result.output)["rows"][0]["label"] == best.label
+    assert result.exit_code == 0 and json.loads(result.output)["rankings"][0]["rows"][0]["label"] == best.label
     result = runner.invoke(app, ["leaderboard", str(path), "--csv"])
-    assert result.exit_code == 0 and result.output.splitlines()[0].startswith("rank,label,model")
+    assert result.exit_code == 0 and result.output.splitlines()[0].startswith("task,split,rank,label,model")
 
 
 def test_a_failing_trial_is_recorded_and_the_study_goes_on(tiny_study, tmp_path):
@@ -109,10 +109,22 @@ def test_successive_halving_spends_longer_training_on_the_winner(tiny_study):
     first = [r for r in rungs if r[0] == 0]
     assert sorted(r[1] for r in first) == [1.0, 1.0, 1.0]
     best_first = max((o for o in outcome.outcomes if o.trial.rung == 0), key=lambda o: o.metric)
-    assert [r for r in rungs if r[0] == 1] == [(1, 3.0, best_first.trial.config["learning_rate"])]
+    winner = best_first.trial.config["learning_rate"]
+    assert [r for r in rungs if r[0] == 1] == [(1, 3.0, winner)]
+    assert [r for r in rungs if r[0] == 2] == [(2, 6.0, winner)]  # the survivor reaches the full budget (6)
     board = bakeoff.leaderboard(path)
     assert len(board.rows) == 3  # each variant at the longest budget it reached
-    assert {row.config["epochs"] for row in board.rows} == {1.0, 3.0}
+    assert {row.config["epochs"] for row in board.rows} == {1.0, 6.0}
+
+
+def test_max_trials_caps_successive_halving_too(tiny_study):
+    path = tiny_study(extra="schedule: {asha: {reduction_factor: 3, min_epochs: 1}}\nbudget: {max_trials: 2}\n",
+                      axes="[{grid: {learning_rate: [3.0e-3, 1.0e-3, 1.0e-5]}}]", seeds="[1]")
+    outcome = bakeoff.run_study(path)
+    statuses = [o.status for o in outcome.outcomes]
+    assert statuses[:3] == ["COMPLETED", "COMPLETED", "BUDGET"]  # the first rung, capped
+    assert set(statuses[3:]) == {"BUDGET"}  # the promoted winner would be a third trial: not started
+    assert len(Store().list("tiny-study")) == 2
 
 
 def test_max_trials_caps_the_study(tiny_study):

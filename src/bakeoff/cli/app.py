@@ -12,6 +12,8 @@ from rich.table import Table
 
 from bakeoff.cli import inference, runs, study
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+from bakeoff.cli.options import with_config_options
+from bakeoff.config import TrainConfig
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -27,58 +29,22 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 @app.command()
 @friendly_errors
-def train(
-    model: Annotated[str, typer.Option(help="Alias, hub id or local folder (see `bakeoff models`).")] = "minilm-l6",
-    task: Annotated[str | None, typer.Option(help="Task name (see `bakeoff tasks`); default demo.")] = None,
-    data: Data = None,
-    text_column: TextColumn = None,
-    text_pair_column: PairColumn = None,
-    label_column: LabelColumn = None,
-    layers: Annotated[str | None, typer.Option(help="Keep only these encoder layers, e.g. 0,2,4.")] = None,
-    max_length: int = 128,
-    learning_rate: float = 5e-5,
-    batch_size: int = 32,
-    eval_batch_size: int = 128,
-    epochs: float = 1.0,
-    max_steps: int | None = None,
-    warmup_ratio: float = 0.0,
-    weight_decay: float = 0.0,
-    max_grad_norm: float = 1.0,
-    gradient_accumulation_steps: int = 1,
-    train_fraction: float = 1.0,
-    seed: int = 42,
-    eval_steps: Annotated[int | None, typer.Option(help="Evaluate every N steps (default: every epoch).")] = None,
-    best_metric: Annotated[str | None, typer.Option(help="Keep the checkpoint best by this validation metric "
-                                                         "(accuracy, f1, mcc, loss; default: the task's).")] = None,
-    early_stopping_patience: Annotated[int | None, typer.Option(help="Stop after N evaluations without gain.")] = None,
-    precision: Annotated[str, typer.Option(help="auto, bf16, fp16 (CUDA) or fp32.")] = "auto",
-    device: str = "auto",
-    threads: int | None = None,
-    nproc: Annotated[int, typer.Option(help="Processes (GPUs) for this one run, under torchrun.")] = 1,
-    project: str = "bakeoff",
-    name: str | None = None,
-    quiet: Annotated[bool, typer.Option(help="No progress bar (for CI).")] = False,
-    as_json: AsJson = False,
-) -> None:
+@with_config_options(TrainConfig)
+def train(as_json: AsJson = False, **options: Any) -> None:
     """Fine-tune a model on a task; evaluate it; save a checkpoint; record the run."""
     from bakeoff.api import train as train_model
 
-    result = train_model(
-        model=model, task=task or (None if data else "demo"), data=data, text_column=text_column,
-        text_pair_column=text_pair_column, label_column=label_column, layers=_int_list(layers, "--layers"),
-        max_length=max_length, learning_rate=learning_rate, batch_size=batch_size, eval_batch_size=eval_batch_size,
-        epochs=epochs, max_steps=max_steps, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
-        max_grad_norm=max_grad_norm, gradient_accumulation_steps=gradient_accumulation_steps,
-        train_fraction=train_fraction, seed=seed, eval_steps=eval_steps, best_metric=best_metric,
-        early_stopping_patience=early_stopping_patience, precision=precision, device=device, threads=threads,
-        nproc=nproc, project=project, name=name, quiet=quiet or as_json,
-    )
+    if "data" in options and "task" not in options:
+        options["task"] = None  # your own data needs no task
+    if as_json:
+        options["quiet"] = True  # stdout is the JSON alone
+    result = train_model(**options)
     if as_json:
         print_json(result.to_dict())
     else:
-        _print_results([result], title=f"{result.run['project']}/{result.run['name']}")
-        console.print(f"run {result.run['id']}  stored in {result.run['path']}")
-    if result.run["status"] == "INTERRUPTED":
+        _print_results([result], title=f"{result.run.project}/{result.run.name}")
+        console.print(f"run {result.run.id}  stored in {result.run.path}")
+    if result.run.status == "INTERRUPTED":
         console.print("[yellow]interrupted: the best checkpoint so far is saved[/]")
         raise typer.Exit(130)
 
@@ -232,7 +198,7 @@ def demo(
         return
     _print_results(results, title=f"bake-off on {task}: identical settings, ranked by validation "
                                   f"{results[0].validation.primary_metric}")
-    console.print(f"runs stored in {Path(results[0].run['path']).parent}  (list them: bakeoff runs ls)")
+    console.print(f"runs stored in {Path(results[0].run.path).parent}  (list them: bakeoff runs ls)")
 
 
 # after the core commands, so `bakeoff --help` lists them in the order a user needs them
@@ -251,26 +217,15 @@ def _print_results(results: list[Any], title: str) -> None:
         view.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for rank, result in enumerate(results):
         metrics = result.validation.metrics
-        size = result.model["checkpoint_files"].get("model.safetensors")
-        view.add_row(medals[rank] if rank < 3 and len(results) > 1 else "", result.model["name"],
+        size = result.model.weights_bytes
+        view.add_row(medals[rank] if rank < 3 and len(results) > 1 else "", result.model.name,
                      f"{metrics['accuracy']:.3f}", f"{metrics['f1']:.3f}", f"{metrics['mcc']:.3f}",
-                     f"{result.training['seconds']:.1f}", f"{result.training['samples_per_second']:.0f}",
+                     f"{result.training.seconds:.1f}", f"{result.training.samples_per_second or 0:.0f}",
                      f"{result.latency_ms['p50']:.1f}", f"{size / 1e6:.1f}" if size else "-")
     console.print(view)
     for result in results:
         test = f"  test {result.test.primary_metric} {result.test.primary:.4f}" if result.test else ""
-        console.print(f"{result.model['name']}: run {result.run['id']}{test}", highlight=False)
-
-
-def _int_list(value: str | None, flag: str) -> list[int] | None:
-    if value is None:
-        return None
-    try:
-        return [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        from bakeoff.errors import BakeoffError
-
-        raise BakeoffError(f"{flag} {value!r}: give whole numbers separated by commas, e.g. 0,2,4") from None
+        console.print(f"{result.model.name}: run {result.run.id}{test}", highlight=False)
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
@@ -10,6 +11,11 @@ from rich.table import Table
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 
 Method = Annotated[str | None, typer.Option(help="Use the run's compressed model of this method.")]
+
+
+def speed_ratio(speedup: float) -> str:
+    """A speed-up as people say it: "2.10x faster" or "2.10x slower", never "0.48x faster"."""
+    return f"{speedup:.2f}x faster" if speedup >= 1 else f"{1 / speedup:.2f}x slower"
 
 
 def _sizes(value: str) -> tuple[int, ...]:
@@ -43,15 +49,16 @@ def compress(
     if as_json:
         print_json(result.to_dict())
         return
-    _print_comparison([result.original, result.compressed], title=f"{run}: fp32 vs {method} on {split} "
-                      f"({result.rows} rows, {result.original['bench']['threads']} threads)")
+    _print_comparison([asdict(result.original), asdict(result.compressed)],
+                      title=f"{run}: fp32 vs {method} on {split} "
+                            f"({result.rows} rows, {result.original.bench['threads']} threads)")
     change = result.change
-    test = change["mcnemar"]
+    test = change.mcnemar
     verdict = "a significant difference" if test["significant"] else "within noise"
-    console.print(f"{result.primary_metric} {change['metrics'][result.primary_metric] * 100:+.2f} points; "
-                  f"{change['flips']} predictions flip ({change['flip_share']:.1%}); McNemar p={test['p_value']:.3g} "
-                  f"({verdict}); {change['size_ratio']:.2f}x smaller; batch-1 p50 "
-                  f"{change['latency_p50_speedup']:.2f}x faster", highlight=False)
+    console.print(f"{result.primary_metric} {change.metrics[result.primary_metric] * 100:+.2f} points; "
+                  f"{change.flips} predictions flip ({change.flip_share:.1%}); McNemar p={test['p_value']:.3g} "
+                  f"({verdict}); {change.size_ratio:.2f}x smaller; batch-1 p50 "
+                  f"{speed_ratio(change.latency_p50_speedup)}", highlight=False)
     console.print(f"stored in {result.path}")
 
 

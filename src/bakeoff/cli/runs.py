@@ -15,48 +15,95 @@ app = typer.Typer(help="List, show and compare tracked runs.", no_args_is_help=T
 
 StoreOption = Annotated[str | None, typer.Option("--store", help="Store root (default $BAKEOFF_STORE or .bakeoff).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-_IDENTITY = ["id", "project", "name", "status", "started_at", "ended_at", "duration_s", "tags", "error"]
 
 
 @app.command("ls")
 @friendly_errors
 def list_runs(
     project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
-    where: Annotated[str | None, typer.Option(help='A filter, e.g. "learning_rate < 1e-4" (`a.b` for dotted names).')] = None,
+    where: Annotated[str | None, typer.Option(help='A filter, e.g. "learning_rate < 1e-4 and accuracy > 0.8".')] = None,
     sort: Annotated[str | None, typer.Option(help="Column to sort by; a leading - sorts descending (-accuracy).")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Only runs with this tag (repeatable).")] = None,
+    columns: Annotated[str | None, typer.Option(help="Columns to show, comma-separated (any parameter or metric, "
+                                                     "e.g. id,name,learning_rate,accuracy); default: "
+                                                     + ",".join(DEFAULT_COLUMNS) + ".")] = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """One line per run: status, duration and each metric's best value."""
+    """One line per run: id, name, model, task, status, its primary metric and seconds (`runs show` has the rest)."""
     table = Store(store).runs(project=project, tags=tag)
+    if not table.empty:
+        table = _with_primary_metric(table)
     if where and not table.empty:
-        try:
-            table = table.query(where, engine="python")
-        except Exception as error:  # pandas raises many kinds for a bad expression
-            raise StoreError(f"--where {where!r} could not be evaluated ({error}); "
-                             "quote names with dots or slashes in backticks: `accuracy.best` > 0.8") from None
+        table = _filter(table, where)
     if sort and not table.empty:
-        column = _resolve_column(table.columns, sort.lstrip("-"))
+        column = _resolve_column(table.columns, sort.lstrip("-"), "--sort")
         table = table.sort_values(column, ascending=not sort.startswith("-"), na_position="last")
     records = table.to_dict(orient="records")
     if as_json:
         print_json(records)
         return
-    metric_columns = [c for c in table.columns if c.endswith(".best") or c.endswith(".last")]
-    shown = _prefer_best(metric_columns)[:8]
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else list(DEFAULT_COLUMNS)
+    shown = [_resolve_column(table.columns, c, "--columns") if not table.empty else c for c in chosen]
     view = Table(title=f"{len(records)} runs in {Store(store).root}",
-                 caption="metrics: best value (last where the direction is unknown)")
-    view.add_column("id", no_wrap=True)
-    view.add_column("run", overflow="fold")
-    view.add_column("status", no_wrap=True)
-    view.add_column("seconds", justify="right")
+                 caption="metric: the task's primary validation metric; `bakeoff runs show RUN` has the rest")
     for column in shown:
-        view.add_column(column.rsplit(".", 1)[0], justify="right", overflow="fold")
+        numeric = column not in ("id", "name", "project", "model", "task", "status", "tags", "error")
+        view.add_column(column.rsplit(".", 1)[0] if column.endswith((".best", ".last")) else column,
+                        justify="right" if numeric else "left",
+                        no_wrap=column in ("id", "status"), overflow="fold", max_width=None if numeric else 28)
     for row in records:
-        view.add_row(row["id"], f"{row['project']}/{row['name']}", _status(row["status"]),
-                     fmt(row["duration_s"]), *(fmt(row.get(c)) for c in shown))
+        view.add_row(*(_cell(column, row) for column in shown))
     console.print(view)
+
+
+DEFAULT_COLUMNS = ("id", "name", "model", "task", "status", "metric", "seconds")
+
+
+def _with_primary_metric(table: Any) -> Any:
+    """Add ``metric`` (e.g. ``accuracy 0.849``: the task's primary validation metric) and ``seconds``."""
+    from bakeoff.tasks import all_tasks
+
+    primaries = {name: spec.primary_metric for name, spec in all_tasks().items()}
+
+    def primary(row: Any) -> str | None:
+        name = primaries.get(str(row.get("task")), "accuracy")
+        value = row.get(f"final/validation/{name}.last")
+        return f"{name} {value:.4f}" if isinstance(value, float) and value == value else None
+
+    table = table.copy()
+    table["metric"] = table.apply(primary, axis=1)
+    table["seconds"] = table["duration_s"]
+    for column in ("model", "task"):
+        if column not in table.columns:
+            table[column] = None
+    return table
+
+
+def _filter(table: Any, where: str) -> Any:
+    """``--where`` over the table, with metric names written as in `--sort` (accuracy for its best value)."""
+    import re
+
+    expression = where
+    for name in sorted({c.rsplit(".", 1)[0] for c in table.columns if c.endswith(".best")}, key=len, reverse=True):
+        leaf = name.rsplit("/", 1)[-1]
+        if f"final/validation/{leaf}" == name:  # `accuracy` means the final validation accuracy
+            expression = re.sub(rf"(?<![\w/`.]){re.escape(leaf)}(?![\w/`.])", f"`{name}.best`", expression)
+    try:
+        return table.query(expression, engine="python")
+    except Exception as error:  # noqa: BLE001 - pandas raises many kinds for a bad expression
+        raise StoreError(f"--where {where!r} could not be evaluated ({type(error).__name__}): compare columns of "
+                         "`bakeoff runs ls --json`, e.g. --where \"learning_rate < 1e-4 and accuracy > 0.8\"") \
+            from None
+
+
+def _cell(column: str, row: dict[str, Any]) -> str:
+    value = row.get(column)
+    if column == "status":
+        return _status(str(value))
+    if column == "seconds" and isinstance(value, float):
+        return f"{value:.0f}"
+    return fmt(value)
 
 
 @app.command("show")
@@ -116,17 +163,13 @@ def compare_runs(
     console.print(view)
 
 
-def _resolve_column(columns: Any, wanted: str) -> str:
-    for candidate in (wanted, f"{wanted}.best", f"{wanted}.last"):
+def _resolve_column(columns: Any, wanted: str, flag: str) -> str:
+    """A column by its name, a metric's name (its best value), or a final validation metric's short name."""
+    for candidate in (wanted, f"{wanted}.best", f"{wanted}.last", f"final/validation/{wanted}.best"):
         if candidate in columns:
             return candidate
-    raise StoreError(f"--sort {wanted!r}: no such column; try one of: {', '.join(list(columns)[:12])}")
-
-
-def _prefer_best(columns: list[str]) -> list[str]:
-    """One column per metric: its best where the direction is known, else its last value."""
-    metrics = dict.fromkeys(c.rsplit(".", 1)[0] for c in columns)
-    return [f"{m}.best" if f"{m}.best" in columns else f"{m}.last" for m in metrics]
+    names = [c for c in columns if not c.endswith((".count", ".last"))]
+    raise StoreError(f"{flag} {wanted!r}: no such column; try one of: {', '.join(names[:14])}")
 
 
 def _status(status: str) -> str:

@@ -33,7 +33,14 @@ def run(
 ) -> None:
     """Run a study: every trial once, resuming where a previous run of the same file stopped."""
     from bakeoff.api import leaderboard, run_study
-    from bakeoff.study import load_study
+    from bakeoff.study import (
+        RungStarted,
+        StudyEvent,
+        StudyStarted,
+        TrialFinished,
+        TrialStarted,
+        load_study,
+    )
 
     spec = load_study(study)
     if dry_run:
@@ -46,22 +53,26 @@ def run(
                    disable=not sys.stdout.isatty())
     task_id = None
 
-    def progress(kind: str, value: Any) -> None:
+    def on_event(event: StudyEvent) -> None:
         nonlocal task_id
-        if kind == "start":
-            task_id = bar.add_task(spec.name, total=value)
-        elif kind == "rung":
-            bar.console.print(value)
+        if isinstance(event, StudyStarted):
+            task_id = bar.add_task(spec.name, total=event.total)
+        elif isinstance(event, RungStarted):
+            bar.console.print(f"successive halving: {event.trials} trials go on to {event.epochs:g} epochs")
             if task_id is not None:
-                bar.update(task_id, total=(bar.tasks[0].total or 0) + int(value.split(": ")[1].split()[0]))
-        else:
-            _print_trial(bar, value)
+                bar.update(task_id, total=(bar.tasks[0].total or 0) + event.trials)
+        elif isinstance(event, TrialStarted):
+            bar.console.print(f"[dim]started  {event.trial.run_name}  seed {event.trial.config['seed']}[/]",
+                              highlight=False)
+            bar.console.file.flush()
+        elif isinstance(event, TrialFinished):
+            _print_trial(bar, event.outcome)
             if task_id is not None:
                 bar.advance(task_id)
 
     with bar:
-        outcome = run_study(study, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
-                            retry_failed=retry_failed, progress=progress)
+        outcome = run_study(spec, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
+                            retry_failed=retry_failed, on_event=on_event)
     done = outcome.count("COMPLETED")
     console.print(f"study {spec.name!r}: {done} completed, {outcome.count('FAILED', 'CRASHED')} failed, "
                   f"{outcome.count('BUDGET')} not run (budget); {sum(o.resumed for o in outcome.outcomes)} were "
@@ -105,18 +116,21 @@ def leaderboard(
 
 
 def _print_board(board: Any) -> None:
-    direction = "higher" if board.higher_is_better else "lower"
-    view = Table(title=f"{board.project}: ranked by validation {board.metric} ({direction} is better), mean over "
-                       "seeds [95% interval]",
-                 caption="vs leader: McNemar's test paired over the same seeds and validation rows; "
-                         "sig. = significant at 5%, noise = within noise")
-    view.add_column("", no_wrap=True, min_width=2)
-    view.add_column("model", overflow="fold")
-    for column in (board.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
-        view.add_column(column, justify="right" if column != "vs leader" else "left")
-    for row in board.rows:
-        interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
-        view.add_row(row.medal or str(row.rank), row.label, f"{row.mean:.3f}{interval}", str(len(row.seeds)),
-                     fmt(row.train_seconds) if row.method == "trained" else "-", fmt(row.latency_p50_ms),
-                     fmt(row.size_mb), row.verdict)
-    console.print(view)
+    for ranking in board.rankings:
+        direction = "higher" if ranking.higher_is_better else "lower"
+        view = Table(title=f"{board.project}: {ranking.task}, ranked by {ranking.split} {ranking.metric} ({direction} "
+                           "is better), mean over seeds [95% interval]",
+                     caption="vs leader: McNemar's test paired over the same seeds and rows; "
+                             "sig. = significant at 5%, noise = within noise")
+        view.add_column("", no_wrap=True, min_width=2)
+        view.add_column("model", overflow="fold")
+        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
+            view.add_column(column, justify="right" if column != "vs leader" else "left")
+        for row in ranking.rows:
+            interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
+            view.add_row(row.medal or str(row.rank), row.label, f"{row.mean:.3f}{interval}", str(len(row.seeds)),
+                         fmt(row.train_seconds) if row.method == "trained" else "-", fmt(row.latency_p50_ms),
+                         fmt(row.size_mb), row.verdict)
+        console.print(view)
+    for note in board.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)

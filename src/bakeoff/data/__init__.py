@@ -1,6 +1,11 @@
 """Data: load (local files, $BAKEOFF_DATA_DIR, the hub) -> validate -> split -> tokenize -> length-grouped batches."""
 
-from bakeoff.data.dataset import TaskData, TextDataset, nested_fraction, stratified_split
+from bakeoff.data.dataset import (
+           TaskData,
+           TextDataset,
+           nested_fraction,
+           stratified_split,
+)
 from bakeoff.data.load import DataOptions, load_task_data
 from bakeoff.data.tables import DataError
 

@@ -15,7 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bakeoff.data.dataset import TaskData, TextDataset, nested_fraction, stratified_split
+from bakeoff.data.dataset import (
+    TaskData,
+    TextDataset,
+    nested_fraction,
+    stratified_split,
+)
 from bakeoff.data.tables import FORMATS, DataError, Table, read_table
 from bakeoff.tasks import Source, TaskSpec
 

@@ -1,8 +1,8 @@
-"""Evaluation: metrics with their direction, batched prediction, typed results."""
+"""Evaluation: batched prediction, metrics of a split, timing."""
 
-from bakeoff.eval.metrics import METRICS, metric_info
-from bakeoff.eval.predict import Predictions, predict_logits
-from bakeoff.eval.results import EvalResult, TrainResult, evaluate_predictions
+from bakeoff.eval.predict import Predictions, predict_logits, predict_with
+from bakeoff.eval.results import EvalResult, evaluate_predictions
+from bakeoff.metrics import METRICS, metric_info
 
-__all__ = ["METRICS", "EvalResult", "Predictions", "TrainResult", "evaluate_predictions", "metric_info",
-           "predict_logits"]
+__all__ = ["METRICS", "EvalResult", "Predictions", "evaluate_predictions", "metric_info", "predict_logits",
+           "predict_with"]

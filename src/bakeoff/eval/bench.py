@@ -16,11 +16,21 @@ import numpy as np
 import torch
 
 from bakeoff.data.batching import Encoded
-from bakeoff.eval.predict import Forward, model_inputs
+from bakeoff.eval.predict import model_inputs
 from bakeoff.hardware import describe
+from bakeoff.models.forward import Forward
 
 # Token-length buckets (upper bounds, inclusive): latency and throughput depend on length more than on anything else.
 LENGTH_BUCKETS = (16, 32, 64, 128, 512)
+
+
+def finished(output: object) -> object:
+    """Wait until ``output`` exists: CUDA runs asynchronously, so without this the clock would stop when the
+    kernels are queued and the next request would carry this one's tail."""
+    device = getattr(output, "device", None)
+    if isinstance(device, torch.device) and device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return output
 
 
 @torch.inference_mode()
@@ -28,12 +38,12 @@ def batch1_latency_ms(forward: Forward, encoded: Encoded, requests: int = 100, w
     """p50/p95/p99/mean milliseconds to classify one text, over the first ``requests`` rows of ``encoded``."""
     rows = np.arange(min(requests, len(encoded)))
     for row in rows[:warmup]:
-        forward(model_inputs(encoded, np.array([row])))
+        finished(forward(model_inputs(encoded, np.array([row]))))
     timings = []
     for row in rows:
         batch = model_inputs(encoded, np.array([row]))  # tokenised and padded before the clock starts
         start = time.perf_counter()
-        forward(batch)
+        finished(forward(batch))
         timings.append((time.perf_counter() - start) * 1000)
     values = np.array(timings)
     return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
@@ -55,11 +65,11 @@ def throughput(forward: Forward, encoded: Encoded, batch_sizes: tuple[int, ...] 
             continue
         for batch_size in batch_sizes:
             batches = [in_bucket[i:i + batch_size] for i in range(0, len(in_bucket), batch_size)]
-            forward(model_inputs(encoded, batches[0]))  # warm-up at this shape
+            finished(forward(model_inputs(encoded, batches[0])))  # warm-up at this shape
             inputs = [model_inputs(encoded, rows) for rows in batches]
             start = time.perf_counter()
             for batch in inputs:
-                forward(batch)
+                finished(forward(batch))
             seconds = time.perf_counter() - start
             out.append({"tokens": bucket, "batch_size": batch_size, "rows": len(in_bucket),
                         "samples_per_second": len(in_bucket) / seconds})

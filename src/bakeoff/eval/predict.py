@@ -1,14 +1,11 @@
 """Batched inference: rows sorted by length into batches, run without gradients, logits back in input order.
 
-Every backend (a PyTorch module in any precision, an int8 module, an ONNX Runtime session) is reached through one
-``Forward``: a function from a batch of tensors (``input_ids``, ``attention_mask``, ...) to logits. Prediction,
-latency and throughput are measured the same way for all of them.
+Every backend is reached through one ``Forward`` (``models/forward.py``), so prediction is the same for all.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,9 +13,8 @@ import torch
 from torch import nn
 
 from bakeoff.data.batching import Encoded, collate, sorted_batches
-from bakeoff.runtime import autocast
+from bakeoff.models.forward import Forward, torch_forward
 
-Forward = Callable[[dict[str, torch.Tensor]], "torch.Tensor | np.ndarray"]
 RECHECK_MARGIN = 0.25  # logit gap under which a bf16 prediction is recomputed in fp32
 
 
@@ -36,17 +32,6 @@ class Predictions:
         shifted = self.logits - self.logits.max(axis=-1, keepdims=True)
         exp = np.exp(shifted)
         return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def torch_forward(model: nn.Module, precision: str, device: torch.device) -> Forward:
-    """A module's forward in ``precision`` (autocast for bf16/fp16); the module is put in eval mode."""
-    model.eval()
-
-    def forward(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        with autocast(precision, device):
-            return model(**{k: v.to(device) for k, v in batch.items()}).logits  # (batch, num_labels)
-
-    return forward
 
 
 def model_inputs(encoded: Encoded, rows: np.ndarray) -> dict[str, torch.Tensor]:

@@ -1,5 +1,5 @@
 """Reports: leaderboards with uncertainty and significance, from what the store recorded."""
 
-from bakeoff.report.leaderboard import Leaderboard, Row, build
+from bakeoff.report.leaderboard import Leaderboard, Ranking, Row, build
 
-__all__ = ["Leaderboard", "Row", "build"]
+__all__ = ["Leaderboard", "Ranking", "Row", "build"]

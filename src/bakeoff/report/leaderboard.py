@@ -3,9 +3,10 @@ a verdict on whether each one's difference from the leader is real.
 
 A row is a *variant*: everything a trial was configured with except its seed. Compressed models (from a
 study's ``compress:`` step or ``bakeoff compress``) are rows of their own, beside the model they came from.
-The verdict pools McNemar's paired test over the seeds both rows share, on the same validation rows: per
-seed, the examples one row gets right and the other wrong. Rows measured on different validation rows get no
-verdict ("n/a").
+Rows are ranked only against rows of the same task scored on the same split: a leaderboard holds one
+``Ranking`` per (task, split), and predictions are only ever paired with the labels of their own split.
+The verdict pools McNemar's paired test over the seeds both rows share, on the same rows: per seed, the
+examples one row gets right and the other wrong. Rows measured on different rows get no verdict ("n/a").
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.eval.metrics import metric_info
+from bakeoff.config import identity, model_label, variant_of
+from bakeoff.errors import BakeoffError
 from bakeoff.eval.significance import mcnemar
+from bakeoff.io import read_json
+from bakeoff.metrics import metric_info
 from bakeoff.report.stats import mean_interval
-from bakeoff.study.trials import variant_of
-from bakeoff.track import Store
-from bakeoff.track._files import read_json
+from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE, compression_reports
+from bakeoff.runs.results import CompressReport, TrainResult
+from bakeoff.track import Run, Store
 
 MEDALS = ("🥇", "🥈", "🥉")
-IGNORED_IN_LABEL = ("model", "seed", "task")
+IGNORED_IN_LABEL = ("model", "seed", "task")  # shown in their own columns
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Row:
     label: str
     model: str
     task: str
+    split: str  # the rows the metric was measured on
     method: str  # "trained" or a compression method
     seeds: list[int]
     metric: str
@@ -56,22 +61,40 @@ class Row:
 
 
 @dataclass
-class Leaderboard:
-    project: str
+class Ranking:
+    """The rows of one task scored on one split, best first by the task's primary metric."""
+
+    task: str
+    split: str
     metric: str
     higher_is_better: bool
     rows: list[Row]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"project": self.project, "metric": self.metric, "higher_is_better": self.higher_is_better,
-                "rows": [row.to_dict() for row in self.rows]}
+        return {"task": self.task, "split": self.split, "metric": self.metric,
+                "higher_is_better": self.higher_is_better, "rows": [row.to_dict() for row in self.rows]}
+
+
+@dataclass
+class Leaderboard:
+    project: str
+    rankings: list[Ranking]
+    notes: list[str] = field(default_factory=list)  # what was left out, and why
+
+    @property
+    def rows(self) -> list[Row]:
+        """Every ranking's rows, ranking after ranking."""
+        return [row for ranking in self.rankings for row in ranking.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"project": self.project, "rankings": [r.to_dict() for r in self.rankings], "notes": self.notes}
 
     def to_csv(self) -> str:
         import csv
         import io
 
         buffer = io.StringIO()
-        columns = ["rank", "label", "model", "task", "method", "metric", "mean", "low", "high", "seeds",
+        columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
                    "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value"]
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -80,61 +103,94 @@ class Leaderboard:
         return buffer.getvalue()
 
 
+@dataclass
+class _Entry:
+    """One finished run (and, for a compressed row, one of its compression reports)."""
+
+    run: Run
+    result: TrainResult
+    rung: int
+    predictions: dict[str, Any]
+    report: CompressReport | None = None
+
+    @property
+    def split(self) -> str:
+        return self.report.split if self.report else "validation"
+
+
 def build(project: str, store: Store | None = None) -> Leaderboard:
-    """The leaderboard of every COMPLETED run in ``project``."""
+    """The leaderboard of every COMPLETED run in ``project``: one ranking per task and split."""
     store = store or Store()
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[_Entry]] = {}
+    notes: list[str] = []
     for run in store.list(project):
-        result = read_json(run.path / "result.json", default=None)
-        if run.status != "COMPLETED" or not isinstance(result, dict):
+        if run.status != "COMPLETED" or not (run.path / RESULT_FILE).is_file():
+            continue
+        try:
+            result = TrainResult.load(run.path / RESULT_FILE)
+        except BakeoffError as error:
+            notes.append(f"{run.name}: left out ({error})")
             continue
         rung = max([int(t.split(":", 1)[1]) for t in run.info.get("tags") or [] if t.startswith("rung:")] or [0])
-        entry = {"run": run, "result": result, "rung": rung,
-                 "predictions": read_json(run.path / "predictions.json", default=None) or {}}
-        groups.setdefault((variant_of(result["config"]), "trained"), []).append(entry)
-        for report_path in sorted((run.path / "compressed").glob("*/report.json")):
-            report = read_json(report_path, default=None)
-            if isinstance(report, dict):
-                groups.setdefault((variant_of(result["config"]), report["method"]), []).append(
-                    {**entry, "report": report})
+        entry = _Entry(run, result, rung, read_json(run.path / PREDICTIONS_FILE, default=None) or {})
+        variant = variant_of(result.config)
+        groups.setdefault((variant, "trained", "validation"), []).append(entry)
+        for report_path in compression_reports(run.path):
+            try:
+                report = CompressReport.load(report_path)
+            except BakeoffError as error:
+                notes.append(f"{run.name}: compressed model left out ({error})")
+                continue
+            compressed = _Entry(run, result, rung, entry.predictions, report)
+            groups.setdefault((variant, report.method, report.split), []).append(compressed)
     groups = _highest_rungs(groups)
-    rows = [_row(entries, method) for (_, method), entries in groups.items()]
-    if not rows:
-        return Leaderboard(project, "accuracy", True, [])
-    metric = _common_metric(rows)
+    by_ranking: dict[tuple[str, str], list[Row]] = {}
+    for (_, method, split), entries in groups.items():
+        row = _row(entries, method)
+        by_ranking.setdefault((row.task, split), []).append(row)
+    rankings = [_rank(task, split, rows) for (task, split), rows in sorted(by_ranking.items(), key=_order)]
+    return Leaderboard(project, rankings, notes)
+
+
+def _order(item: tuple[tuple[str, str], list[Row]]) -> tuple[str, int, str]:
+    (task, split), _ = item
+    return task, ("validation", "test", "train").index(split) if split in ("validation", "test", "train") else 3, split
+
+
+def _rank(task: str, split: str, rows: list[Row]) -> Ranking:
+    metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
-    rows = [row for row in rows if row.metric == metric]
     _label(rows)
     rows.sort(key=lambda r: r.mean, reverse=higher)
     for rank, row in enumerate(rows, start=1):
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _verdicts(rows)
-    return Leaderboard(project, metric, higher, rows)
+    return Ranking(task, split, metric, higher, rows)
 
 
-def _row(entries: list[dict[str, Any]], method: str) -> Row:
-    first = entries[0]["result"]
-    metric = first["validation"]["primary_metric"]
+def _row(entries: list[_Entry], method: str) -> Row:
+    first = entries[0]
+    split = first.split
+    metric = first.result.validation.primary_metric
     values, seeds, seconds, latency, predictions = [], [], [], [], {}
     size = None
-    for entry in sorted(entries, key=lambda e: e["result"]["config"]["seed"]):
-        result, seed = entry["result"], entry["result"]["config"]["seed"]
-        stored = entry["predictions"].get("validation") or {}
-        fingerprint = (entry["predictions"].get("fingerprints") or {}).get("validation", "")
+    for entry in sorted(entries, key=lambda e: e.result.config["seed"]):
+        result, seed = entry.result, entry.result.config["seed"]
+        stored = entry.predictions.get(split) or {}
+        fingerprint = (entry.predictions.get("fingerprints") or {}).get(split, "")
         seeds.append(seed)
-        seconds.append(result["training"]["seconds"])
-        if method == "trained":
-            values.append(result["validation"]["metrics"][metric])
-            latency.append((result.get("latency_ms") or {}).get("p50"))
-            weights = (result["model"].get("checkpoint_files") or {}).get("model.safetensors")
+        seconds.append(result.training.seconds)
+        if entry.report is None:
+            values.append(result.validation.metrics[metric])
+            latency.append(result.latency_ms.get("p50"))
+            weights = result.model.weights_bytes
             size = weights / 1e6 if weights else None  # weights only, as for compressed rows
             labels = stored.get("predicted")
         else:
-            report = entry["report"]
-            values.append(report["compressed"]["metrics"][metric])
-            latency.append(report["compressed"]["bench"]["latency_ms"]["p50"])
-            size = report["compressed"]["weights_bytes"] / 1e6
-            labels = report.get("predictions")
+            values.append(entry.report.compressed.metrics[metric])
+            latency.append(entry.report.compressed.latency_p50_ms)
+            size = entry.report.compressed.weights_bytes / 1e6
+            labels = entry.report.predictions
         if labels is not None and stored.get("true") is not None and len(labels) == len(stored["true"]):
             predictions[seed] = (np.asarray(labels), np.asarray(stored["true"]), fingerprint)
     mean, low, high = mean_interval(values)
@@ -142,8 +198,9 @@ def _row(entries: list[dict[str, Any]], method: str) -> Row:
         floor = -1.0 if metric == "mcc" else 0.0
         low, high = max(low, floor), min(high, 1.0) if metric != "loss" else high
     latencies = [v for v in latency if v is not None]
-    config = first["config"]
-    return Row(rank=0, medal="", label="", model=_model_name(str(config["model"])), task=str(config.get("task") or "custom"),
+    config = first.result.config
+    return Row(rank=0, medal="", label="", model=_model_name(str(config["model"])),
+               task=str(config.get("task") or first.result.data.task or "custom"), split=split,
                method=method, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
                train_seconds=sum(seconds) / len(seconds),
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
@@ -152,17 +209,17 @@ def _row(entries: list[dict[str, Any]], method: str) -> Row:
 
 def _model_name(model: str) -> str:
     """An alias or hub id as given; a local folder by its last part."""
-    return model.rstrip("/").rsplit("/", 1)[-1] if model.startswith(("/", ".", "~")) else model
+    return model_label(model) if model.startswith(("/", ".", "~")) else model
 
 
-def _highest_rungs(groups: dict[tuple[str, str], list[dict[str, Any]]]) -> dict[tuple[str, str], list[dict]]:
+def _highest_rungs(groups: dict[tuple[str, str, str], list[_Entry]]) -> dict[tuple[str, str, str], list[_Entry]]:
     """With successive halving, each variant counts at the longest budget it reached (its highest rung)."""
-    best: dict[tuple[str, str], int] = {}
-    for (variant, method), entries in groups.items():
-        key = (_without_epochs(variant), method)
-        best[key] = max(best.get(key, 0), max(e["rung"] for e in entries))
-    return {(variant, method): entries for (variant, method), entries in groups.items()
-            if max(e["rung"] for e in entries) == best[(_without_epochs(variant), method)]}
+    best: dict[tuple[str, str, str], int] = {}
+    for (variant, method, split), entries in groups.items():
+        key = (_without_epochs(variant), method, split)
+        best[key] = max(best.get(key, 0), max(e.rung for e in entries))
+    return {(variant, method, split): entries for (variant, method, split), entries in groups.items()
+            if max(e.rung for e in entries) == best[(_without_epochs(variant), method, split)]}
 
 
 def _without_epochs(variant: str) -> str:
@@ -171,22 +228,12 @@ def _without_epochs(variant: str) -> str:
     return json.dumps(values, sort_keys=True)
 
 
-def _common_metric(rows: list[Row]) -> str:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.metric] = counts.get(row.metric, 0) + 1
-    return max(counts, key=lambda m: counts[m])
-
-
 def _label(rows: list[Row]) -> None:
     """Name each row by its model plus the settings that differ between rows (and the task if several)."""
-    keys = sorted({k for row in rows for k in row.config} - set(IGNORED_IN_LABEL) - {"project", "name", "quiet",
-                                                                                      "threads", "tags", "device"})
+    keys = sorted({k for row in rows for k in identity(row.config)} - set(IGNORED_IN_LABEL))
     varying = [k for k in keys if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1]
-    tasks = len({row.task for row in rows}) > 1
     for row in rows:
-        parts = [row.model, *([row.task] if tasks else []),
-                 *(f"{_short(k)}={row.config.get(k)}" for k in varying)]
+        parts = [row.model, *(f"{_short(k)}={row.config.get(k)}" for k in varying)]
         row.label = " ".join(parts) + ("" if row.method == "trained" else f" +{row.method}")
 
 

@@ -1,7 +1,16 @@
 """Studies: a YAML file of models x tasks x axes x seeds, expanded into trials, run resumably, locally or on Ray."""
 
+from bakeoff.study.events import (
+           RungStarted,
+           StudyEvent,
+           StudyStarted,
+           TrialFinished,
+           TrialStarted,
+)
+from bakeoff.study.lines import StudyError
 from bakeoff.study.runner import StudyOutcome, TrialOutcome, run_study
-from bakeoff.study.spec import Study, StudyError, load_study
-from bakeoff.study.trials import Trial
+from bakeoff.study.spec import Study, load_study
+from bakeoff.study.trials import Trial, TrialSummary
 
-__all__ = ["Study", "StudyError", "StudyOutcome", "Trial", "TrialOutcome", "load_study", "run_study"]
+__all__ = ["RungStarted", "Study", "StudyError", "StudyEvent", "StudyOutcome", "StudyStarted", "Trial",
+           "TrialFinished", "TrialOutcome", "TrialStarted", "TrialSummary", "load_study", "run_study"]

@@ -17,13 +17,16 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from bakeoff.errors import BakeoffError
+from bakeoff.study.trials import TrialSummary
+from bakeoff.study.worker import TrialPayload
 
-Payload = dict[str, Any]
+OnStart = Callable[[TrialPayload], None]
+
 
 
 class LocalExecutor:
@@ -34,24 +37,27 @@ class LocalExecutor:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["bakeoff.study.preload"])
 
-    def map(self, payloads: list[Payload]) -> Iterator[tuple[Payload, dict[str, Any]]]:
+    def map(self, payloads: list[TrialPayload],
+            on_start: OnStart = lambda payload: None) -> Iterator[tuple[TrialPayload, TrialSummary]]:
         pending = deque(payloads)
-        running: dict[Connection, tuple[Any, Payload]] = {}
+        running: dict[Connection, tuple[Any, TrialPayload]] = {}
         finished = []
         try:
             while pending or running:
                 while pending and len(running) < self.max_parallel:
                     process, conn = self._spawn()
                     payload = pending.popleft()
-                    conn.send({**payload, "env": study_environment(), "cwd": os.getcwd()})
+                    conn.send((payload, study_environment(), os.getcwd()))
                     running[conn] = (process, payload)
+                    on_start(payload)
                 for conn in wait(list(running)):
                     process, payload = running.pop(conn)
                     try:
                         summary = conn.recv()
                     except (EOFError, OSError):
                         process.join()
-                        summary = _lost(payload, f"the trial's process died (exit code {process.exitcode})")
+                        summary = TrialSummary.lost(payload.trial,
+                                                    f"the trial's process died (exit code {process.exitcode})")
                     conn.close()
                     finished.append(process)  # joined later: its interpreter shutdown is not on the study's path
                     yield payload, summary
@@ -77,16 +83,16 @@ def _serve(conn: Connection, parent_pid: int) -> None:
 
     warm_up()  # already imported in the fork server: this only disables per-file progress bars
     try:
-        payload = conn.recv()
+        payload, env, cwd = conn.recv()
     except EOFError:
         return
     # The fork server started with the environment and folder of the first study in this process; take the
     # current study's (its store, data folder, offline switches).
     for key in [k for k in os.environ if k.startswith(ENV_PREFIXES)]:
         del os.environ[key]
-    os.environ.update(payload["env"])
-    os.chdir(payload["cwd"])
-    threads = payload["config"].get("threads")
+    os.environ.update(env)
+    os.chdir(cwd)
+    threads = payload.config.get("threads")
     if threads:
         import torch
 
@@ -122,34 +128,36 @@ class RayExecutor:
                  max_parallel: int | None = None) -> None:
         self.address, self.cpus, self.gpus, self.max_parallel = address, cpus, gpus, max_parallel
 
-    def map(self, payloads: list[Payload]) -> Iterator[tuple[Payload, dict[str, Any]]]:
+    def map(self, payloads: list[TrialPayload],
+            on_start: OnStart = lambda payload: None) -> Iterator[tuple[TrialPayload, TrialSummary]]:
         ray = require_ray()
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False, include_dashboard=False, configure_logging=False)
         task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus, max_retries=0)(_ray_trial).options(
             runtime_env={"env_vars": study_environment()})
         pending = deque(payloads)
-        running: dict[Any, Payload] = {}
+        running: dict[Any, TrialPayload] = {}
         limit = self.max_parallel or len(payloads)
         while pending or running:
             while pending and len(running) < limit:
                 payload = pending.popleft()
                 running[task.remote(payload)] = payload
+                on_start(payload)  # submitted: Ray starts it when a worker has the resources
             done, _ = ray.wait(list(running), num_returns=1)
             payload = running.pop(done[0])
             try:
                 summary = ray.get(done[0])
             except Exception as error:  # noqa: BLE001 - a Ray worker lost or killed: that trial failed
-                summary = _lost(payload, f"Ray task failed: {str(error).splitlines()[0][:200]}")
+                summary = TrialSummary.lost(payload.trial, f"Ray task failed: {str(error).splitlines()[0][:200]}")
             yield payload, summary
 
 
-def _ray_trial(payload: Payload) -> dict[str, Any]:
+def _ray_trial(payload: TrialPayload) -> TrialSummary:
     import torch
 
     from bakeoff.study.worker import run_trial
 
-    torch.set_num_threads(payload["config"].get("threads") or 1)
+    torch.set_num_threads(payload.config.get("threads") or 1)
     return run_trial(payload)
 
 
@@ -158,7 +166,7 @@ ENV_PREFIXES = ("BAKEOFF_", "HF_")
 
 def study_environment() -> dict[str, str]:
     """What a trial must see wherever it runs: this study's store and data folder (absolute), offline switches."""
-    from bakeoff.track.experiment import default_root
+    from bakeoff.track import default_root
 
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
     env["BAKEOFF_STORE"] = str(default_root().resolve())
@@ -173,8 +181,3 @@ def require_ray() -> Any:
     except ImportError:
         raise BakeoffError("Ray is not installed: pip install 'bakeoff[ray]'") from None
     return ray
-
-
-def _lost(payload: Payload, error: str) -> dict[str, Any]:
-    return {"trial": payload["trial"], "status": "CRASHED", "metric": None, "metric_name": None,
-            "train_seconds": None, "compress": {}, "error": error, "seconds": None}

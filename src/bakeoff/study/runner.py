@@ -13,19 +13,28 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bakeoff.errors import BakeoffError
-from bakeoff.eval.metrics import metric_info
+from bakeoff.runs.files import RESULT_FILE
+from bakeoff.runs.results import TrainResult
+from bakeoff.study.events import (
+    OnEvent,
+    RungStarted,
+    StudyStarted,
+    TrialFinished,
+    TrialStarted,
+)
 from bakeoff.study.executors import LocalExecutor, RayExecutor, require_ray
+from bakeoff.study.scheduler import first_rung, promote
 from bakeoff.study.spec import Study
-from bakeoff.study.trials import Trial
+from bakeoff.study.trials import Trial, TrialSummary
+from bakeoff.study.worker import TrialPayload
 from bakeoff.track import Store
-from bakeoff.track._files import read_json
 
 LOCK_FILE = ".study.lock"
 
@@ -33,7 +42,7 @@ LOCK_FILE = ".study.lock"
 @dataclass
 class TrialOutcome:
     trial: Trial
-    status: str  # COMPLETED, FAILED, CRASHED, SKIPPED (done before), BUDGET (not started: budget spent)
+    status: str  # COMPLETED, INTERRUPTED, FAILED, CRASHED, BUDGET (not started: budget spent)
     metric: float | None = None
     metric_name: str | None = None
     seconds: float | None = None  # the trial process's wall time
@@ -41,6 +50,11 @@ class TrialOutcome:
     error: str | None = None
     resumed: bool = False  # True: found finished in the store, not run now
     compress: dict[str, Any] = field(default_factory=dict)  # method -> its change, or {"error": ...}
+
+    @classmethod
+    def of(cls, trial: Trial, summary: TrialSummary) -> TrialOutcome:
+        return cls(trial, summary.status, summary.metric, summary.metric_name, summary.seconds,
+                   summary.train_seconds, summary.error, compress=summary.compress)
 
 
 @dataclass
@@ -54,13 +68,29 @@ class StudyOutcome:
         return sum(o.status in statuses for o in self.outcomes)
 
 
-Progress = Callable[[str, Any], None]  # ("start", total) / ("trial", TrialOutcome) / ("rung", text)
+class _Budget:
+    """``max_trials`` counts every trial the study holds, across rungs; ``max_hours`` stops new trials."""
+
+    def __init__(self, study: Study, start: float) -> None:
+        self.trials_left = study.budget.max_trials
+        self.deadline = start + study.budget.max_hours * 3600 if study.budget.max_hours else None
+
+    def take(self) -> bool:
+        if self.trials_left is None:
+            return True
+        if self.trials_left <= 0:
+            return False
+        self.trials_left -= 1
+        return True
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
 
 
 def run_study(study: Study, executor: str = "local", ray_address: str | None = None, max_parallel: int = 1,
-              retry_failed: bool = False, progress: Progress | None = None) -> StudyOutcome:
+              retry_failed: bool = False, on_event: OnEvent | None = None) -> StudyOutcome:
     """Run every trial of ``study`` not already in the store; returns what happened to each."""
-    progress = progress or (lambda kind, value: None)
+    on_event = on_event or (lambda event: None)
     if executor not in ("local", "ray"):
         raise BakeoffError(f"--executor {executor!r}: use local or ray")
     # threads per trial: what the study asks for; else locally the cores shared out, on Ray one CPU per task
@@ -73,54 +103,55 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
         cpus = study.cpus or max(1, (os.cpu_count() or 1) // max(1, max_parallel))
         runner = LocalExecutor(max_parallel)
     store = Store()
+    store.check_writable()
     outcome = StudyOutcome(study.name, executor)
     start = time.monotonic()
-    deadline = start + study.budget.max_hours * 3600 if study.budget.max_hours else None
+    budget = _Budget(study, start)
     with _study_lock(store.root / study.name):
-        rung = _first_rung(study)
-        progress("start", len(rung) if study.schedule else _capped(study, len(rung)))
+        rung = first_rung(study)
+        on_event(StudyStarted(len(rung)))
         while rung:
-            results = _run_rung(rung, study, runner, store, cpus, retry_failed, deadline, progress)
+            results = _run_rung(rung, study, runner, store, cpus, retry_failed, budget, on_event)
             outcome.outcomes.extend(results)
-            rung = _promote(results, study) if study.schedule else []
+            rung = promote(results, study.schedule) if study.schedule else []
             if rung:
-                progress("rung", f"successive halving: {len(rung)} trials go on to {rung[0].config['epochs']:g} "
-                                 "epochs")
+                on_event(RungStarted(len(rung), rung[0].epochs))
     outcome.seconds = time.monotonic() - start
     return outcome
 
 
 def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExecutor, store: Store, cpus: int,
-              retry_failed: bool, deadline: float | None, progress: Progress) -> list[TrialOutcome]:
+              retry_failed: bool, budget: _Budget, on_event: OnEvent) -> list[TrialOutcome]:
     outcomes: dict[str, TrialOutcome] = {}
     todo = []
-    for index, trial in enumerate(trials):
-        if study.budget.max_trials is not None and not study.schedule and index >= study.budget.max_trials:
+    for trial in trials:
+        if not budget.take():
             outcomes[trial.id] = TrialOutcome(trial, "BUDGET", error="max_trials reached")
+            on_event(TrialFinished(outcomes[trial.id]))
             continue
         done = _finished(store, study.name, trial, retry_failed)
         if done is not None:
             outcomes[trial.id] = done
-            progress("trial", done)
+            on_event(TrialFinished(done))
         else:
             todo.append(trial)
     by_id = {trial.id: trial for trial in todo}
     payloads = [_payload(trial, study, cpus) for trial in todo]
     # Without a deadline the executor gets every trial at once; with one, a wave per free slot, so that no
     # trial starts after max_hours.
-    width = max(1, len(payloads) if deadline is None else getattr(runner, "max_parallel", None) or 1)
+    width = max(1, len(payloads) if budget.deadline is None else getattr(runner, "max_parallel", None) or 1)
     for first in range(0, len(payloads), width):
-        if deadline is not None and time.monotonic() > deadline:
+        if budget.out_of_time():
             break
-        for payload, summary in runner.map(payloads[first:first + width]):
-            trial = by_id[payload["trial"]]
-            outcomes[trial.id] = TrialOutcome(trial, summary["status"], summary.get("metric"),
-                                              summary.get("metric_name"), summary.get("seconds"),
-                                              summary.get("train_seconds"), summary.get("error"),
-                                              compress=summary.get("compress") or {})
-            progress("trial", outcomes[trial.id])
+        wave = payloads[first:first + width]
+        for payload, summary in runner.map(wave, on_start=lambda p: on_event(TrialStarted(by_id[p.trial]))):
+            trial = by_id[payload.trial]
+            outcomes[trial.id] = TrialOutcome.of(trial, summary)
+            on_event(TrialFinished(outcomes[trial.id]))
     for trial in todo:
-        outcomes.setdefault(trial.id, TrialOutcome(trial, "BUDGET", error="max_hours reached before it started"))
+        if trial.id not in outcomes:
+            outcomes[trial.id] = TrialOutcome(trial, "BUDGET", error="max_hours reached before it started")
+            on_event(TrialFinished(outcomes[trial.id]))
     return [outcomes[t.id] for t in trials]
 
 
@@ -134,64 +165,26 @@ def _finished(store: Store, project: str, trial: Trial, retry_failed: bool) -> T
     except BakeoffError:
         run = None
     status = run.status if run is not None else "UNKNOWN"
-    result = read_json(run_dir / "result.json", default=None)
-    if status == "COMPLETED" and isinstance(result, dict):
-        validation = result.get("validation") or {}
-        return TrialOutcome(trial, "COMPLETED", validation.get("metrics", {}).get(validation.get("primary_metric")),
-                            validation.get("primary_metric"), None, result.get("training", {}).get("seconds"),
-                            resumed=True)
+    if status == "COMPLETED":
+        try:
+            result = TrainResult.load(run_dir / RESULT_FILE)
+        except BakeoffError:
+            result = None
+        if result is not None:
+            return TrialOutcome(trial, "COMPLETED", result.validation.primary, result.validation.primary_metric,
+                                None, result.training.seconds, resumed=True)
     if status == "FAILED" and not retry_failed:
         return TrialOutcome(trial, "FAILED", error=(run.info.get("error") if run else None), resumed=True)
     shutil.rmtree(run_dir)  # CRASHED, INTERRUPTED or a RUNNING left by a killed study: run it again
     return None
 
 
-def _payload(trial: Trial, study: Study, cpus: int) -> dict[str, Any]:
-    return {"trial": trial.id, "config": {**trial.config, "threads": cpus}, "compress": list(trial.compress),
-            "project": study.name, "run_name": trial.run_name,
-            "tags": [f"study:{study.name}", f"trial:{trial.id}", f"rung:{trial.rung}"]
-                    + ([f"sweep:{trial.sweep}"] if trial.sweep else [])}
-
-
-def _capped(study: Study, count: int) -> int:
-    return min(count, study.budget.max_trials) if study.budget.max_trials is not None else count
-
-
-def _first_rung(study: Study) -> list[Trial]:
-    """Without ASHA every trial; with it, every trial at ``min_epochs`` (its own epochs are the ceiling)."""
-    if not study.schedule:
-        return list(study.trials)
-    first = []
-    for trial in study.trials:
-        ceiling = study.schedule.max_epochs or float(trial.config["epochs"])
-        first.append(trial.with_epochs(min(study.schedule.min_epochs, ceiling), 0, ceiling))
-    return first
-
-
-def _promote(results: list[TrialOutcome], study: Study) -> list[Trial]:
-    """The next rung: the best 1/reduction_factor of the variants (mean over seeds), trained factor x longer."""
-    assert study.schedule is not None
-    factor = study.schedule.reduction_factor
-    by_variant: dict[str, list[TrialOutcome]] = {}
-    for result in results:
-        by_variant.setdefault(result.trial.variant, []).append(result)
-    scored = []
-    for group in by_variant.values():
-        values = [r.metric for r in group if r.status == "COMPLETED" and r.metric is not None]
-        epochs, ceiling = float(group[0].trial.config["epochs"]), group[0].trial.max_epochs or 0.0
-        if values and len(values) == len(group) and epochs < ceiling:
-            scored.append((sum(values) / len(values), group))
-    if len(scored) <= 1:
-        return []
-    higher = metric_info(scored[0][1][0].metric_name or "accuracy").higher_is_better
-    scored.sort(key=lambda item: item[0], reverse=higher)
-    promoted = []
-    for _, group in scored[: max(1, len(scored) // factor)]:
-        for result in group:
-            trial = result.trial
-            epochs = min(float(trial.config["epochs"]) * factor, trial.max_epochs or 0.0)
-            promoted.append(trial.with_epochs(epochs, trial.rung + 1, trial.max_epochs))
-    return promoted
+def _payload(trial: Trial, study: Study, cpus: int) -> TrialPayload:
+    tags = [f"study:{study.name}", f"trial:{trial.id}", f"rung:{trial.rung}"] + \
+        ([f"sweep:{trial.sweep}"] if trial.sweep else [])
+    config = {**trial.config, "threads": cpus, "project": study.name, "name": trial.run_name, "quiet": True,
+              "tags": [*trial.config.get("tags", []), *tags]}  # the study's settings' tags, then its own
+    return TrialPayload(trial.id, config, list(trial.compress))
 
 
 @contextmanager

@@ -1,17 +1,12 @@
-"""A trial: one fully resolved training config (plus compression steps); its id is a hash of exactly that."""
+"""A trial: one fully resolved training config (plus compression steps); its id is a hash of exactly that.
+And what a trial sends back from wherever it ran: a ``TrialSummary``."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bakeoff.config import TrainConfig
-
-# Settings that change how a trial runs but not what it computes are left out of its identity.
-NOT_IDENTITY = ("project", "name", "quiet", "threads", "tags", "device", "nproc")
+from bakeoff.config import TrainConfig, config_digest, run_name, variant_of
 
 
 @dataclass(frozen=True)
@@ -20,15 +15,18 @@ class Trial:
     config: dict[str, Any]  # TrainConfig.to_dict() with the study's values
     compress: tuple[str, ...] = ()
     sweep: str | None = None
-    rung: int = 0  # successive-halving rung (0 without ASHA)
-    max_epochs: float | None = field(default=None, compare=False)  # ASHA's ceiling for this trial's variant
+    rung: int = 0  # successive-halving rung (0 without it)
+    max_epochs: float | None = field(default=None, compare=False)  # the schedule's ceiling for this trial's variant
     variant: str = field(default="", compare=False)  # what the trial compares: config minus seed, as text
 
     @property
     def run_name(self) -> str:
         """The trial's run name in the store: readable, and unique through the id."""
-        model = re.sub(r"[^A-Za-z0-9._-]+", "-", str(self.config["model"]).rsplit("/", 1)[-1]).strip("-")
-        return f"{self.config['task'] or 'custom'}-{model}-{self.id}"
+        return run_name(self.config, self.id)
+
+    @property
+    def epochs(self) -> float:
+        return float(self.config["epochs"])
 
     def with_epochs(self, epochs: float, rung: int, max_epochs: float | None = None) -> Trial:
         config = TrainConfig.from_dict({**self.config, "epochs": epochs}).validate()
@@ -38,14 +36,33 @@ class Trial:
 def make_trial(config: TrainConfig, compress: list[str] | tuple[str, ...] = (), sweep: str | None = None,
                rung: int = 0, max_epochs: float | None = None) -> Trial:
     values = config.to_dict()
-    identity = {k: v for k, v in values.items() if k not in NOT_IDENTITY}
-    digest = hashlib.sha256(json.dumps({"config": identity, "compress": sorted(compress)}, sort_keys=True,
-                                       default=str).encode()).hexdigest()[:12]
+    digest = config_digest(values, {"compress": sorted(compress)})
     return Trial(id=digest, config=values, compress=tuple(compress), sweep=sweep, rung=rung,
                  max_epochs=max_epochs, variant=variant_of(values))
 
 
-def variant_of(config: dict[str, Any]) -> str:
-    """What distinguishes a trial from others apart from its seed: the leaderboard's row key."""
-    identity = {k: v for k, v in config.items() if k not in (*NOT_IDENTITY, "seed")}
-    return json.dumps(identity, sort_keys=True, default=str)
+@dataclass
+class TrialSummary:
+    """What a trial's process (local or on Ray) sends back; plain data, so it crosses any process boundary.
+
+    ``status``: COMPLETED, INTERRUPTED, FAILED or CRASHED (its process died). ``compress``: per method, the
+    compression's size ratio, metric changes and latency speed-up — or ``{"error": ...}``.
+    """
+
+    trial: str
+    status: str = "FAILED"
+    metric: float | None = None
+    metric_name: str | None = None
+    train_seconds: float | None = None
+    compress: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float | None = None
+    pid: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def lost(cls, trial: str, error: str) -> TrialSummary:
+        """A trial whose process died before it could say anything."""
+        return cls(trial, "CRASHED", error=error)

@@ -9,59 +9,62 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from dataclasses import dataclass, field
 from typing import Any
 
 from bakeoff.errors import BakeoffError
+from bakeoff.study.trials import TrialSummary
 
 
-def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
-    """Train the trial's config into ``payload["project"]``, apply its compression steps; a summary back.
+@dataclass
+class TrialPayload:
+    """What a trial needs wherever it runs: its id, its full training config (project, run name, tags and
+    threads included) and its compression steps."""
 
-    ``payload``: ``{"trial": id, "config": {...}, "compress": [...], "project": name, "run_name": name,
-    "tags": [...]}``. The summary: ``{"trial", "status", "metric", "metric_name", "train_seconds",
-    "compress": {method: change}, "error", "seconds"}``.
-    """
-    import bakeoff
+    trial: str
+    config: dict[str, Any]
+    compress: list[str] = field(default_factory=list)
+
+    @property
+    def run_ref(self) -> str:
+        return f"{self.config['project']}/{self.config['name']}"
+
+
+def run_trial(payload: TrialPayload) -> TrialSummary:
+    """Train the trial's config, apply its compression steps; a summary back."""
+    from bakeoff.runs import compress, train
     from bakeoff.track import Experiment, Store
 
     start = time.perf_counter()
-    summary: dict[str, Any] = {"trial": payload["trial"], "status": "FAILED", "metric": None, "metric_name": None,
-                               "train_seconds": None, "compress": {}, "error": None, "pid": os.getpid()}
-    config = {**payload["config"], "project": payload["project"], "name": payload["run_name"], "quiet": True,
-              "tags": payload.get("tags", [])}
+    summary = TrialSummary(payload.trial, pid=os.getpid())
     try:
-        result = bakeoff.train(**config)
-        summary.update(status=result.run["status"], metric=result.validation.primary,
-                       metric_name=result.validation.primary_metric, train_seconds=result.training["seconds"])
-        ref = f"{payload['project']}/{payload['run_name']}"
-        for method in payload.get("compress", []):
-            summary["compress"][method] = _compress(ref, method)
+        result = train(**payload.config)
+        summary.status, summary.train_seconds = result.run.status, result.training.seconds
+        summary.metric, summary.metric_name = result.validation.primary, result.validation.primary_metric
+        for method in payload.compress:
+            summary.compress[method] = _compress(compress, payload.run_ref, method)
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
-        summary["error"] = f"{type(error).__name__}: {error}".splitlines()[0][:300]
-        store = Store()
+        summary.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
         try:
-            run = store.get(f"{payload['project']}/{payload['run_name']}")
-        except BakeoffError:
-            run = None
-        if run is None:  # failed before the run was created (bad data, unknown model, ...): record it anyway
-            with Experiment(name=payload["run_name"], project=payload["project"], tags=config["tags"]) as exp:
+            Store().get(payload.run_ref)
+        except BakeoffError:  # failed before the run was created (bad data, unknown model, ...): record it anyway
+            config = payload.config
+            with Experiment(name=config["name"], project=config["project"], tags=config.get("tags")) as exp:
                 exp.parameters().set(**config)
                 exp.log(traceback.format_exc(limit=3), level="error")
-                exp.close("FAILED", summary["error"])
-    summary["seconds"] = time.perf_counter() - start
+                exp.close("FAILED", summary.error)
+    summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _compress(ref: str, method: str) -> dict[str, Any]:
+def _compress(compress: Any, ref: str, method: str) -> dict[str, Any]:
     """One compression step; its failure is reported with the trial, which stays COMPLETED."""
-    import bakeoff
-
     try:
-        change = bakeoff.compress(ref, method, overwrite=True).change
+        change = compress(ref, method, overwrite=True).change
     except Exception as error:  # noqa: BLE001 - e.g. an architecture the exporter cannot handle
         return {"error": f"{type(error).__name__}: {error}".splitlines()[0][:300]}
-    return {"size_ratio": change["size_ratio"], "metrics": change["metrics"],
-            "latency_p50_speedup": change["latency_p50_speedup"]}
+    return {"size_ratio": change.size_ratio, "metrics": change.metrics,
+            "latency_p50_speedup": change.latency_p50_speedup}
 
 
 def warm_up() -> None:
@@ -79,4 +82,4 @@ def warm_up() -> None:
 
     hf_logging.disable_progress_bar()  # one line per trial is the study's output, not per-file bars
 
-    import bakeoff.api  # noqa: F401
+    import bakeoff.runs  # noqa: F401

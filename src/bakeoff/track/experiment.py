@@ -7,65 +7,27 @@
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
 import secrets
 import shutil
-import signal
 import socket
 import threading
 import time
 import traceback
-import weakref
 from pathlib import Path
 from typing import Any, Literal
 
 from bakeoff.errors import StoreError
-from bakeoff.track import layout
-from bakeoff.track._files import JsonlAppender, file_lock, read_json, write_json_atomic
+from bakeoff.io import JsonlAppender, file_lock, read_json, write_json_atomic
+from bakeoff.track import layout, lifecycle
+from bakeoff.track.flat import flatten, unflatten
+from bakeoff.track.layout import default_root, new_run_id
 from bakeoff.track.names import check_name
 
 IfExists = Literal["new", "resume", "error"]
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
 FSYNC_SECONDS = 2.0
-
-
-def default_root() -> Path:
-    """The store's root: ``$BAKEOFF_STORE``, else ``.bakeoff`` in the working directory."""
-    return Path(os.environ.get("BAKEOFF_STORE") or ".bakeoff")
-
-
-def new_run_id() -> str:
-    """16 hex digits: milliseconds since the epoch, then random bits (ids sort by creation time)."""
-    return f"{int(time.time() * 1000):011x}{secrets.token_hex(3)[:5]}"
-
-
-def flatten(params: dict[str, Any], parent: str = "") -> dict[str, Any]:
-    """Nested dicts to dot keys, as ml-dash stores parameters.
-
-    >>> flatten({"optimizer": {"name": "adam", "lr": 1e-3}, "batch_size": 128})
-    {'optimizer.name': 'adam', 'optimizer.lr': 0.001, 'batch_size': 128}
-    """
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        full = f"{parent}.{key}" if parent else str(key)
-        if isinstance(value, dict):
-            flat.update(flatten(value, full))
-        else:
-            flat[full] = value
-    return flat
-
-
-def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
-    nested: dict[str, Any] = {}
-    for key, value in flat.items():
-        *parents, leaf = key.split(".")
-        node = nested
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return nested
 
 
 class Experiment:
@@ -134,8 +96,8 @@ class Experiment:
                 (self.path / sub).mkdir(parents=True, exist_ok=True)
             self._write_info(info)
         self.status = "RUNNING"
-        _OPEN.add(self)
-        _install_signal_handlers()
+        lifecycle.OPEN.add(self)
+        lifecycle.install_signal_handlers()
         self._syncer = threading.Thread(target=self._sync_loop, name=f"bakeoff-sync-{self.id}", daemon=True)
         self._syncer.start()
         return self
@@ -175,7 +137,7 @@ class Experiment:
             info.update(status=status, error=error, ended_at=layout.utc_now(), heartbeat_at=layout.utc_now())
             self._write_info(info)
             self.status = status
-            _OPEN.discard(self)
+            lifecycle.OPEN.discard(self)
 
     def __enter__(self) -> Experiment:
         return self.open()
@@ -241,9 +203,7 @@ class Experiment:
 
     def files(self, prefix: str | None = None) -> list[dict[str, Any]]:
         """Metadata of the files recorded in this run (optionally under a prefix)."""
-        from bakeoff.track.store import list_files
-
-        return list_files(self._require_open(), prefix)
+        return layout.list_files(self._require_open(), prefix)
 
     # -- internals ---------------------------------------------------------------------------------------
     def _require_open(self) -> Path:
@@ -333,9 +293,7 @@ class Parameters:
         return self
 
     def get(self, flatten: bool = True) -> dict[str, Any]:
-        from bakeoff.track.store import read_parameters
-
-        data = read_parameters(self._experiment._require_open())
+        data = layout.read_parameters(self._experiment._require_open())
         return data if flatten else unflatten(data)
 
 
@@ -402,41 +360,3 @@ def _copy_with_sha256(source: Path, dest: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-# -- process-wide: close open runs on SIGTERM / exit, so no run is left RUNNING by a clean stop --------------
-_OPEN: weakref.WeakSet[Experiment] = weakref.WeakSet()
-_HANDLERS_INSTALLED = False
-
-
-def _close_all(status: str, error: str) -> None:
-    for experiment in list(_OPEN):
-        try:
-            experiment.close(status, error)
-        except OSError:
-            pass
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    _close_all("INTERRUPTED", f"signal {signal.Signals(signum).name}")
-    previous = _PREVIOUS.get(signum)
-    if callable(previous):
-        previous(signum, frame)
-    else:  # the default action: die of the same signal
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-
-_PREVIOUS: dict[int, Any] = {}
-
-
-def _install_signal_handlers() -> None:
-    global _HANDLERS_INSTALLED
-    if _HANDLERS_INSTALLED or threading.current_thread() is not threading.main_thread():
-        return
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous = signal.getsignal(signum)
-        if previous in (signal.SIG_IGN,):
-            continue
-        _PREVIOUS[signum] = previous
-        signal.signal(signum, _on_sigterm)
-    atexit.register(_close_all, "INTERRUPTED", "the process exited without closing the experiment")
-    _HANDLERS_INSTALLED = True

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 import socket
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bakeoff.track._files import read_json, read_jsonl
+from bakeoff.io import read_json, read_jsonl
+from bakeoff.metrics import direction_of
 
 EXPERIMENT_FILE = "experiment.json"
 PARAMETERS_FILE = "parameters.json"
@@ -34,6 +37,34 @@ FILES_METADATA = Path(FILES_DIR) / ".files_metadata.json"
 STATUSES = ("RUNNING", "COMPLETED", "FAILED", "INTERRUPTED", "CRASHED")
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 60.0  # a RUNNING run whose heartbeat is older than this has lost its process
+
+
+def default_root() -> Path:
+    """The store's root: ``$BAKEOFF_STORE``, else ``.bakeoff`` in the working directory."""
+    return Path(os.environ.get("BAKEOFF_STORE") or ".bakeoff")
+
+
+def new_run_id() -> str:
+    """16 hex digits: milliseconds since the epoch, then random bits (ids sort by creation time)."""
+    return f"{int(time.time() * 1000):011x}{secrets.token_hex(3)[:5]}"
+
+
+def read_parameters(run_dir: Path) -> dict[str, Any]:
+    doc = read_json(run_dir / PARAMETERS_FILE, default=None) or {}
+    return dict(doc.get("data", {}))
+
+
+def list_files(run_dir: Path, prefix: str | None = None) -> list[dict[str, Any]]:
+    doc = read_json(run_dir / FILES_METADATA, default=None) or {"files": []}
+    files = [f for f in doc.get("files", []) if f.get("deletedAt") is None]
+    if prefix:
+        files = [f for f in files if str(f.get("path", "")).startswith(prefix)]
+    return files
+
+
+def file_path(run_dir: Path, entry: dict[str, Any]) -> Path:
+    """Where a recorded file's bytes are."""
+    return run_dir / FILES_DIR / str(entry.get("path", "")).strip("/") / entry["id"] / entry["filename"]
 
 
 def utc_now() -> str:
@@ -72,12 +103,8 @@ def read_metric_metadata(run_dir: Path, name: str) -> dict[str, Any]:
     return read_json(run_dir / METRICS_DIR / name / "metadata.json", default={}) or {}
 
 
-_HIGHER = ("acc", "f1", "mcc", "matthews", "precision", "recall", "auc", "score", "throughput", "samples_per")
-_LOWER = ("loss", "error", "latency", "perplexity", "seconds", "time", "size", "bytes")
-
-
 def metric_direction(name: str, metadata: dict[str, Any] | None = None) -> bool | None:
-    """True if higher is better, False if lower is, None when neither the metric nor its name says.
+    """True if higher is better, False if lower is, None when neither the metric's metadata nor the registry says.
 
     >>> metric_direction("val/accuracy"), metric_direction("train/loss"), metric_direction("lr")
     (True, False, None)
@@ -85,12 +112,7 @@ def metric_direction(name: str, metadata: dict[str, Any] | None = None) -> bool 
     explicit = ((metadata or {}).get("metadata") or {}).get("higher_is_better")
     if explicit is not None:
         return bool(explicit)
-    leaf = name.lower().rsplit("/", 1)[-1]
-    if any(word in leaf for word in _LOWER):
-        return False
-    if any(word in leaf for word in _HIGHER):
-        return True
-    return None
+    return direction_of(name)
 
 
 def summarize_values(values: list[float], higher_is_better: bool | None) -> dict[str, Any]:

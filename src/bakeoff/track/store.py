@@ -10,35 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bakeoff.errors import RunNotFound
+from bakeoff.errors import RunNotFound, StoreError
+from bakeoff.io import read_json, read_jsonl
 from bakeoff.track import layout
-from bakeoff.track._files import read_json, read_jsonl
-from bakeoff.track.experiment import default_root
+from bakeoff.track.layout import default_root, file_path, list_files, read_parameters
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def read_parameters(run_dir: Path) -> dict[str, Any]:
-    doc = read_json(run_dir / layout.PARAMETERS_FILE, default=None) or {}
-    return dict(doc.get("data", {}))
-
-
-def list_files(run_dir: Path, prefix: str | None = None) -> list[dict[str, Any]]:
-    doc = read_json(run_dir / layout.FILES_METADATA, default=None) or {"files": []}
-    files = [f for f in doc.get("files", []) if f.get("deletedAt") is None]
-    if prefix:
-        files = [f for f in files if str(f.get("path", "")).startswith(prefix)]
-    return files
-
-
-def file_path(run_dir: Path, entry: dict[str, Any]) -> Path:
-    """Where a recorded file's bytes are."""
-    return run_dir / layout.FILES_DIR / str(entry.get("path", "")).strip("/") / entry["id"] / entry["filename"]
 
 
 @dataclass
@@ -99,7 +83,9 @@ class Run:
             "duration_s": (end - start).total_seconds() if start and end else None,
             "tags": list(self.info.get("tags") or []), "error": self.info.get("error"),
         }
-        row.update(self.parameters())
+        # parameters first, so a run's own identity wins over a parameter of the same name (TrainConfig's
+        # ``name`` is None when the name was derived)
+        row = {**self.parameters(), **row}
         for name in self.metric_names():
             summary = self.metric_summary(name)
             row[f"{name}.last"], row[f"{name}.best"], row[f"{name}.count"] = (
@@ -114,14 +100,38 @@ class Store:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
 
+    def check_writable(self) -> Path:
+        """The root, created if need be; a ``StoreError`` naming the fix if runs cannot be written there.
+
+        Called before any work (loading data, a model) so a read-only or misplaced store fails at once."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"the store {self.root} is a file, not a folder: point BAKEOFF_STORE (or --store) at a "
+                             "folder")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".write-check-"):
+                pass
+        except OSError as error:
+            raise StoreError(f"the store {self.root} is not writable ({error.strerror}): point BAKEOFF_STORE at a "
+                             "folder you can write to") from None
+        return self.root
+
     def list(self, project: str | None = None, tags: list[str] | None = None) -> list[Run]:
-        """Runs, oldest first."""
+        """Runs, oldest first. A run whose ``experiment.json`` cannot be read is skipped with a warning."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"the store {self.root} is a file, not a folder: point BAKEOFF_STORE (or --store) at a "
+                             "folder")
         if not self.root.is_dir():
             return []
         pattern = f"{project}/*/{layout.EXPERIMENT_FILE}" if project else f"*/*/{layout.EXPERIMENT_FILE}"
         runs = []
         for info_path in self.root.glob(pattern):
-            info = read_json(info_path, default=None)
+            try:
+                info = read_json(info_path, default=None)
+            except (ValueError, OSError) as error:
+                warnings.warn(f"{info_path}: skipped, unreadable ({type(error).__name__}); the run's other files "
+                              "are untouched", stacklevel=2)
+                continue
             if not isinstance(info, dict):
                 continue
             run = Run(info_path.parent, info)

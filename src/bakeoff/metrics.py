@@ -89,6 +89,38 @@ def metric_info(name: str) -> Metric:
     return METRICS[name]
 
 
+def metric_names() -> tuple[str, ...]:
+    """The registered classification metrics, in the order results list them."""
+    return tuple(METRICS)
+
+
+# Words in the names of metrics a user records through the tracking API (``val/acc``, ``epoch_time``): the
+# registry's direction for names it does not hold itself. Lower-is-better words are checked first
+# ("error_rate" is an error, not a rate).
+_LOWER_WORDS = ("loss", "error", "latency", "perplexity", "seconds", "time", "size", "bytes")
+_HIGHER_WORDS = ("acc", "f1", "mcc", "matthews", "precision", "recall", "auc", "score", "throughput", "samples_per")
+
+
+def direction_of(name: str) -> bool | None:
+    """True if higher is better, False if lower is, None when the registry cannot tell.
+
+    The last part of a nested name decides (``final/validation/accuracy`` is ``accuracy``).
+
+    >>> direction_of("val/accuracy"), direction_of("train/loss"), direction_of("lr")
+    (True, False, None)
+    """
+    leaf = name.lower().rsplit("/", 1)[-1]
+    if leaf == "loss":
+        return LOSS.higher_is_better
+    if leaf in METRICS:
+        return METRICS[leaf].higher_is_better
+    if any(word in leaf for word in _LOWER_WORDS):
+        return False
+    if any(word in leaf for word in _HIGHER_WORDS):
+        return True
+    return None
+
+
 def compute_all(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> dict[str, float]:
     return {name: metric.compute(labels, predictions, num_classes) for name, metric in METRICS.items()}
 

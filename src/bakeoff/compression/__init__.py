@@ -1,6 +1,6 @@
 """Compression: dynamic int8, bf16, ONNX and ONNX int8 artefacts in safe formats, and loading them back."""
 
-from bakeoff.compress.artefact import (
+from bakeoff.compression.artefact import (
     METHODS,
     LoadedModel,
     get_method,

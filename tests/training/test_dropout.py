@@ -3,7 +3,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bakeoff.train.dropout import fast_dropout
+from bakeoff.training.dropout import fast_dropout
 
 
 def _model(p: float = 0.1) -> nn.Module:

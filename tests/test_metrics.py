@@ -5,8 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from bakeoff.eval.metrics import METRICS, accuracy, confusion_matrix, f1, f1_macro, is_better, mcc, per_class
-
+from bakeoff.metrics import (
+    METRICS,
+    accuracy,
+    confusion_matrix,
+    f1,
+    f1_macro,
+    is_better,
+    mcc,
+    per_class,
+)
 
 # 10 rows, binary: TP=4 (label 1 predicted 1), FN=1, FP=2, TN=3
 LABELS = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])

@@ -1,4 +1,5 @@
-"""Crash-safe file primitives: atomic JSON documents and append-only JSONL streams.
+"""Crash-safe file primitives for every part of bakeoff: atomic JSON documents, append-only JSONL streams,
+file locks and checksums.
 
 Two rules keep a run readable whatever happens to the process that writes it:
 
@@ -11,6 +12,7 @@ Two rules keep a run readable whatever happens to the process that writes it:
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -49,6 +51,15 @@ def read_json(path: Path, default: Any = None) -> Any:
             return json.load(handle)
     except FileNotFoundError:
         return default
+
+
+def sha256(path: Path) -> str:
+    """The file's sha256, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @contextmanager

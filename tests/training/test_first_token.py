@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from bakeoff.models import encoder_layers
-from bakeoff.train.first_token import first_token_last_layer
+from bakeoff.training.first_token import first_token_last_layer
 
 SIZES = dict(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
              max_position_embeddings=64, num_labels=3)

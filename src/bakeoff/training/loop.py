@@ -1,7 +1,7 @@
 """The fine-tuning loop, top to bottom: batch -> forward -> loss -> backward -> clip -> step -> schedule -> log
 -> maybe evaluate / keep the best / stop early.
 
-It knows nothing of files, runs or the terminal: what it measures goes to ``log`` and ``progress``.
+It knows nothing of files, runs or the terminal: what it measures goes to ``log`` and ``display``.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from torch import nn
 from bakeoff.config import TrainConfig
 from bakeoff.data.batching import Encoded, collate, length_grouped_batches
 from bakeoff.errors import BakeoffError
-from bakeoff.eval.metrics import is_better
 from bakeoff.eval.results import EvalResult
+from bakeoff.metrics import is_better
 from bakeoff.runtime import autocast
-from bakeoff.train.distributed import SINGLE, World
-from bakeoff.train.dropout import fast_dropout
-from bakeoff.train.first_token import first_token_last_layer
-from bakeoff.train.optim import build_optimizers, clip_gradients, linear_warmup_decay
+from bakeoff.training.distributed import SINGLE, World
+from bakeoff.training.dropout import fast_dropout
+from bakeoff.training.first_token import first_token_last_layer
+from bakeoff.training.optim import build_optimizers, clip_gradients, linear_warmup_decay
 
 Evaluate = Callable[[nn.Module], EvalResult]
 Log = Callable[..., None]  # log(metric_name, **fields)
@@ -36,7 +36,9 @@ class TrainingDiverged(BakeoffError):
     """The loss became NaN or infinite."""
 
 
-class Progress(Protocol):
+class TrainingDisplay(Protocol):
+    """What a run shows while it trains (``training/display.py``): a bar, or nothing."""
+
     def start(self, total_steps: int, total_samples: int) -> None: ...
     def advance(self, step: int, loss: float, samples_per_second: float) -> None: ...
     def evaluated(self, step: int, result: EvalResult, improved: bool) -> None: ...
@@ -63,11 +65,12 @@ class FitOutcome:
 
 
 def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Evaluate, select_by: str,
-        precision: str, device: torch.device, log: Log, progress: Progress, world: World = SINGLE) -> FitOutcome:
+        precision: str, device: torch.device, log: Log, display: TrainingDisplay,
+        world: World = SINGLE) -> FitOutcome:
     """Fine-tune ``model`` on ``train``; evaluate each epoch (or every ``config.eval_steps``) and keep the best.
 
     With a ``world`` of several processes, each takes its shard of every batch and only rank 0 evaluates
-    (train/distributed.py says how the result stays that of one process).
+    (training/distributed.py says how the result stays that of one process).
     """
     batches_per_epoch = math.ceil(len(train) / config.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
@@ -80,7 +83,7 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     keeper = _BestKeeper(select_by, config.early_stopping_patience)
     micro_splits = 1  # each batch runs as this many micro-batches; doubled on out-of-memory
     lengths = train.lengths
-    progress.start(total_steps, total_steps * config.batch_size * config.gradient_accumulation_steps)
+    display.start(total_steps, total_steps * config.batch_size * config.gradient_accumulation_steps)
     model.train()
     world.start(model, config.seed)
     # same function, less work: the last layer for [CLS] only, dropout masks from a fast generator (their
@@ -111,13 +114,13 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
                 log("train/loss", value=loss, step=outcome.steps, epoch=outcome.epochs_completed)
                 log("train/learning_rate", value=schedulers[0].get_last_lr()[0], step=outcome.steps)
                 training_seconds = time.perf_counter() - start - eval_seconds
-                progress.advance(outcome.steps, loss, outcome.samples / training_seconds)
+                display.advance(outcome.steps, loss, outcome.samples / training_seconds)
 
                 end_of_epoch = first + config.gradient_accumulation_steps >= len(batches)
                 due = (outcome.steps % config.eval_steps == 0) if config.eval_steps else end_of_epoch
                 if due or outcome.steps == total_steps:  # evaluation time is not training time
                     if world.is_main:
-                        eval_seconds += _evaluate(model, evaluate, keeper, outcome, log, progress)
+                        eval_seconds += _evaluate(model, evaluate, keeper, outcome, log, display)
                     outcome.stopped_early = world.from_main(outcome.stopped_early)
                 if outcome.steps >= total_steps or outcome.stopped_early:
                     break
@@ -126,7 +129,7 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
         outcome.interrupted = True  # Ctrl-C: keep what was learned; the caller saves and marks the run
     finally:
         outcome.seconds = time.perf_counter() - start - eval_seconds
-        progress.stop()
+        display.stop()
         shortcuts.close()
         embedding = model.get_input_embeddings()
         if isinstance(embedding, nn.Embedding):
@@ -149,7 +152,7 @@ def _clip_and_step(model: nn.Module, optimizers: list[torch.optim.Optimizer], sc
 
 
 def _evaluate(model: nn.Module, evaluate: Evaluate, keeper: _BestKeeper, outcome: FitOutcome, log: Log,
-              progress: Progress) -> float:
+              display: TrainingDisplay) -> float:
     """Evaluate, keep the weights if best, log; returns the seconds it took."""
     start = time.perf_counter()
     result = evaluate(model)
@@ -157,7 +160,7 @@ def _evaluate(model: nn.Module, evaluate: Evaluate, keeper: _BestKeeper, outcome
     improved = keeper.observe(model, result, outcome)
     for name, value in {"loss": result.loss, **result.metrics}.items():
         log(f"validation/{name}", value=value, step=outcome.steps, epoch=outcome.epochs_completed)
-    progress.evaluated(outcome.steps, result, improved)
+    display.evaluated(outcome.steps, result, improved)
     return time.perf_counter() - start
 
 

@@ -1,6 +1,6 @@
 """One training run across several processes: which process this is, its share of each batch, and the sums.
 
-torchrun starts N copies of the run (``bakeoff.train.launch`` says how); each joins one process group (gloo on
+torchrun starts N copies of the run (``bakeoff.runs.launch`` says how); each joins one process group (gloo on
 CPU, NCCL on GPU) and gets a ``World``. The loop then does the same steps as one process would:
 
 - every process builds the same length-grouped batches in the same order; rank r takes rows r, r + N, ... of

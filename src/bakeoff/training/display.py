@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from bakeoff.eval.results import EvalResult
 
 
-class RichProgress:
+class BarDisplay:
+    """A rich progress bar on stderr, and a line per evaluation."""
+
     def __init__(self, label: str, console: Console | None = None) -> None:
         self.label = label
         self.console = console or Console(stderr=True)
@@ -39,7 +48,7 @@ class RichProgress:
             self._bar.stop()
 
 
-class QuietProgress:
+class SilentDisplay:
     """``--quiet``: nothing on the terminal (CI logs stay short)."""
 
     def start(self, total_steps: int, total_samples: int) -> None: ...

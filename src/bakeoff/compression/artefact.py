@@ -14,7 +14,6 @@ after it was measured is refused rather than silently measured again under the o
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from bakeoff import __version__
-from bakeoff.compress import int8, onnx
+from bakeoff._version import __version__
+from bakeoff.compression import int8, onnx
 from bakeoff.errors import BakeoffError
-from bakeoff.eval.predict import Forward, torch_forward
+from bakeoff.io import read_json, sha256, write_json_atomic
 from bakeoff.models.checkpoint import (
     WEIGHTS,
     check_checkpoint,
     label_names,
     load_checkpoint,
 )
-from bakeoff.track._files import read_json, write_json_atomic
+from bakeoff.models.forward import Forward, torch_forward
 from bakeoff.track.layout import utc_now
 
 MANIFEST = "compressed.json"
@@ -158,14 +157,6 @@ def verify(path: Path) -> dict[str, Any]:
             raise BakeoffError(f"{file}: sha256 differs from the one recorded when it was made: the file changed "
                                "after it was measured; compress the run again with --overwrite")
     return manifest
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _rebuild(path: Path, config: Any, manifest: dict[str, Any]) -> nn.Module:

@@ -15,8 +15,8 @@ from bakeoff.data.dataset import TextDataset
 from bakeoff.eval.results import EvalResult
 from bakeoff.models import load_for_classification, load_tokenizer, resolve_model
 from bakeoff.track import Store
-from bakeoff.train import fit
-from bakeoff.train.progress import QuietProgress
+from bakeoff.training import fit
+from bakeoff.training.display import SilentDisplay
 from tests.conftest import sentiment_rows
 
 
@@ -29,14 +29,14 @@ def _train(tiny_model_dir, sentiment_dir, **options):
 def test_tiny_model_learns_and_the_run_is_recorded(tiny_model_dir, sentiment_dir):
     result = _train(tiny_model_dir, sentiment_dir)
     assert result.validation.metrics["accuracy"] >= 0.85
-    assert result.run["status"] == "COMPLETED" and result.training["steps"] == 60
-    run = Store().get(result.run["id"])
+    assert result.run.status == "COMPLETED" and result.training.steps == 60
+    run = Store().get(result.run.id)
     assert run.status == "COMPLETED"
     losses = [p["value"] for p in run.metric("train/loss")]
     assert len(losses) == 60 and np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
     assert [p["step"] for p in run.metric("validation/accuracy")] == [10, 20, 30, 40, 50, 60]
     saved = json.loads((run.path / "result.json").read_text())
-    assert saved["schema_version"] == 1 and saved["data"]["fingerprints"]["train"] == result.data["fingerprints"]["train"]
+    assert saved["schema_version"] == 2 and saved["data"]["fingerprints"]["train"] == result.data.fingerprints["train"]
     assert saved["config"]["learning_rate"] == 3e-3 and saved["hardware"]["torch"] == torch.__version__
     assert run.parameters()["batch_size"] == 16
     # 2 layers x 3 dropouts + embeddings + classifier; the saved model is plain BERT again (pipeline tests load it)
@@ -72,7 +72,7 @@ def _scripted_fit(tiny_model_dir, values, patience, select_by="accuracy"):
 
     config = TrainConfig(epochs=len(values), batch_size=16, learning_rate=1e-3, early_stopping_patience=patience)
     outcome = fit(model, encoded, config, evaluate=evaluate, select_by=select_by, precision="fp32",
-                  device=torch.device("cpu"), log=lambda *a, **k: None, progress=QuietProgress())
+                  device=torch.device("cpu"), log=lambda *a, **k: None, display=SilentDisplay())
     return model, outcome, snapshots
 
 
@@ -115,7 +115,7 @@ def test_simulated_out_of_memory_keeps_the_effective_batch(tiny_model_dir):
             model.forward = limited
         outcome = fit(model, encoded, config, evaluate=lambda m: EvalResult(
             "validation", 1, 0.0, {"accuracy": 1.0}, "accuracy", {}, [], 0.1, 1.0), select_by="accuracy",
-            precision="fp32", device=torch.device("cpu"), log=lambda *a, **k: None, progress=QuietProgress())
+            precision="fp32", device=torch.device("cpu"), log=lambda *a, **k: None, display=SilentDisplay())
         models.append((model, outcome))
     (plain, plain_outcome), (fallback, fallback_outcome) = models
     assert plain_outcome.oom_fallbacks == []
@@ -126,23 +126,34 @@ def test_simulated_out_of_memory_keeps_the_effective_batch(tiny_model_dir):
 
 
 def test_ctrl_c_keeps_the_best_checkpoint_and_marks_the_run_interrupted(tiny_model_dir, sentiment_dir, monkeypatch):
-    class InterruptAtStep35(QuietProgress):
+    class InterruptAtStep35(SilentDisplay):
         def advance(self, step, loss, samples_per_second):
             if step == 35:
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr("bakeoff.api.QuietProgress", InterruptAtStep35)
+    monkeypatch.setattr("bakeoff.runs.train_run.SilentDisplay", InterruptAtStep35)
     result = _train(tiny_model_dir, sentiment_dir)
-    assert result.run["status"] == "INTERRUPTED" and result.training["steps"] == 35
+    assert result.run.status == "INTERRUPTED" and result.training.steps == 35
     assert [h["step"] for h in result.history] == [10, 20, 30]
     best = max(result.history, key=lambda h: h["accuracy"])  # the first of equals, as the loop keeps it
-    assert result.training["best_step"] == best["step"]
+    assert result.training.best_step == best["step"]
     assert result.validation.metrics["accuracy"] == pytest.approx(best["accuracy"]) and (Path(result.checkpoint) / "model.safetensors").is_file()
-    assert Store().get(result.run["id"]).status == "INTERRUPTED"
+    assert Store().get(result.run.id).status == "INTERRUPTED"
 
 
-def test_a_nan_loss_fails_the_run_with_its_reason(tiny_model_dir, sentiment_dir):
+def test_a_nan_loss_fails_the_run_with_its_reason(tiny_model_dir, sentiment_dir, monkeypatch):
+    import bakeoff.runs.train_run as training_run
+
+    load = training_run.load_for_classification
+
+    def poisoned(*args, **kwargs):  # a head whose weights are NaN: the first loss is NaN
+        model = load(*args, **kwargs)
+        with torch.no_grad():
+            model.classifier.weight.fill_(float("nan"))
+        return model
+
+    monkeypatch.setattr(training_run, "load_for_classification", poisoned)
     with pytest.raises(bakeoff.BakeoffError, match=r"training diverged: the loss is nan at step \d+"):
-        _train(tiny_model_dir, sentiment_dir, learning_rate=float("inf"), epochs=1, max_grad_norm=float("inf"))
+        _train(tiny_model_dir, sentiment_dir, epochs=1)
     (run,) = Store().list()
     assert run.status == "FAILED" and "diverged" in run.info["error"]

@@ -6,8 +6,8 @@
         -m bakeoff.distributed_main SCRATCH
 
 torchrun starts the N processes, gives each its rank, watches them, and tears them all down when one fails;
-bakeoff starts no process of its own. Each process runs ``bakeoff.train`` (``distributed_main``); rank 0
-records the run and leaves its result in the scratch folder. On one machine gloo is pinned to the loopback
+bakeoff starts no process of its own. Each process runs ``runs.train_run.train`` (``distributed_main``);
+rank 0 records the run and leaves its result in the scratch folder. On one machine gloo is pinned to the loopback
 interface (``GLOO_SOCKET_IFNAME``) and the rendezvous to 127.0.0.1, so no traffic leaves the host.
 
 What the user sees: rank 0's own output (its progress bar) on stderr; torchrun's and the other ranks' output
@@ -35,14 +35,14 @@ import torch
 
 from bakeoff.config import TrainConfig
 from bakeoff.errors import BakeoffError
-from bakeoff.eval.results import EvalResult, TrainResult
+from bakeoff.io import file_lock, read_json, write_json_atomic
+from bakeoff.runs.results import TrainResult
 from bakeoff.runtime import resolve_device
 from bakeoff.track import default_root, layout
-from bakeoff.track._files import file_lock, read_json, write_json_atomic
 
 ENTRY_MODULE = "bakeoff.distributed_main"
 CONFIG_FILE = "config.json"  # the run's TrainConfig, for every rank
-RESULT_FILE = "result.json"  # rank 0's TrainResult, once the run is recorded
+RANK0_RESULT = "result.json"  # rank 0's TrainResult, once the run is recorded
 RANK0_OUTPUT = "rank0.log"  # rank 0's stdout and stderr, followed onto the user's stderr
 TORCHRUN_LOG = "torchrun.log"  # torchrun's own output and the other ranks'
 SHUTDOWN_SECONDS = 600  # after Ctrl-C, how long torchrun lets rank 0 evaluate and save before killing it
@@ -71,9 +71,9 @@ def launch(config: TrainConfig) -> TrainResult:
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", *_torchrun_options(),
                    f"--nproc-per-node={config.nproc}", "-m", ENTRY_MODULE, str(scratch)]
         returncode, signalled = _run(command, _environment(config, device), scratch, config.nproc)
-        result = read_json(scratch / RESULT_FILE, default=None)
+        result = read_json(scratch / RANK0_RESULT, default=None)
         if result is not None:
-            return _train_result(result)
+            return TrainResult.from_dict(result)
         message, keep_scratch = _failure(scratch, config, returncode, signalled)
         raise BakeoffError(message)
     finally:
@@ -257,11 +257,3 @@ def _mark_ended(run_dir: Path, status: str, error: str) -> None:
         info.update(status=status, error=error, ended_at=layout.utc_now())
         write_json_atomic(run_dir / layout.EXPERIMENT_FILE, info)
 
-
-def _train_result(values: dict[str, Any]) -> TrainResult:
-    """A ``TrainResult`` from its ``to_dict()``."""
-    names = {f.name for f in dataclasses.fields(TrainResult)} - {"extra"}
-    known = {k: v for k, v in values.items() if k in names}
-    known["validation"] = EvalResult(**values["validation"])
-    known["test"] = EvalResult(**values["test"]) if values.get("test") else None
-    return TrainResult(**known, extra={k: v for k, v in values.items() if k not in names})

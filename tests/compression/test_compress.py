@@ -15,12 +15,13 @@ from typer.testing import CliRunner
 
 import bakeoff
 from bakeoff.cli import app
-from bakeoff.compress import artefact as compression
-from bakeoff.compress import int8
-from bakeoff.compress.int8 import Int8Embedding, Int8Linear
+from bakeoff.compression import artefact as compression
+from bakeoff.compression import int8
+from bakeoff.compression.int8 import Int8Embedding, Int8Linear
 from bakeoff.data import TextDataset
 from bakeoff.data.batching import encode
 from bakeoff.errors import BakeoffError
+from bakeoff.eval.significance import mcnemar
 from bakeoff.eval.predict import model_inputs, predict_with
 from bakeoff.models.checkpoint import load_checkpoint
 from tests.conftest import sentiment_rows
@@ -46,7 +47,7 @@ def _encoded(tokenizer, count=24):
 
 @pytest.mark.parametrize("method", list(compression.METHODS))
 def test_every_method_round_trips_through_disk(trained_run, tmp_path, method):
-    checkpoint = Path(trained_run.model["checkpoint"])
+    checkpoint = Path(trained_run.model.checkpoint)
     original, tokenizer = load_checkpoint(checkpoint)
     encoded = _encoded(tokenizer)
     expected = predict_with(lambda b: original(**b).logits, encoded, 8, 2).logits
@@ -66,7 +67,7 @@ def test_int8_swaps_modules_and_sizes_add_up(trained_run, tmp_path):
 
     from safetensors import safe_open
 
-    checkpoint = Path(trained_run.model["checkpoint"])
+    checkpoint = Path(trained_run.model.checkpoint)
     manifest = compression.write(checkpoint, compression.get_method("dynamic-int8"), tmp_path / "q")
     model = compression._rebuild(tmp_path / "q", load_checkpoint(checkpoint)[0].config, manifest)
     kinds = {type(module) for module in model.modules()}
@@ -86,7 +87,7 @@ def test_int8_swaps_modules_and_sizes_add_up(trained_run, tmp_path):
 
 def test_int8_predictions_do_not_depend_on_batch_size_or_padding(trained_run, tmp_path):
 
-    checkpoint = Path(trained_run.model["checkpoint"])
+    checkpoint = Path(trained_run.model.checkpoint)
     compression.write(checkpoint, compression.get_method("dynamic-int8"), tmp_path / "q")
     loaded = compression.load(tmp_path / "q")
     encoded = _encoded(loaded.tokenizer)
@@ -100,7 +101,7 @@ def test_int8_predictions_do_not_depend_on_batch_size_or_padding(trained_run, tm
 
 def test_nothing_pickled_is_written_or_read(trained_run, tmp_path, monkeypatch):
 
-    checkpoint = Path(trained_run.model["checkpoint"])
+    checkpoint = Path(trained_run.model.checkpoint)
     for method in compression.METHODS:
         compression.write(checkpoint, compression.get_method(method), tmp_path / method)
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -119,7 +120,7 @@ def test_nothing_pickled_is_written_or_read(trained_run, tmp_path, monkeypatch):
 
 def test_a_tampered_artefact_is_refused(trained_run, tmp_path):
 
-    compression.write(Path(trained_run.model["checkpoint"]), compression.get_method("dynamic-int8"), tmp_path / "q")
+    compression.write(Path(trained_run.model.checkpoint), compression.get_method("dynamic-int8"), tmp_path / "q")
     weights = tmp_path / "q" / "model.safetensors"
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF
@@ -139,7 +140,12 @@ def test_compress_cli_records_the_comparison_and_predict_and_bench_agree(trained
     change = report["change"]
     assert change["size_ratio"] > 2.5
     assert change["flips"] == round(change["flip_share"] * report["rows"])
-    assert 0 <= change["mcnemar"]["p_value"] <= 1
+    test = change["mcnemar"]  # the p-value is McNemar's exact test on the recorded discordant counts
+    only_original, only_compressed = test["only_original_right"], test["only_compressed_right"]
+    assert only_original + only_compressed <= change["flips"]
+    correct_original = np.array([1] * only_original + [0] * only_compressed)
+    assert test["p_value"] == pytest.approx(mcnemar(correct_original, 1 - correct_original).p_value)
+    assert test["significant"] == (test["p_value"] < 0.05)
     assert report["original"]["method"] == "fp32" and report["compressed"]["method"] == "dynamic-int8"
     latency = report["compressed"]["bench"]["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] and latency["threads"] >= 1

@@ -18,8 +18,9 @@ from safetensors.numpy import load_file
 
 import bakeoff
 from bakeoff.errors import BakeoffError
+from bakeoff.runs.results import TrainResult
 from bakeoff.track import Store
-from bakeoff.train.distributed import World
+from bakeoff.training.distributed import World
 from tests.conftest import sentiment_rows, write_tsv
 
 SRC = Path(bakeoff.__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ CRASH_RANK_1 = """
 import os
 if os.environ.get("RANK") == "1":
     import importlib
-    loop = importlib.import_module("bakeoff.train.loop")  # (``bakeoff.train`` is also the api's function)
+    loop = importlib.import_module("bakeoff.training.loop")
     _step, _calls = loop._clip_and_step, []
     def _failing(*args, **kwargs):
         _calls.append(1)
@@ -83,19 +84,23 @@ def test_two_processes_train_as_one_process_does(model_without_dropout, data_151
     compared = [k for k in weights_one if not k.endswith("attention.self.key.bias")]
     assert len(compared) == len(weights_one) - 2
     assert max(float(np.abs(weights_one[k] - weights_two[k]).max()) for k in compared) < 1e-5
-    predictions = [json.loads((Path(r.run["path"]) / "predictions.json").read_text()) for r in (one, two)]
+    predictions = [json.loads((Path(r.run.path) / "predictions.json").read_text()) for r in (one, two)]
     assert predictions[0]["validation"] == predictions[1]["validation"]  # the whole split, no padded rows
 
     runs = Store().list(project="two")
     assert len(runs) == 1 and runs[0].status == "COMPLETED"  # one run, recorded by rank 0 only
     # the training loss of each step: the whole batch's mean, summed from both processes' rows
-    train_losses = [[p["value"] for p in Store().get(r.run["id"]).metric("train/loss")] for r in (one, two)]
+    train_losses = [[p["value"] for p in Store().get(r.run.id).metric("train/loss")] for r in (one, two)]
     assert len(train_losses[1]) == 44 and np.allclose(train_losses[1], train_losses[0], rtol=0, atol=1e-5)
     saved = json.loads((runs[0].path / "result.json").read_text())
     assert saved["training"]["world_size"] == 2 and saved["training"]["backend"] == "gloo"
-    assert saved["training"]["steps"] == one.training["steps"] == 44
+    assert saved["training"]["steps"] == one.training.steps == 44
     assert runs[0].parameters()["world_size"] == 2 and runs[0].parameters()["backend"] == "gloo"
-    assert one.training["world_size"] == 1 and one.training["backend"] is None
+    assert one.training.world_size == 1 and one.training.backend is None
+    for key in ("world_size", "backend"):  # a result.json written before --nproc existed
+        del saved["training"][key]
+    older = TrainResult.from_dict(saved).training
+    assert (older.world_size, older.backend) == (1, None)
 
 
 def test_gradient_accumulation_and_dense_embedding_gradients_too(model_without_dropout, data_151):
@@ -107,7 +112,7 @@ def test_gradient_accumulation_and_dense_embedding_gradients_too(model_without_d
     assert one.history[0]["accuracy"] <= 0.6 and one.validation.metrics["accuracy"] >= 0.9  # it learned
     assert [h["accuracy"] for h in two.history] == [h["accuracy"] for h in one.history]
     assert np.allclose([h["loss"] for h in two.history], [h["loss"] for h in one.history], rtol=0, atol=1e-5)
-    assert two.training["steps"] == one.training["steps"] == 30 and two.training["world_size"] == 2
+    assert two.training.steps == one.training.steps == 30 and two.training.world_size == 2
     weights_one, weights_two = (load_file(Path(r.checkpoint) / "model.safetensors") for r in (one, two))
     compared = [k for k in weights_one if not k.endswith("attention.self.key.bias")]  # (see the test above)
     assert max(float(np.abs(weights_one[k] - weights_two[k]).max()) for k in compared) < 1e-5
@@ -163,8 +168,16 @@ def test_shards_cover_every_row_once_and_one_process_keeps_the_batch():
 
 
 def test_nproc_checks_its_value():
-    with pytest.raises(BakeoffError, match="--nproc must be a whole number"):
+    with pytest.raises(BakeoffError, match="--nproc must be >= 1, got 0"):
         bakeoff.train(task="demo", nproc=0)
     if not torch.cuda.is_available():
         with pytest.raises(BakeoffError, match="each process takes its own GPU|no CUDA"):
             bakeoff.train(task="demo", nproc=2, device="cuda:1")
+
+
+def test_nproc_is_how_a_run_runs_not_what_it_computes():
+    from bakeoff.config import TrainConfig, identity
+
+    one, two = (TrainConfig(task="demo", nproc=n).validate().to_dict() for n in (1, 2))
+    assert one != two and identity(one) == identity(two)  # so trial ids and leaderboard variants are unchanged
+

@@ -3,7 +3,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bakeoff.train.optim import RowAdamW, clip_gradients
+from bakeoff.training.optim import RowAdamW, clip_gradients
 
 
 def _embedding_steps(sparse: bool, batches, weight_decay=0.0):

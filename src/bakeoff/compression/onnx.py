@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from bakeoff.errors import BakeoffError
-from bakeoff.eval.predict import Forward
+from bakeoff.models.forward import Forward
 
 OPSET = 17
 

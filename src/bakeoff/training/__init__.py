@@ -1,5 +1,5 @@
 """Training: the loop, its optimizer and schedule, and its terminal progress."""
 
-from bakeoff.train.loop import FitOutcome, fit
+from bakeoff.training.loop import FitOutcome, fit
 
 __all__ = ["FitOutcome", "fit"]

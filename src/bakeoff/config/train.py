@@ -1,0 +1,160 @@
+"""``TrainConfig``: every option of a fine-tuning run, declared once with its help and allowed values.
+
+What a run *computes* (its identity) is every option but those marked ``identity=False`` (how it runs: threads,
+device, nproc, project, name, quiet, tags). Two runs with the same identity are the same experiment; a study's
+trial id and the leaderboard's rows (a *variant*: the identity without the seed) both come from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bakeoff.config.options import OptionError, coerce_option, option, specs
+from bakeoff.errors import BakeoffError
+from bakeoff.metrics import metric_names
+
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass
+class TrainConfig:
+    """One fine-tuning run. The names are the ones users know from Hugging Face and the seeds.
+
+    >>> TrainConfig(model="minilm-l3", task="demo", epochs=2).validate().epochs
+    2.0
+    """
+
+    model: str = option("minilm-l6", "Alias, hub id or local folder (see `bakeoff models`).", kind=str,
+                        study=False)
+    task: str | None = option("demo", "Task name (see `bakeoff tasks`).", kind=str, off="your own --data",
+                              study=False)
+    data: str | None = option(None, "A folder of split files, or one CSV/TSV/JSONL/Parquet file.", kind=str,
+                              off="the task's data")
+    text_column: str | None = option(None, "Column holding the text.", kind=str, off="the task's")
+    text_pair_column: str | None = option(None, "Column holding the second text of a pair.", kind=str,
+                                          off="the task's, if any")
+    label_column: str | None = option(None, "Column holding the label (strings or integers).", kind=str,
+                                      off="the task's")
+    layers: list[int] | None = option(None, "Keep only these encoder layers, e.g. 0,2,4.", kind="ints",
+                                      at_least=0, off="all layers")
+    max_length: int = option(128, "Tokens per text (pairs: both texts); longer ones are cut.", kind=int,
+                             at_least=4, at_most=8192)
+    learning_rate: float = option(5e-5, "Peak learning rate of AdamW.", kind=float, above=0, at_most=1)
+    batch_size: int = option(32, "Rows per optimizer step (before gradient accumulation).", kind=int, at_least=1)
+    eval_batch_size: int = option(128, "Rows per batch when evaluating.", kind=int, at_least=1)
+    epochs: float = option(1.0, "Passes over the training rows (fractions allowed).", kind=float, above=0)
+    max_steps: int | None = option(None, "Stop after this many optimizer steps (overrides --epochs).", kind=int,
+                                   at_least=1, off="set by --epochs")
+    warmup_ratio: float = option(0.0, "Share of the steps spent warming the learning rate up from 0.", kind=float,
+                                 at_least=0, below=1)
+    weight_decay: float = option(0.0, "AdamW weight decay (0 = none).", kind=float, at_least=0, below=1)
+    max_grad_norm: float | None = option(1.0, "Clip the gradient norm to this.", kind=float, above=0,
+                                         off="no clipping")
+    sparse_embeddings: bool = option(True, "Update only the word-embedding rows a batch uses (faster on CPU).",
+                                     kind=bool)
+    gradient_accumulation_steps: int = option(1, "Batches whose gradients are summed per optimizer step.",
+                                              kind=int, at_least=1)
+    train_fraction: float = option(1.0, "Share of the training rows, stratified and nested.", kind=float, above=0,
+                                   at_most=1)
+    seed: int = option(42, "Seed for data order, dropout and the head's initial weights.", kind=int, at_least=0,
+                       study=False)
+    eval_steps: int | None = option(None, "Evaluate every N optimizer steps.", kind=int, at_least=1,
+                                    off="once per epoch")
+    best_metric: str | None = option(None, "Keep the checkpoint best by this validation metric.", kind=str,
+                                     choices=(*metric_names(), "loss"), off="the task's primary metric")
+    early_stopping_patience: int | None = option(None, "Stop after N evaluations without improvement.", kind=int,
+                                                 at_least=1, off="no early stopping")
+    precision: str = option("auto", "auto (bf16 where the hardware has it natively), bf16, fp16 (CUDA) or fp32.",
+                            kind=str, choices=PRECISIONS)
+    device: str = option("auto", "auto, cpu, cuda, cuda:N or mps.", kind=str, identity=False)
+    threads: int | None = option(None, "Torch intra-op threads.", kind=int, at_least=1,
+                                 off="torch's choice, the core count", identity=False, study=False)
+    nproc: int = option(1, "Processes (GPUs) for this one run, under torchrun.", kind=int, at_least=1,
+                        identity=False)
+    project: str = option("bakeoff", "Store project the run is recorded in.", kind=str, identity=False,
+                          study=False)
+    name: str | None = option(None, "Run name (default: <task>-<model>-seed<seed>).", kind=str, off="derived",
+                              identity=False, study=False)
+    save_checkpoint: bool = option(True, "Save the trained weights (a plain Hugging Face folder).", kind=bool)
+    quiet: bool = option(False, "No progress bar (for CI and logs).", kind=bool, identity=False, study=False)
+    tags: list[str] = option([], "Tags recorded with the run.", kind="strs", identity=False)
+
+    def validate(self) -> TrainConfig:
+        """Coerce and range-check every option, then the ones that depend on each other.
+
+        Raises one ``BakeoffError`` naming the option and the fix; runs before anything is loaded or written.
+        """
+        for name in specs(TrainConfig):
+            setattr(self, name, coerce_option(TrainConfig, name, getattr(self, name)))
+        if not _DEVICE.match(self.device):
+            raise OptionError("device", f"{self.device!r} is not one of auto, cpu, cuda, cuda:N, mps")
+        if self.task is None and self.data is None:
+            raise BakeoffError("no data: give --task (see `bakeoff tasks`) or --data FILE_OR_FOLDER")
+        if self.name is not None:
+            check_run_name(self.name)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """A config from a mapping (``result.json``'s ``config``, API keywords); unknown keys are refused."""
+        known = set(specs(cls))
+        unknown = sorted(set(values) - known)
+        if unknown:
+            import difflib
+
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise BakeoffError(f"unknown setting {unknown[0]!r}{hint}")
+        return cls(**values)
+
+
+# Names become folders; this is the store's own rule, said where a run's name is chosen.
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_run_name(name: str) -> str:
+    """A run name is letters, digits, '-', '_' and '.', starts with a letter or digit, at most 128 characters."""
+    if not _RUN_NAME.match(name):
+        shown = name if len(name) <= 40 else name[:37] + "..."
+        raise OptionError("name", f"{shown!r} is not a usable run name: use 1-128 letters, digits, '-', '_' or "
+                                  "'.', starting with a letter or digit")
+    return name
+
+
+def identity(config: dict[str, Any]) -> dict[str, Any]:
+    """The options that decide what a run computes (not how or where it runs)."""
+    excluded = {name for name, spec in specs(TrainConfig).items() if not spec.identity}
+    return {k: v for k, v in config.items() if k not in excluded}
+
+
+def variant_of(config: dict[str, Any]) -> str:
+    """What distinguishes a run from others apart from its seed, as text: the leaderboard's row key."""
+    values = identity(config)
+    values.pop("seed", None)
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def config_digest(config: dict[str, Any], extra: dict[str, Any] | None = None) -> str:
+    """12 hex digits of the identity (plus ``extra``, e.g. a trial's compression steps)."""
+    payload = {"config": identity(config), **(extra or {})}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def model_label(model: str) -> str:
+    """A model reference as a name part: the hub id's or folder's last part, unsafe characters as '-'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(model).rstrip("/")).name).strip("-.") or "model"
+
+
+def run_name(config: dict[str, Any], suffix: str) -> str:
+    """``<task>-<model>-<suffix>``: readable in a listing, unique through the suffix."""
+    return f"{config.get('task') or 'custom'}-{model_label(config['model'])}-{suffix}"

@@ -1,0 +1,48 @@
+"""Latency, throughput and memory of an existing model, without training."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bakeoff.compression import artefact as compression
+from bakeoff.errors import BakeoffError
+from bakeoff.runs.inference import load_model
+from bakeoff.runs.locate import locate
+from bakeoff.runs.measure import as_dict, measure
+from bakeoff.runs.splits import labelled_split
+
+
+def bench(model: str, *, method: str | None = None, backend: str = "auto", batch_sizes: tuple[int, ...] = (8, 64),
+          threads: int | None = None, precision: str = "fp32", task: str | None = None, data: str | None = None,
+          split: str = "validation", requests: int = 100) -> dict[str, Any]:
+    """Latency, throughput and memory of an existing model, without training.
+
+    ``backend="auto"`` runs a model on the backend it was made for; ``"onnxruntime"`` on a PyTorch checkpoint
+    exports it to a temporary ONNX graph first. The result holds the predicted label ids (``labels``) so they can
+    be checked against ``predict``.
+
+    >>> bakeoff.bench("demo-demo/demo-minilm-l6-seed42", batch_sizes=(1, 8))["bench"]["latency_ms"]  # doctest: +SKIP
+    """
+    if backend not in ("auto", "torch", "onnxruntime"):
+        raise BakeoffError(f"--backend {backend!r}: use auto, torch or onnxruntime")
+    if threads:
+        torch.set_num_threads(threads)
+    found = locate(model, method)
+    found.verify()
+    path = found.model_dir
+    with tempfile.TemporaryDirectory(prefix="bakeoff-bench-") as scratch:
+        is_compressed = (path / compression.MANIFEST).is_file()
+        if backend == "onnxruntime" and not is_compressed:
+            compression.write(path, compression.get_method("onnx"), Path(scratch) / "onnx")
+            path = Path(scratch) / "onnx"
+        loaded = load_model(path, precision, "cpu")
+        if backend != "auto" and loaded.backend != backend:
+            raise BakeoffError(f"{path} is a {loaded.method} model for {loaded.backend}: use --backend "
+                               f"{loaded.backend} (or leave --backend out)")
+        encoded, primary = labelled_split(loaded, found.config, split, speed_only=True, task=task, data=data)
+        figures, labels = measure(loaded, encoded, split, primary, batch_sizes, requests)
+    return {"model": model, "split": split, "rows": len(encoded), **as_dict(figures, labels)}

@@ -1,0 +1,92 @@
+"""Evaluate and predict with a trained or compressed model — and the one scoring path training uses too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bakeoff.compression import artefact as compression
+from bakeoff.data import TextDataset
+from bakeoff.data.batching import Encoded, encode
+from bakeoff.errors import BakeoffError
+from bakeoff.eval import EvalResult, evaluate_predictions, predict_with
+from bakeoff.models.forward import Forward
+from bakeoff.runs.locate import locate
+from bakeoff.runs.splits import labelled_split
+from bakeoff.runtime import resolve_device, resolve_precision
+
+
+def score(forward: Forward, reference: Forward | None, encoded: Encoded, split: str, label_names: list[str],
+          primary: str, batch_size: int) -> tuple[EvalResult, np.ndarray]:
+    """Metrics of ``forward`` on ``encoded`` and its predicted label ids, with ``reference`` (fp32) re-checking
+    bf16 close calls. Training, ``evaluate`` and compression all score through here, so a run's own
+    ``result.json`` and ``bakeoff evaluate`` of it agree."""
+    predictions = predict_with(forward, encoded, batch_size, len(label_names), reference)
+    return evaluate_predictions(split, predictions, encoded.labels, label_names, primary), predictions.labels
+
+
+def load_model(path: Path, precision: str, device: str) -> compression.LoadedModel:
+    torch_device = resolve_device(device)
+    return compression.load(path, precision=resolve_precision(precision, torch_device), device=torch_device)
+
+
+def evaluate(model: str, *, task: str | None = None, data: str | None = None, split: str = "validation",
+             text_column: str | None = None, text_pair_column: str | None = None, label_column: str | None = None,
+             max_length: int | None = None, batch_size: int = 128, precision: str = "auto",
+             device: str = "auto", method: str | None = None) -> EvalResult:
+    """Evaluate a trained run (id, prefix, project/name), a checkpoint folder or a compressed model on a split.
+
+    Without ``task``/``data``, the run's own task and data are used; ``method`` picks the run's compressed model.
+
+    >>> bakeoff.evaluate("demo-demo/demo-minilm-l6-seed42", split="test").metrics["accuracy"]  # doctest: +SKIP
+    """
+    found = locate(model, method)
+    found.verify()
+    loaded = load_model(found.model_dir, precision, device)
+    encoded, primary = labelled_split(loaded, found.config, split, task=task, data=data, text_column=text_column,
+                                      text_pair_column=text_pair_column, label_column=label_column,
+                                      max_length=max_length)
+    assert primary is not None
+    result, _ = score(loaded.forward, loaded.reference, encoded, split, loaded.label_names, primary, batch_size)
+    return result
+
+
+@dataclass
+class PredictResult:
+    """Labels and class probabilities, in input order."""
+
+    labels: list[str]
+    label_ids: np.ndarray  # (n,)
+    probabilities: np.ndarray  # (n, num_labels)
+    label_names: list[str]
+    seconds: float
+
+
+def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max_length: int | None = None,
+            batch_size: int = 128, precision: str = "auto", device: str = "auto",
+            method: str | None = None) -> PredictResult:
+    """Classify ``texts`` (with ``pairs`` for sentence-pair models) with a run, checkpoint or compressed model.
+
+    >>> bakeoff.predict("demo/minilm-l6", ["A delight from start to finish."]).labels  # doctest: +SKIP
+    ['positive']
+    """
+    if not texts:
+        raise BakeoffError("nothing to predict: give at least one text")
+    if pairs is not None and len(pairs) != len(texts):
+        raise BakeoffError(f"{len(texts)} texts but {len(pairs)} pair texts: give one pair text per text")
+    found = locate(model, method)
+    found.verify()
+    loaded = load_model(found.model_dir, precision, device)
+    dataset = TextDataset(texts=list(texts), pairs=list(pairs) if pairs is not None else None,
+                          labels=np.zeros(len(texts), dtype=np.int64))
+    encoded = encode(loaded.tokenizer, dataset, max_length or found.config.get("max_length", 128))
+    predictions = predict_with(loaded.forward, encoded, batch_size, loaded.num_labels, loaded.reference)
+    if not np.isfinite(predictions.logits).all():
+        raise BakeoffError(f"{found.model_dir}: the model produced NaN or infinite scores: its weights are damaged; "
+                           "train it again")
+    ids = predictions.labels
+    names = loaded.label_names
+    return PredictResult([names[i] for i in ids], ids, predictions.probabilities, names, predictions.seconds)
+

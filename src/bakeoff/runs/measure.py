@@ -1,0 +1,74 @@
+"""Measure a model folder as a user meets it: metrics, size, latency, throughput and memory — each model in a
+fresh process of its own, so that its peak memory is its own and not the other model's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bakeoff.compression import artefact as compression
+from bakeoff.data.batching import Encoded
+from bakeoff.eval.bench import bench as run_bench
+from bakeoff.eval.significance import mcnemar
+from bakeoff.runs.inference import score
+from bakeoff.runs.results import Change, MeasuredModel
+
+
+def measure(loaded: compression.LoadedModel, encoded: Encoded, split: str, primary: str | None,
+            batch_sizes: tuple[int, ...], requests: int = 100) -> tuple[MeasuredModel, list[int]]:
+    """Metrics, size and speed of one model on one split; and its predicted label ids, in row order."""
+    if primary:
+        scores, labels = score(loaded.forward, None, encoded, split, loaded.label_names, primary, 64)
+        metrics, loss = scores.metrics, scores.loss
+    else:
+        from bakeoff.eval import predict_with
+
+        labels, metrics, loss = predict_with(loaded.forward, encoded, 64, loaded.num_labels).labels, {}, None
+    speed = run_bench(loaded.forward, encoded, batch_sizes, requests=requests)
+    model = MeasuredModel(method=loaded.method, backend=loaded.backend, metrics=metrics, loss=loss,
+                          weights_bytes=loaded.weights_bytes,
+                          folder_bytes=sum(p.stat().st_size for p in loaded.path.iterdir() if p.is_file()),
+                          bench=speed.to_dict())
+    return model, [int(i) for i in labels]
+
+
+def measure_isolated(path: Path, encoded: Encoded, split: str, primary: str,
+                     batch_sizes: tuple[int, ...]) -> tuple[MeasuredModel, list[int]]:
+    """``measure`` of the model at ``path`` (fp32 if a plain checkpoint) in a new process, same thread count."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_measure_worker, path, encoded, split, primary, batch_sizes,
+                           torch.get_num_threads()).result()
+
+
+def _measure_worker(path: Path, encoded: Encoded, split: str, primary: str, batch_sizes: tuple[int, ...],
+                    threads: int) -> tuple[MeasuredModel, list[int]]:
+    torch.set_num_threads(threads)
+    return measure(compression.load(path, precision="fp32"), encoded, split, primary, batch_sizes)
+
+
+def change(before: MeasuredModel, before_labels: list[int], after: MeasuredModel, after_labels: list[int],
+           truth: np.ndarray) -> Change:
+    """What compression cost and gained: metric deltas, flips, McNemar, size and latency ratios."""
+    first, second = np.array(before_labels), np.array(after_labels)
+    test = mcnemar(first == truth, second == truth)
+    latency_before, latency_after = before.bench["latency_ms"], after.bench["latency_ms"]
+    return Change(metrics={name: after.metrics[name] - value for name, value in before.metrics.items()},
+                  flips=int((first != second).sum()), flip_share=float((first != second).mean()),
+                  mcnemar={"only_original_right": test.only_first, "only_compressed_right": test.only_second,
+                           "p_value": test.p_value, "significant": test.significant},
+                  size_ratio=before.weights_bytes / after.weights_bytes,
+                  latency_p50_speedup=latency_before["p50"] / latency_after["p50"],
+                  latency_p95_speedup=latency_before["p95"] / latency_after["p95"])
+
+
+def as_dict(model: MeasuredModel, labels: list[int] | None = None) -> dict[str, Any]:
+    """``bakeoff bench``'s figures for one model (``labels``: its predictions, to check against ``predict``)."""
+    from dataclasses import asdict
+
+    return {**asdict(model), **({"labels": labels} if labels is not None else {})}

@@ -1,0 +1,248 @@
+"""Typed results, and the documented schema of what a run writes. Readers use fields, never string keys.
+
+``result.json`` (``TrainResult``, schema_version 2; schema 1 files still load) — every key, once:
+
+- ``schema_version``; ``bakeoff_version``, ``git_commit`` (of the bakeoff source tree, or null), ``created_at``
+  (UTC ISO-8601).
+- ``run`` (``RunInfo``): ``id``, ``project``, ``name``, ``path``, ``status`` (COMPLETED or INTERRUPTED).
+- ``config``: the resolved ``TrainConfig`` (every option, defaults filled in).
+- ``model`` (``ModelInfo``): ``name``, ``location``, ``origin``, ``layers``, ``parameters``, ``checkpoint`` (a
+  folder ``transformers.pipeline("text-classification", model=...)`` loads, or null), ``checkpoint_bytes``,
+  ``checkpoint_files`` ({file: bytes}), ``checkpoint_sha256`` ({file: sha256}, schema 2: checked before loading).
+- ``data`` (``DataInfo``): ``task``, ``label_names``, ``sizes`` {split: rows}, ``fingerprints`` {split: sha256[:16]},
+  ``notes``, ``rows_at_max_length`` {split: rows whose tokens reached max_length, i.e. were cut or exactly fit}.
+- ``training`` (``TrainingInfo``): ``seconds``, ``samples_per_second``, ``tokens_per_second`` (training rows and
+  their real tokens per wall second), ``steps``, ``epochs_completed``, ``precision``, ``device``, ``best_step``,
+  ``best_epoch``, ``selected_by``, ``stopped_early``, ``oom_fallbacks``, ``shortcuts`` (the same-function speed-ups
+  that applied: ``training/first_token.py``, ``training/dropout.py``), ``world_size`` (processes that trained the
+  run: ``--nproc``; 1 in files written before it existed) and ``backend`` (their process group: gloo or nccl;
+  null in one process).
+- ``validation`` / ``test``: an ``EvalResult`` (``test`` null where the task has no labelled test split): ``split``,
+  ``rows``, ``loss``, ``metrics`` {name: value}, ``primary_metric``, ``per_class``, ``confusion_matrix`` (rows true,
+  columns predicted), ``seconds``, ``samples_per_second``. Both come from the same evaluation path as
+  ``bakeoff evaluate`` (bf16 close calls re-checked in fp32).
+- ``history``: one entry per evaluation during training: ``{"step", "epoch", "loss", metric: value, ...}``.
+- ``latency_ms``: batch-1 inference on validation rows after warm-up: ``p50``, ``p95``, ``p99``, ``mean``,
+  ``requests``, ``threads``, in the training precision.
+- ``hardware``: CPU model, core count, torch threads, relevant CPU flags, CUDA device, Python/torch versions.
+
+``compressed/<method>/report.json`` (``CompressReport``, schema_version 1): ``run``, ``method``, ``path``, ``split``,
+``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``: ``method``, ``backend``,
+``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles, throughput per length
+bucket and batch size, peak memory); ``change`` (``Change``: metric deltas, ``flips``, ``flip_share``, McNemar's test
+on paired correctness, ``size_ratio``, ``latency_p50_speedup``, ``latency_p95_speedup``); ``manifest``;
+``predictions`` (the compressed model's label ids on the split, in row order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bakeoff.errors import BakeoffError
+from bakeoff.eval.results import EvalResult
+from bakeoff.io import read_json, write_json_atomic
+
+SCHEMA_VERSION = 2
+T = TypeVar("T")
+
+
+def _build(cls: type[T], values: dict[str, Any] | None) -> T:
+    """A dataclass from a dict, ignoring keys it does not know and leaving missing ones at their defaults."""
+    values = values or {}
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class RunInfo:
+    id: str
+    project: str
+    name: str
+    path: str
+    status: str = "COMPLETED"
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    location: str
+    origin: str
+    layers: list[int] | None = None
+    parameters: int | None = None
+    checkpoint: str | None = None
+    checkpoint_bytes: int | None = None
+    checkpoint_files: dict[str, int] = field(default_factory=dict)
+    checkpoint_sha256: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def weights_bytes(self) -> int | None:
+        """Bytes of the safetensors weights alone (what compressed models are compared against)."""
+        sizes = [size for name, size in self.checkpoint_files.items() if name.endswith(".safetensors")]
+        return sum(sizes) if sizes else None
+
+
+@dataclass
+class DataInfo:
+    task: str
+    label_names: list[str]
+    sizes: dict[str, int]
+    fingerprints: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    rows_at_max_length: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class TrainingInfo:
+    seconds: float
+    samples_per_second: float | None
+    tokens_per_second: float | None
+    steps: int
+    epochs_completed: float
+    precision: str
+    device: str
+    best_step: int | None = None
+    best_epoch: float | None = None
+    selected_by: str | None = None
+    stopped_early: bool = False
+    oom_fallbacks: list[dict[str, int]] = field(default_factory=list)
+    shortcuts: dict[str, Any] = field(default_factory=dict)
+    world_size: int = 1  # processes that trained the run (training/distributed.py)
+    backend: str | None = None  # their process group (gloo, nccl); None in one process
+
+
+@dataclass
+class TrainResult:
+    """What ``bakeoff.train`` returns; ``to_dict()`` is ``result.json``."""
+
+    run: RunInfo
+    config: dict[str, Any]
+    model: ModelInfo
+    data: DataInfo
+    training: TrainingInfo
+    validation: EvalResult
+    test: EvalResult | None
+    history: list[dict[str, Any]]
+    hardware: dict[str, Any]
+    latency_ms: dict[str, float]
+    bakeoff_version: str
+    git_commit: str | None
+    created_at: str
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def checkpoint(self) -> str | None:
+        return self.model.checkpoint
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: Path) -> None:
+        write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainResult:
+        """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty)."""
+        version = int(values.get("schema_version", 1))
+        if version > SCHEMA_VERSION:
+            raise BakeoffError(f"result schema {version} is newer than this bakeoff reads ({SCHEMA_VERSION}): "
+                               "upgrade bakeoff")
+        test = values.get("test")
+        return cls(run=_build(RunInfo, values["run"]), config=dict(values["config"]),
+                   model=_build(ModelInfo, values["model"]), data=_build(DataInfo, values["data"]),
+                   training=_build(TrainingInfo, values["training"]),
+                   validation=EvalResult.from_dict(values["validation"]),
+                   test=EvalResult.from_dict(test) if test else None, history=list(values.get("history") or []),
+                   hardware=dict(values.get("hardware") or {}), latency_ms=dict(values.get("latency_ms") or {}),
+                   bakeoff_version=values.get("bakeoff_version", ""), git_commit=values.get("git_commit"),
+                   created_at=values.get("created_at", ""), schema_version=version)
+
+    @classmethod
+    def load(cls, path: Path) -> TrainResult:
+        """A run's ``result.json``; a missing or unreadable one is a ``BakeoffError`` naming the file."""
+        return _parsed(path, "result", cls.from_dict)
+
+
+@dataclass
+class MeasuredModel:
+    """One model measured on one split: metrics, size, and its ``bench`` (latency, throughput, memory)."""
+
+    method: str
+    backend: str
+    metrics: dict[str, float]
+    loss: float | None
+    weights_bytes: int
+    folder_bytes: int
+    bench: dict[str, Any]
+
+    @property
+    def latency_p50_ms(self) -> float:
+        return float(self.bench["latency_ms"]["p50"])
+
+
+@dataclass
+class Change:
+    """What compression cost and gained, the compressed model against the original on the same rows."""
+
+    metrics: dict[str, float]
+    flips: int
+    flip_share: float
+    mcnemar: dict[str, Any]
+    size_ratio: float
+    latency_p50_speedup: float
+    latency_p95_speedup: float
+
+
+@dataclass
+class CompressReport:
+    """A compressed model measured against its original on the same split, threads and machine;
+    ``to_dict()`` is the ``report.json`` stored beside the compressed model."""
+
+    run: str
+    method: str
+    path: str
+    split: str
+    rows: int
+    primary_metric: str
+    original: MeasuredModel
+    compressed: MeasuredModel
+    change: Change
+    manifest: dict[str, Any]
+    predictions: list[int] = field(repr=False, default_factory=list)
+    schema_version: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CompressReport:
+        return cls(run=values["run"], method=values["method"], path=values["path"], split=values["split"],
+                   rows=values["rows"], primary_metric=values["primary_metric"],
+                   original=_build(MeasuredModel, values["original"]),
+                   compressed=_build(MeasuredModel, values["compressed"]), change=_build(Change, values["change"]),
+                   manifest=dict(values.get("manifest") or {}), predictions=list(values.get("predictions") or []),
+                   schema_version=int(values.get("schema_version", 1)))
+
+    @classmethod
+    def load(cls, path: Path) -> CompressReport:
+        return _parsed(path, "compression report", cls.from_dict)
+
+
+def _read(path: Path, what: str) -> dict[str, Any]:
+    try:
+        values = read_json(path, default=None)
+    except ValueError as error:
+        raise BakeoffError(f"{path}: the {what} is not valid JSON ({error}): run it again") from None
+    if not isinstance(values, dict):
+        raise BakeoffError(f"{path}: no {what} there (the run did not finish?)")
+    return values
+
+
+def _parsed(path: Path, what: str, parse: Any) -> Any:
+    try:
+        return parse(_read(path, what))
+    except (KeyError, TypeError) as error:
+        raise BakeoffError(f"{path}: the {what} is incomplete ({type(error).__name__}: {error}): run it again") \
+            from None

@@ -1,0 +1,38 @@
+"""What a running study tells whoever watches it (the CLI's progress display), as typed events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from bakeoff.study.runner import TrialOutcome
+    from bakeoff.study.trials import Trial
+
+
+@dataclass(frozen=True)
+class StudyStarted:
+    total: int  # trials this run of the study will account for (finished before, to run, over budget)
+
+
+@dataclass(frozen=True)
+class TrialStarted:
+    trial: Trial
+
+
+@dataclass(frozen=True)
+class TrialFinished:
+    outcome: TrialOutcome
+
+
+@dataclass(frozen=True)
+class RungStarted:
+    """Successive halving promoted ``trials`` to train for ``epochs``."""
+
+    trials: int
+    epochs: float
+
+
+StudyEvent = Union[StudyStarted, TrialStarted, TrialFinished, RungStarted]
+OnEvent = Callable[[StudyEvent], None]
