@@ -25,14 +25,14 @@ import numpy as np
 import torch
 
 import bakeoff
-from bakeoff.runs.files import CHECKPOINT_DIR
-from bakeoff.runs.locate import locate
 from bakeoff.data import DataOptions, load_task_data
 from bakeoff.data.batching import encode
 from bakeoff.eval.bench import batch1_latency_ms
 from bakeoff.eval.predict import predict_with
 from bakeoff.models.checkpoint import load_checkpoint
 from bakeoff.models.forward import torch_forward
+from bakeoff.runs.files import CHECKPOINT_DIR
+from bakeoff.runs.locate import locate
 from bakeoff.tasks import get_task
 
 METHODS = ("dynamic-int8", "onnx-int8", "bf16", "onnx")

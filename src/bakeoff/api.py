@@ -23,6 +23,7 @@ from bakeoff.runs import (
     predict,
     train,
 )
+from bakeoff.runs.inference import InputColumns, input_columns
 from bakeoff.study import Study, StudyOutcome, load_study
 
 DEMO_MODELS = ("minilm-l6", "minilm-l3")
@@ -71,5 +72,5 @@ def leaderboard(study_or_project: str | Path) -> Leaderboard:
     return board
 
 
-__all__ = ["CompressReport", "PredictResult", "TrainResult", "bench", "compress", "demo", "evaluate", "leaderboard",
-           "predict", "run_study", "train"]
+__all__ = ["CompressReport", "InputColumns", "PredictResult", "TrainResult", "bench", "compress", "demo",
+           "evaluate", "input_columns", "leaderboard", "predict", "run_study", "train"]

@@ -21,8 +21,8 @@ from bakeoff.compression.int8 import Int8Embedding, Int8Linear
 from bakeoff.data import TextDataset
 from bakeoff.data.batching import encode
 from bakeoff.errors import BakeoffError
-from bakeoff.eval.significance import mcnemar
 from bakeoff.eval.predict import model_inputs, predict_with
+from bakeoff.eval.significance import mcnemar
 from bakeoff.models.checkpoint import load_checkpoint
 from tests.conftest import sentiment_rows
 

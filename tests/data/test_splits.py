@@ -87,3 +87,19 @@ def test_no_local_copy_and_no_hub_is_one_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("BAKEOFF_DATA_DIR", str(tmp_path))
     with pytest.raises(DataError, match=r"no local copy of 'sst2'.*BAKEOFF_DATA_DIR"):
         load_task_data(get_task("sst2"), DataOptions())
+
+
+@pytest.mark.parametrize("labels,expected", [
+    (["pos"] * 6, "a classifier needs at least two classes"),
+    (["1", "negative"] * 3, "the labels mix numbers and names"),
+    (["0.5", "1.5"] * 3, "numbers with fractions"),
+    (["[1, 2]", "[3]"] * 3, "lists or mappings"),
+])
+def test_labels_that_cannot_be_classes_are_refused(tmp_path, labels, expected):
+    from bakeoff.data import DataOptions, load_task_data
+    from bakeoff.errors import BakeoffError
+
+    file = tmp_path / "rows.csv"
+    file.write_text("text,label\n" + "".join(f"row {i},\"{label}\"\n" for i, label in enumerate(labels)))
+    with pytest.raises(BakeoffError, match=expected):
+        load_task_data(None, DataOptions(data=file))

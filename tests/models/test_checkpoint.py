@@ -63,3 +63,25 @@ def test_model_names_resolve_or_fail_clearly(tmp_path):
         resolve_model("minilm-l7")
     with pytest.raises(BakeoffError, match="not a Hugging Face model folder"):
         resolve_model(str(tmp_path))
+
+
+def test_a_tampered_trained_checkpoint_is_refused_not_scored(trained):
+    from pathlib import Path
+
+    weights = Path(trained.checkpoint) / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-8:] = b"\xff" * 8  # NaNs in the last tensor: it would predict "negative nan" if loaded
+    weights.write_bytes(bytes(data))
+    for call in (lambda: bakeoff.predict(trained.run.id, ["a great film"]), lambda: bakeoff.evaluate(trained.run.id)):
+        with pytest.raises(BakeoffError, match="sha256 differs from the one recorded"):
+            call()
+
+
+def test_training_and_evaluate_score_through_one_path(tiny_model_dir, sentiment_dir):
+    """In bf16 a close call can flip; training and `bakeoff evaluate` both re-check those in fp32, so a run's own
+    result.json and an evaluation of it agree row for row."""
+    result = bakeoff.train(model=str(tiny_model_dir), data=str(sentiment_dir), task=None, epochs=1,
+                           learning_rate=1e-4, batch_size=16, precision="bf16", quiet=True)
+    again = bakeoff.evaluate(result.run.id, precision="bf16")
+    assert again.confusion_matrix == result.validation.confusion_matrix
+    assert again.metrics == pytest.approx(result.validation.metrics)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import ml_dash  # noqa: E402  (in the test extra: a broken install must fail here, not skip these tests)
 import pytest
 
 from bakeoff.track import Experiment, Store
-
-import ml_dash  # noqa: E402  (in the test extra: a broken install must fail here, not skip these tests)
 
 
 def test_ml_dash_reads_a_run_bakeoff_wrote(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,8 +21,12 @@ error_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+TRACEBACK_VARIABLE = "BAKEOFF_TRACEBACK"
+
+
 def friendly_errors(command: F) -> F:
-    """Print a ``BakeoffError`` as ``error: <message>`` and exit 2; anything else is a bug and keeps its traceback."""
+    """Print a ``BakeoffError`` as ``error: <message>`` and exit 2. Anything else is a bug: one line saying so and
+    how to see the traceback (``BAKEOFF_TRACEBACK=1``), exit 1."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,6 +35,16 @@ def friendly_errors(command: F) -> F:
         except BakeoffError as error:
             error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the last resort: one line, the traceback on request
+            if os.environ.get(TRACEBACK_VARIABLE):
+                raise
+            first = (str(error).splitlines() or [""])[0][:200]
+            error_console.print(f"[bold red]error:[/] unexpected {type(error).__name__}: {escape(first)} "
+                                f"(a bug in bakeoff; run again with {TRACEBACK_VARIABLE}=1 to see the traceback)",
+                                highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -14,10 +14,25 @@ from bakeoff.cli import inference, runs, study
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.cli.options import with_config_options
 from bakeoff.config import TrainConfig
+from bakeoff.errors import BakeoffError
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(runs.app, name="runs")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from bakeoff._version import __version__
+
+        console.print(f"bakeoff {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")] = False) -> None:
+    """Fair, fast, reproducible comparisons of encoder transformers."""
 
 Task = Annotated[str | None, typer.Option(help="Task name (see `bakeoff tasks`).")]
 Data = Annotated[str | None, typer.Option(help="A folder of split files, or one CSV/TSV/JSONL/Parquet file.")]
@@ -104,21 +119,35 @@ def predict(
     as_json: AsJson = False,
 ) -> None:
     """Classify a text (and its pair), or every row of a file."""
+    from bakeoff.api import input_columns
     from bakeoff.api import predict as predict_labels
     from bakeoff.data.tables import read_table
     from bakeoff.errors import BakeoffError
 
     if (text is None) == (file is None):
         raise BakeoffError('give either a text ("...") or --file FILE, not both or neither')
+    columns = input_columns(model, method)
     rows: list[dict[str, Any]]
     if file is not None:
         table = read_table(file)
-        texts = table.column(text_column or ("text" if "text" in table.columns else table.columns[0]), "--text-column")
-        pairs = table.column(text_pair_column, "--text-pair-column") if text_pair_column else None
+        text_name = text_column or _first_present(columns.text, table.columns, file, "--text-column", "text")
+        texts = table.column(text_name, "--text-column")
+        pair_name = text_pair_column
+        if pair_name is None and columns.pair:
+            pair_name = _first_present(columns.pair_columns, table.columns, file, "--text-pair-column",
+                                       "second text of each pair (a sentence-pair model)")
+        pairs = table.column(pair_name, "--text-pair-column") if pair_name else None
         rows = [dict(zip(table.columns, values, strict=True)) for values in table.rows]
+        shown = text_name
     else:
         texts, pairs = [text], [pair] if pair is not None else None
         rows = [{"text": text, **({"pair": pair} if pair is not None else {})}]
+        shown = "text"
+    if columns.pair and pairs is None:
+        raise BakeoffError(f"{model} reads sentence pairs: give the second text too (a second argument, or "
+                           "--text-pair-column)")
+    if columns.pair is False and pairs is not None:
+        raise BakeoffError(f"{model} reads single texts, not pairs: leave out the second text")
     result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method)
     for row, label, probabilities, label_id in zip(rows, result.labels, result.probabilities, result.label_ids, strict=True):
         row["label"], row["score"] = label, round(float(probabilities[label_id]), 6)
@@ -129,7 +158,7 @@ def predict(
         print_json(rows)
     else:
         for row in rows[:50]:
-            console.print(f"{row['label']}\t{row['score']:.4f}\t{str(row.get('text', ''))[:100]}", highlight=False)
+            console.print(f"{row['label']}\t{row['score']:.4f}\t{str(row.get(shown, ''))[:100]}", highlight=False)
         if len(rows) > 50:
             console.print(f"... {len(rows) - 50} more: pass --out FILE to keep them all")
 
@@ -228,13 +257,28 @@ def _print_results(results: list[Any], title: str) -> None:
         console.print(f"{result.model.name}: run {result.run.id}{test}", highlight=False)
 
 
+def _first_present(candidates: list[str], present: list[str], file: Path, flag: str, what: str) -> str:
+    """The first of the model's own column names that the file has; else one line listing the file's columns."""
+    for name in candidates:
+        if name in present:
+            return name
+    raise BakeoffError(f"{file} has no {what} column the model knows ({', '.join(candidates)}); its columns: "
+                       f"{', '.join(present)}: pass {flag} NAME")
+
+
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    if path.is_dir():
+        raise BakeoffError(f"--out {path} is a folder: give a file name, e.g. {path / 'predictions.csv'}")
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)  # nothing half-written under the real name
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(path)  # nothing half-written under the real name
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise BakeoffError(f"--out {path}: cannot write it ({error.strerror})") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,11 +19,11 @@ def _help(spec: Spec, default: Any) -> str:
     parts = [spec.help]
     if spec.choices:
         parts.append(f"One of: {', '.join(spec.choices)}.")
-    if spec.off:
-        parts.append(f"off: {spec.off}.")
     if default is not None and spec.kind is not bool and default != []:
         shown = ",".join(map(str, default)) if isinstance(default, list) else default
-        parts.append(f"[default: {shown}]")
+        parts.append(f"Default {shown}.")
+    if spec.off:
+        parts.append(f"(off = {spec.off})")
     return " ".join(parts)
 
 

@@ -178,7 +178,7 @@ def _to_task_data(task: TaskSpec | None, raw: dict[str, _RawSplit], label_names:
     if "all" in raw:
         raw["train"] = raw.pop("all")
     if label_names is None:
-        label_names = _label_names(raw["train"].labels)
+        label_names = _label_names(raw["train"])
     datasets = {split: _encode(split_raw, label_names, task is None) for split, split_raw in raw.items()}
     train = datasets["train"]
     validation, test = datasets.get("validation"), datasets.get("test")
@@ -197,11 +197,34 @@ def _to_task_data(task: TaskSpec | None, raw: dict[str, _RawSplit], label_names:
                     primary_metric=task.primary_metric if task else "accuracy", notes=notes)
 
 
-def _label_names(labels: list[str]) -> list[str]:
-    unique = set(labels)
-    if all(v.lstrip("-").isdigit() for v in unique):
+def _label_names(train: _RawSplit) -> list[str]:
+    """Your own data's classes, from its training labels; refused when they cannot be classes."""
+    unique = set(train.labels)
+    whole = {v for v in unique if v.lstrip("-").isdigit()}
+    if len(unique) < 2:
+        raise DataError(f"{train.source}: every training row has the label {next(iter(unique), '')!r}: a classifier "
+                        "needs at least two classes; check --label-column")
+    if whole and whole != unique:
+        raise DataError(f"{train.source}: the labels mix numbers and names ({', '.join(sorted(unique)[:6])}): use one "
+                        "kind for every row")
+    fractional = [v for v in unique if _is_fraction(v)]
+    if fractional and len(fractional) + len(whole) == len(unique):
+        raise DataError(f"{train.source}: labels like {fractional[0]!r} are numbers with fractions: bakeoff "
+                        "classifies, so give class labels (whole numbers or names)")
+    if any(v.startswith(("[", "{")) for v in unique):
+        raise DataError(f"{train.source}: the label column holds lists or mappings ({sorted(unique)[0][:30]!r}): "
+                        "give one class label per row")
+    if whole:
         return [str(v) for v in sorted(int(v) for v in unique)]
     return sorted(unique)
+
+
+def _is_fraction(value: str) -> bool:
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return not number.is_integer()
 
 
 def _encode(raw: _RawSplit, label_names: list[str], custom: bool) -> TextDataset:

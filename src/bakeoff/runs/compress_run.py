@@ -32,6 +32,7 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     chosen = compression.get_method(method)
     found = locate(run)
     checkpoint = found.model_dir
+    _check_writable(checkpoint.parent)
     if (checkpoint / compression.MANIFEST).is_file():
         raise BakeoffError(f"{checkpoint} is already compressed: compress the run's fp32 checkpoint instead")
     found.verify()
@@ -61,3 +62,14 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse at once, before the measurement, where the compressed model could not be written."""
+    import os
+
+    target = folder / "compressed"
+    probe = target if target.exists() else folder
+    if not os.access(probe, os.W_OK):
+        raise BakeoffError(f"{probe} is not writable: compressed models are stored beside the run; copy the run "
+                           "to a folder you can write to")

@@ -90,3 +90,36 @@ def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max
     names = loaded.label_names
     return PredictResult([names[i] for i in ids], ids, predictions.probabilities, names, predictions.seconds)
 
+
+
+@dataclass
+class InputColumns:
+    """Which columns of a file a model reads: what it was trained on (its ``--text-column``/``--text-pair-column``
+    or its task's columns), then the usual names. ``pair``: whether it reads sentence pairs (None: unknown)."""
+
+    text: list[str]
+    pair_columns: list[str]
+    pair: bool | None
+
+
+def input_columns(model: str, method: str | None = None) -> InputColumns:
+    """The columns ``model`` (a run, checkpoint or compressed folder) should read from a file."""
+    from bakeoff.tasks import get_task
+
+    config = locate(model, method).config
+    text, pairs, pair = [], [], None
+    if config.get("task"):
+        task = get_task(config["task"])
+        pair = task.pair
+        for source in filter(None, (task.local, task.hub)):
+            text.append(source.columns.get("text", ""))
+            pairs.append(source.columns.get("text_pair", ""))
+    if config.get("text_column"):
+        text.insert(0, config["text_column"])
+    if config.get("text_pair_column"):
+        pairs.insert(0, config["text_pair_column"])
+        pair = True
+    if config and not config.get("task") and not config.get("text_pair_column"):
+        pair = False  # trained on your own single-text data
+    return InputColumns([c for c in dict.fromkeys([*text, "text", "sentence"]) if c],
+                        [c for c in dict.fromkeys([*pairs, "text_pair", "sentence2"]) if c], pair)

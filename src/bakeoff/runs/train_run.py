@@ -30,7 +30,7 @@ from bakeoff.runs.provenance import git_commit
 from bakeoff.runs.results import DataInfo, ModelInfo, RunInfo, TrainingInfo, TrainResult
 from bakeoff.runs.splits import load_data
 from bakeoff.runtime import resolve_device, resolve_precision, seed_everything
-from bakeoff.track import Experiment
+from bakeoff.track import Experiment, Store
 from bakeoff.track.layout import utc_now
 from bakeoff.training import fit
 from bakeoff.training.display import BarDisplay, SilentDisplay
@@ -47,6 +47,7 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     >>> result.validation.metrics["accuracy"]  # doctest: +SKIP
     """
     config = TrainConfig.from_dict({**(config.to_dict() if config else {}), **overrides}).validate()
+    Store().check_writable()  # before any data or model is loaded, and before torchrun starts any process
     world = current_world()  # one of several processes when torchrun started this one (training/distributed.py)
     if config.nproc > 1 and world.size == 1:
         return launch(config)  # torchrun runs this function in nproc processes; rank 0 records the run
