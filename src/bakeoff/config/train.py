@@ -1,8 +1,8 @@
 """``TrainConfig``: every option of a fine-tuning run, declared once with its help and allowed values.
 
 What a run *computes* (its identity) is every option but those marked ``identity=False`` (how it runs: threads,
-device, project, name, quiet, tags). Two runs with the same identity are the same experiment; a study's trial id
-and the leaderboard's rows (a *variant*: the identity without the seed) both come from here.
+device, nproc, project, name, quiet, tags). Two runs with the same identity are the same experiment; a study's
+trial id and the leaderboard's rows (a *variant*: the identity without the seed) both come from here.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ class TrainConfig:
     device: str = option("auto", "auto, cpu, cuda, cuda:N or mps.", kind=str, identity=False)
     threads: int | None = option(None, "Torch intra-op threads.", kind=int, at_least=1,
                                  off="torch's choice, the core count", identity=False, study=False)
+    nproc: int = option(1, "Processes (GPUs) for this one run, under torchrun.", kind=int, at_least=1,
+                        identity=False)
     project: str = option("bakeoff", "Store project the run is recorded in.", kind=str, identity=False,
                           study=False)
     name: str | None = option(None, "Run name (default: <task>-<model>-seed<seed>).", kind=str, off="derived",

@@ -14,7 +14,9 @@
 - ``training`` (``TrainingInfo``): ``seconds``, ``samples_per_second``, ``tokens_per_second`` (training rows and
   their real tokens per wall second), ``steps``, ``epochs_completed``, ``precision``, ``device``, ``best_step``,
   ``best_epoch``, ``selected_by``, ``stopped_early``, ``oom_fallbacks``, ``shortcuts`` (the same-function speed-ups
-  that applied: ``training/first_token.py``, ``training/dropout.py``).
+  that applied: ``training/first_token.py``, ``training/dropout.py``), ``world_size`` (processes that trained the
+  run: ``--nproc``; 1 in files written before it existed) and ``backend`` (their process group: gloo or nccl;
+  null in one process).
 - ``validation`` / ``test``: an ``EvalResult`` (``test`` null where the task has no labelled test split): ``split``,
   ``rows``, ``loss``, ``metrics`` {name: value}, ``primary_metric``, ``per_class``, ``confusion_matrix`` (rows true,
   columns predicted), ``seconds``, ``samples_per_second``. Both come from the same evaluation path as
@@ -107,6 +109,8 @@ class TrainingInfo:
     stopped_early: bool = False
     oom_fallbacks: list[dict[str, int]] = field(default_factory=list)
     shortcuts: dict[str, Any] = field(default_factory=dict)
+    world_size: int = 1  # processes that trained the run (training/distributed.py)
+    backend: str | None = None  # their process group (gloo, nccl); None in one process
 
 
 @dataclass

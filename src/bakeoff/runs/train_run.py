@@ -25,6 +25,7 @@ from bakeoff.models.checkpoint import save_checkpoint
 from bakeoff.models.forward import torch_forward
 from bakeoff.runs.files import CHECKPOINT_DIR, PREDICTIONS_FILE, RESULT_FILE
 from bakeoff.runs.inference import score
+from bakeoff.runs.launch import launch
 from bakeoff.runs.provenance import git_commit
 from bakeoff.runs.results import DataInfo, ModelInfo, RunInfo, TrainingInfo, TrainResult
 from bakeoff.runs.splits import load_data
@@ -33,6 +34,7 @@ from bakeoff.track import Experiment, Store
 from bakeoff.track.layout import utc_now
 from bakeoff.training import fit
 from bakeoff.training.display import BarDisplay, SilentDisplay
+from bakeoff.training.distributed import current_world
 
 
 def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
@@ -45,7 +47,10 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
     >>> result.validation.metrics["accuracy"]  # doctest: +SKIP
     """
     config = TrainConfig.from_dict({**(config.to_dict() if config else {}), **overrides}).validate()
-    Store().check_writable()  # before any data or model is loaded
+    Store().check_writable()  # before any data or model is loaded, and before torchrun starts any process
+    world = current_world()  # one of several processes when torchrun started this one (training/distributed.py)
+    if config.nproc > 1 and world.size == 1:
+        return launch(config)  # torchrun runs this function in nproc processes; rank 0 records the run
     data = load_data(config)
     select_by = config.best_metric or data.primary_metric
     metric_info(select_by)
@@ -69,15 +74,21 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
         predicted[split] = labels.tolist()
         return result
 
+    if not world.is_main:  # another rank of several processes: trains its shard; rank 0 evaluates and records
+        fit(model, splits["train"], config, evaluate=lambda m: evaluate_on("validation", m), select_by=select_by,
+            precision=precision, device=device, log=lambda *a, **k: None, display=SilentDisplay(), world=world)
+        return None  # type: ignore[return-value]
     name = config.name or run_name(config.to_dict(), f"seed{config.seed}")
     with Experiment(name=name, project=config.project, tags=[*config.tags, data.task, config.model],
                     description=f"fine-tune {config.model} on {data.task}") as experiment:
-        experiment.parameters().set(**config.to_dict(), precision_resolved=precision, device_resolved=str(device))
+        experiment.parameters().set(**config.to_dict(), precision_resolved=precision, device_resolved=str(device),
+                                    world_size=world.size, backend=world.backend)
         experiment.log(f"training {config.model} on {data.task}: {data.sizes()}", fingerprints=data.fingerprints())
         display = SilentDisplay() if config.quiet else BarDisplay(f"{config.model} on {data.task}")
         outcome = fit(model, splits["train"], config, evaluate=lambda m: evaluate_on("validation", m),
                       select_by=select_by, precision=precision, device=device,
-                      log=lambda metric, **fields: experiment.metric(metric).append(**fields), display=display)
+                      log=lambda metric, **fields: experiment.metric(metric).append(**fields), display=display,
+                      world=world)
         validation = evaluate_on("validation", model)
         test = evaluate_on("test", model) if "test" in splits else None
         latency = batch1_latency_ms(torch_forward(model, precision, device), splits["validation"])
@@ -95,7 +106,7 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
             training=TrainingInfo(outcome.seconds, per_second(outcome.samples), per_second(outcome.tokens),
                                   outcome.steps, outcome.epochs_completed, precision, str(device), outcome.best_step,
                                   outcome.best_epoch, select_by, outcome.stopped_early, outcome.oom_fallbacks,
-                                  outcome.shortcuts),
+                                  outcome.shortcuts, world.size, world.backend),
             validation=validation, test=test, history=outcome.history, hardware=describe(),
             bakeoff_version=__version__, git_commit=git_commit(), created_at=utc_now(), latency_ms=latency,
         )

@@ -23,6 +23,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.eval.results import EvalResult
 from bakeoff.metrics import is_better
 from bakeoff.runtime import autocast
+from bakeoff.training.distributed import SINGLE, World
 from bakeoff.training.dropout import fast_dropout
 from bakeoff.training.first_token import first_token_last_layer
 from bakeoff.training.optim import build_optimizers, clip_gradients, linear_warmup_decay
@@ -64,8 +65,13 @@ class FitOutcome:
 
 
 def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Evaluate, select_by: str,
-        precision: str, device: torch.device, log: Log, display: TrainingDisplay) -> FitOutcome:
-    """Fine-tune ``model`` on ``train``; evaluate each epoch (or every ``config.eval_steps``) and keep the best."""
+        precision: str, device: torch.device, log: Log, display: TrainingDisplay,
+        world: World = SINGLE) -> FitOutcome:
+    """Fine-tune ``model`` on ``train``; evaluate each epoch (or every ``config.eval_steps``) and keep the best.
+
+    With a ``world`` of several processes, each takes its shard of every batch and only rank 0 evaluates
+    (training/distributed.py says how the result stays that of one process).
+    """
     batches_per_epoch = math.ceil(len(train) / config.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
     total_steps = config.max_steps or max(1, math.ceil(steps_per_epoch * config.epochs))
@@ -79,11 +85,13 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     lengths = train.lengths
     display.start(total_steps, total_steps * config.batch_size * config.gradient_accumulation_steps)
     model.train()
+    world.start(model, config.seed)
     # same function, less work: the last layer for [CLS] only, dropout masks from a fast generator (their
     # modules say why); both undo themselves on exit, so evaluation in between and the saved model are plain
     shortcuts = contextlib.ExitStack()
+    dropout_seed = world.dropout_seed(config.seed)  # the run's seed, except in ranks > 0 of several processes
     outcome.shortcuts = {"first_token_last_layer": shortcuts.enter_context(first_token_last_layer(model)),
-                         "fast_dropout_modules": shortcuts.enter_context(fast_dropout(model, config.seed))}
+                         "fast_dropout_modules": shortcuts.enter_context(fast_dropout(model, dropout_seed))}
     start, eval_seconds = time.perf_counter(), 0.0
     try:
         epoch = 0
@@ -92,7 +100,7 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
             for first in range(0, len(batches), config.gradient_accumulation_steps):
                 group = batches[first : first + config.gradient_accumulation_steps]
                 loss, micro_splits = _accumulate_gradients(model, train, group, micro_splits, precision, device,
-                                                           scaler, outcome.oom_fallbacks, outcome.steps)
+                                                           scaler, outcome.oom_fallbacks, outcome.steps, world)
                 if not math.isfinite(loss) and not scaler.is_enabled():  # fp16 skips such steps by itself
                     raise TrainingDiverged(f"training diverged: the loss is {loss} at step {outcome.steps + 1}: "
                                            "lower --learning-rate or use --precision fp32")
@@ -111,7 +119,9 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
                 end_of_epoch = first + config.gradient_accumulation_steps >= len(batches)
                 due = (outcome.steps % config.eval_steps == 0) if config.eval_steps else end_of_epoch
                 if due or outcome.steps == total_steps:  # evaluation time is not training time
-                    eval_seconds += _evaluate(model, evaluate, keeper, outcome, log, display)
+                    if world.is_main:
+                        eval_seconds += _evaluate(model, evaluate, keeper, outcome, log, display)
+                    outcome.stopped_early = world.from_main(outcome.stopped_early)
                 if outcome.steps >= total_steps or outcome.stopped_early:
                     break
             epoch += 1
@@ -184,24 +194,25 @@ class _BestKeeper:
 
 def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarray], micro_splits: int,
                           precision: str, device: torch.device, scaler: torch.amp.GradScaler,
-                          fallbacks: list[dict[str, int]], step: int) -> tuple[float, int]:
+                          fallbacks: list[dict[str, int]], step: int, world: World = SINGLE) -> tuple[float, int]:
     """Forward and backward over a group of batches; returns (mean loss, micro-splits used).
 
     Out of memory halves the micro-batch and doubles the accumulation, so the effective batch (and the
-    gradient) stays the same; each fallback is recorded.
+    gradient) stays the same; each fallback is recorded. With several processes, each runs its shard of the
+    batches and the gradients are summed across them: weighted by the whole batch's rows, the sum is the mean.
     """
     rows_total = sum(len(rows) for rows in group)
     while True:
         try:
             loss_sum = 0.0
-            for rows in group:
+            for rows in filter(len, map(world.shard, group)):  # a shard is empty when a batch has fewer rows
                 for micro in np.array_split(rows, min(micro_splits, len(rows))):
                     batch = {k: v.to(device) for k, v in collate(train, micro).items()}
                     with autocast(precision, device):
                         loss = model(**batch).loss  # mean over the micro-batch
                     scaler.scale(loss * (len(micro) / rows_total)).backward()  # weighted: the sum is the mean
                     loss_sum += loss.item() * len(micro)
-            return loss_sum / rows_total, micro_splits
+            break
         except (torch.OutOfMemoryError, RuntimeError) as error:
             if not _is_out_of_memory(error) or micro_splits >= max(len(rows) for rows in group):
                 raise
@@ -210,6 +221,8 @@ def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarr
             largest = max(len(rows) for rows in group)
             fallbacks.append({"step": step + 1, "micro_batch_size": math.ceil(largest / micro_splits),
                               "accumulation": micro_splits})
+    # outside the retry: an out-of-memory retry is this process's own; the sum is every process's at once
+    return world.sum_gradients(model, loss_sum) / rows_total, micro_splits
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
