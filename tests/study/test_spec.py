@@ -100,6 +100,12 @@ def test_trial_identity_is_the_resolved_config(tmp_path):
      "a random axis needs trials: N"),
     ("models: [minilm-l6]\ntasks: [demo]\nsettings: {learning_rate: -1.0}\n", 3, "must be > 0"),
     ("models: [minilm-l6\n", 2, "not valid YAML"),
+    # checked at their line before any trial starts (they used to fail inside every trial)
+    ("models: [minilm-l6]\ntasks: [demo]\nsettings:\n  precision: fp64\n", 4,
+     "setting 'precision' 'fp64' is not one of auto, bf16, fp16, fp32"),
+    ("models: [minilm-l6]\ntasks: [demo]\nsettings: {best_metric: nonsense}\n", 3,
+     "setting 'best_metric' 'nonsense' is not one of"),
+    ("models: [minilm-l6]\ntasks: [demo]\nsettings: {tags: 3}\n", 3, "setting 'tags' must be a list of texts"),
 ])
 def test_mistakes_name_their_line(tmp_path, body, line, message):
     path = _study(tmp_path, body)
@@ -108,3 +114,22 @@ def test_mistakes_name_their_line(tmp_path, body, line, message):
     text = str(caught.value)
     assert text.startswith(f"{path}:{line}: "), text
     assert message in text
+
+
+def test_yaml_1_1_numbers_written_as_text_are_read_as_numbers(tmp_path):
+    """YAML 1.1 (PyYAML) reads ``1e-4`` as a string; a study file means the number."""
+    study = load_study(_study(tmp_path, "models: [minilm-l6]\ntasks: [demo]\nsettings: {learning_rate: 1e-4}\n"
+                                        "axes:\n  - grid: {weight_decay: [1e-2, 0.0]}\n"))
+    assert {trial.config["learning_rate"] for trial in study.trials} == {1e-4}
+    assert sorted(trial.config["weight_decay"] for trial in study.trials) == [0.0, 0.01]
+    tagged = load_study(_study(tmp_path, "models: [minilm-l6]\ntasks: [demo]\nsettings: {tags: abc}\n"))
+    assert tagged.trials[0].config["tags"] == ["abc"]  # one tag, as on the command line (--tags a,b)
+
+
+def test_a_studys_own_tags_reach_its_runs_beside_the_study_tags(tmp_path):
+    from bakeoff.study.runner import _payload
+
+    study = load_study(_study(tmp_path, "name: tagged\nmodels: [minilm-l6]\ntasks: [demo]\n"
+                                        "settings: {tags: [team-a, baseline]}\n"))
+    tags = _payload(study.trials[0], study, 1).config["tags"]
+    assert tags[:2] == ["team-a", "baseline"] and "study:tagged" in tags and f"trial:{study.trials[0].id}" in tags
