@@ -51,3 +51,23 @@ def test_no_baselines_on_a_split_the_data_lacks_and_rows_never_pair_across_split
     on_validation = _trained("custom", sentiment_dir, accuracy=0.6)
     assert compare_rows(on_validation, on_test, "accuracy") is None  # same rows' labels, different split
     assert compare_rows(on_validation, _trained("custom", sentiment_dir, accuracy=0.7), "accuracy") is not None
+
+
+def test_a_trained_row_takes_its_latency_from_the_side_by_side_measurement(tmp_path):
+    """Rows compared for speed come from one measurement: the fp32 row's p50 is the one its compression report
+    took beside the compressed model, not the one taken at the end of training."""
+    from types import SimpleNamespace
+
+    from bakeoff.io import write_json_atomic
+    from bakeoff.report.leaderboard import _side_by_side_p50
+    from bakeoff.runs.results import Change, CompressReport, MeasuredModel
+
+    def measured(p50):
+        return MeasuredModel("m", "torch", {"accuracy": 0.8}, 0.4, 100, 120, {"latency_ms": {"p50": p50}})
+
+    entry = SimpleNamespace(run=SimpleNamespace(path=tmp_path))
+    assert _side_by_side_p50(entry) is None  # no compression: the training-time figure stands
+    report = CompressReport("r", "dynamic-int8", str(tmp_path), "validation", 10, "accuracy", measured(15.0),
+                            measured(9.0), Change({}, 0, 0.0, {}, 4.0, 1.6, 1.5), {})
+    write_json_atomic(tmp_path / "compressed" / "dynamic-int8" / "report.json", report.to_dict())
+    assert _side_by_side_p50(entry) == 15.0
