@@ -140,6 +140,9 @@ def _run(command: list[str], env: dict[str, str], scratch: Path, nproc: int) -> 
         nonlocal stops
         stops += 1
         if stops == 1 and signum == signal.SIGINT:  # every rank stops after this step; rank 0 saves
+            # to each rank directly too: a stop must not depend on how torchrun forwards signals (asking twice
+            # is harmless, the ranks only set a flag that the next all-reduce shares)
+            _signal_ranks(scratch, nproc, signal.SIGINT)
             process.send_signal(signal.SIGINT)
         else:  # stop now: torchrun and every rank (rank 0 marks the run INTERRUPTED as it goes)
             _signal_ranks(scratch, nproc, signal.SIGTERM)
