@@ -143,7 +143,10 @@ def test_ctrl_c_stops_every_process_and_rank_0_saves(model_without_dropout, data
     command = [sys.executable, "-m", "bakeoff", "train", "--model", str(model_without_dropout), "--data",
                str(data_151), "--batch-size", "15", "--precision", "fp32", "--threads", "1", "--nproc", "2",
                "--max-steps", "100000", "--eval-steps", "100000", "--project", "stop", "--quiet"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as in a terminal: a process started in the background of a shell (as CI may run the suite) inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler; give the command the terminal's default
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 90
     while not list(Path(os.environ["BAKEOFF_STORE"]).glob("stop/*/metrics/train/loss/data.jsonl")):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
