@@ -127,7 +127,8 @@ def _print_board(board: Any) -> None:
             view.add_column(column, justify="right" if column != "vs leader" else "left")
         for row in ranking.rows:
             interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
-            view.add_row(row.medal or str(row.rank), row.label, f"{row.mean:.3f}{interval}", str(len(row.seeds)),
+            seeds = "-" if row.baseline else str(len(row.seeds))  # a baseline is deterministic: no seeds
+            view.add_row(row.medal or str(row.rank), row.label, f"{row.mean:.3f}{interval}", seeds,
                          fmt(row.train_seconds) if row.method in ("trained", "baseline") else "-",
                          fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
         console.print(view)
