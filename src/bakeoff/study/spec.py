@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from bakeoff.config import TrainConfig
+from bakeoff.config import OptionError, TrainConfig, check_run_name
 from bakeoff.errors import BakeoffError
 from bakeoff.study.axes import check_settings, expand_axis
 from bakeoff.study.lines import LineMap, StudyError, known_keys
@@ -71,6 +71,7 @@ class Study:
     cpus: int | None = None
     gpus: float = 0
     description: str = ""
+    notes: list[str] = field(default_factory=list)  # what the file asked for that the trials do not show
 
 
 def load_study(path: str | Path) -> Study:
@@ -92,16 +93,15 @@ def load_study(path: str | Path) -> Study:
         raise lines.error((), "a study file is a mapping (models:, tasks:, settings:, ...)")
     known_keys(doc, TOP_KEYS, (), lines)
     name = str(doc.get("name") or path.stem)
-    from bakeoff.track.names import check_name
-
     try:
-        check_name(name, "study name")
-    except BakeoffError as error:
-        raise lines.error(("name",), str(error)) from None
+        check_run_name(name, "study")  # the study's name is the project its runs are stored in
+    except OptionError as error:
+        raise lines.error(("name",) if "name" in doc else (), f"name {error.problem}") from None
     sweeps = doc.get("sweeps") or [{}]
     if not isinstance(sweeps, list):
         raise lines.error(("sweeps",), "sweeps is a list of sub-studies")
     trials: dict[str, Trial] = {}
+    generated = 0
     rng = random.Random(_number(doc, "random_seed", 0, int, lines))
     for index, sweep in enumerate(sweeps):
         at = ("sweeps", index) if "sweeps" in doc else ()
@@ -115,10 +115,19 @@ def load_study(path: str | Path) -> Study:
                                   **sweep["settings"]}
         merged["fallback_task"] = doc.get("fallback_task")
         for trial in _expand(merged, where, lines, rng, sweep.get("name")):
+            generated += 1
             trials.setdefault(trial.id, trial)
     cpus, gpus = _resources(doc, lines)
-    return Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
-                 schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""))
+    study = Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
+                  schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""))
+    if generated > len(trials):  # a random axis drawing the same (rounded) values again, or sweeps overlapping
+        study.notes.append(f"{generated} trials listed or drawn, {len(trials)} distinct: {generated - len(trials)} "
+                           "repeat another trial's settings exactly and run once (a random axis can draw the same "
+                           "values again; the numbers it draws are rounded to 3-4 significant digits)")
+    cap = study.budget.max_trials
+    if cap is not None and cap < len(study.trials):
+        study.notes.append(f"budget max_trials {cap}: only the first {cap} of the {len(study.trials)} trials run")
+    return study
 
 
 def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineMap, rng: random.Random,
