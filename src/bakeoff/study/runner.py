@@ -27,6 +27,7 @@ from bakeoff.study.events import (
     RungStarted,
     StudyStarted,
     TrialFinished,
+    TrialProgress,
     TrialStarted,
 )
 from bakeoff.study.executors import LocalExecutor, RayExecutor, require_ray
@@ -144,7 +145,10 @@ def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExec
         if budget.out_of_time():
             break
         wave = payloads[first:first + width]
-        for payload, summary in runner.map(wave, on_start=lambda p: on_event(TrialStarted(by_id[p.trial]))):
+        for payload, summary in runner.map(
+                wave, on_start=lambda p: on_event(TrialStarted(by_id[p.trial])),
+                on_progress=lambda p, step, total, seconds: on_event(TrialProgress(by_id[p.trial], step, total,
+                                                                                   seconds))):
             trial = by_id[payload.trial]
             outcomes[trial.id] = TrialOutcome.of(trial, summary)
             on_event(TrialFinished(outcomes[trial.id]))

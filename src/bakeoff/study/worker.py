@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,19 +31,27 @@ class TrialPayload:
         return f"{self.config['project']}/{self.config['name']}"
 
 
-def run_trial(payload: TrialPayload) -> TrialSummary:
-    """Train the trial's config, apply its compression steps; a summary back."""
+Progress = Callable[[int, int, float], None]  # (step, total steps, training seconds so far)
+
+
+def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialSummary:
+    """Train the trial's config, apply its compression steps; a summary back. ``progress`` hears the training's
+    step about once a second, for the study's display."""
     from bakeoff.runs import compress, train
     from bakeoff.track import Experiment, Store
 
     start = time.perf_counter()
     summary = TrialSummary(payload.trial, pid=os.getpid())
     try:
-        result = train(**payload.config)
+        result = train(**payload.config, display=_ProgressDisplay(progress) if progress else None)
         summary.status, summary.train_seconds = result.run.status, result.training.seconds
         summary.metric, summary.metric_name = result.validation.primary, result.validation.primary_metric
         for method in payload.compress:
+            if summary.status != "COMPLETED":
+                break  # an interrupted run is run again on resume; compressing it now would be thrown away
             summary.compress[method] = _compress(compress, payload.run_ref, method)
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, compressing): the study is stopping
+        summary.status, summary.error = "INTERRUPTED", "stopped by Ctrl-C"
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
         summary.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
         try:
@@ -55,6 +64,28 @@ def run_trial(payload: TrialPayload) -> TrialSummary:
                 exp.close("FAILED", summary.error)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+class _ProgressDisplay:
+    """The training display protocol (``training.display``), reporting the step to the study at most once a second."""
+
+    def __init__(self, report: Progress, every: float = 1.0) -> None:
+        self.report, self.every = report, every
+        self.total, self.started, self.last = 0, 0.0, float("-inf")
+
+    def start(self, total_steps: int, total_samples: int) -> None:
+        self.total, self.started = total_steps, time.monotonic()
+        self.report(0, total_steps, 0.0)
+
+    def advance(self, step: int, loss: float, samples_per_second: float) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every or step == self.total:
+            self.last = now
+            self.report(step, self.total, now - self.started)
+
+    def evaluated(self, step: int, result: Any, improved: bool) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def _compress(compress: Any, ref: str, method: str) -> dict[str, Any]:
