@@ -13,7 +13,7 @@ from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 
-index_app = typer.Typer(help="Build a semantic-search index.", no_args_is_help=True)
+index_app = typer.Typer(help="Build a semantic-search index.", no_args_is_help=True, rich_markup_mode=None)
 
 Pooling = Annotated[str, typer.Option(help="mean, cls or max.")]
 TextColumn = Annotated[str | None, typer.Option(help="Column holding the text (default: text, else the first).")]

@@ -16,6 +16,7 @@ minimum detectable effect.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,9 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
     if project_dir is not None:
         rows += _baseline_rows(rows, project_dir, split, metric, higher, notes)
     rows.sort(key=lambda r: r.mean, reverse=higher)
-    for rank, row in enumerate(rows, start=1):
+    for position, row in enumerate(rows, start=1):  # exact ties share a rank and its medal (1, 1, 3, ...)
+        tied = position > 1 and math.isclose(row.mean, rows[position - 2].mean, rel_tol=0, abs_tol=1e-12)
+        rank = rows[position - 2].rank if tied else position
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _failed_to_learn(rows, higher, notes)
     _verdicts(rows, metric)
