@@ -19,10 +19,10 @@ import numpy as np
 os.environ["BAKEOFF_STORE"] = tempfile.mkdtemp(prefix="bakeoff-report-bench-")
 
 from bakeoff.data import DataOptions, load_task_data
-from bakeoff.tasks import get_task
-from bakeoff.track import Experiment
 from bakeoff.io import write_json_atomic
 from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE
+from bakeoff.tasks import get_task
+from bakeoff.track import Experiment
 
 
 def main() -> None:
