@@ -1,6 +1,14 @@
-"""Scores for frozen embeddings: average precision, a threshold chosen on one split, and retrieval metrics."""
+"""Scores for frozen embeddings: average precision, a threshold chosen on one split, and retrieval metrics.
+
+``PER_EXAMPLE`` says how each ranking metric is recomputed from a run's stored per-example values (``score`` and
+``label`` per pair, ``rank`` per query), so a leaderboard's paired verdict (``report/verdict.py``) can leave one
+example out of both rows and recompute it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,3 +62,33 @@ def retrieval_scores(ranks: np.ndarray) -> dict[str, float]:
     return {"recall@1": float((ranks == 1).mean()), "recall@10": float(within.mean()),
             "mrr@10": float(np.where(within, 1 / ranks, 0).mean()),
             "ndcg@10": float(np.where(within, 1 / np.log2(ranks + 1), 0).mean())}
+
+
+@dataclass(frozen=True)
+class PerExample:
+    """A metric as a function of one run's per-example values.
+
+    ``field``: the ``per_example`` key holding the values (``score`` or ``rank``); ``labels``: the key of the
+    labels the statistic also needs, or None. ``gains``: when the metric is the mean of a per-example gain (every
+    retrieval metric), that gain, so leave-one-out is exact arithmetic; else ``statistic`` is called on the values
+    (and labels) with one example left out, each in turn.
+    """
+
+    field: str
+    statistic: Callable[[np.ndarray, np.ndarray | None], float]
+    gains: Callable[[np.ndarray], np.ndarray] | None = None
+    labels: str | None = None
+
+
+def _gain_metric(gains: Callable[[np.ndarray], np.ndarray]) -> PerExample:
+    return PerExample("rank", lambda ranks, _: float(gains(ranks).mean()), gains)
+
+
+PER_EXAMPLE: dict[str, PerExample] = {
+    "average_precision": PerExample("score", lambda scores, labels: average_precision(labels, scores),
+                                    labels="label"),
+    "recall@1": _gain_metric(lambda ranks: (ranks == 1).astype(float)),
+    "recall@10": _gain_metric(lambda ranks: (ranks <= 10).astype(float)),
+    "mrr@10": _gain_metric(lambda ranks: np.where(ranks <= 10, 1 / ranks, 0.0)),
+    "ndcg@10": _gain_metric(lambda ranks: np.where(ranks <= 10, 1 / np.log2(ranks + 1), 0.0)),
+}

@@ -11,6 +11,12 @@ Each row's verdict against the leader counts both seed and example noise (``verd
 the rows of its ranking; rows measured on different rows get no verdict ("n/a"). Runs that predict one class
 or score at or below the majority baseline are named "failed to learn", with a hint. Each ranking states its
 minimum detectable effect.
+
+Embedding runs (``evaluate_embeddings``, or an embedding study's trials) are *frozen* rows, ranked per task,
+split and embedding kind (pairs, probe, retrieval) by their kind's primary metric. A probe's predictions pair
+like a trained run's (and meet the same baselines); pair scores (average precision) and query ranks (nDCG@10)
+pair through ``compare_scores``. A frozen row scored once has no seed noise: its interval and verdict count the
+examples (pairs, queries, rows) alone, and say so.
 """
 
 from __future__ import annotations
@@ -18,30 +24,41 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from bakeoff.config import identity, model_label, variant_of
+from bakeoff.embedding.metrics import PER_EXAMPLE
 from bakeoff.errors import BakeoffError
 from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info
 from bakeoff.report.baselines import MAJORITY, baselines_for
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
+    ALPHA,
     CONFUSION_METRICS,
     Comparison,
     compare,
+    compare_scores,
     compare_values,
     holm,
     minimum_detectable_effect,
+    score_interval,
     single_class,
 )
 from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE, compression_reports
-from bakeoff.runs.results import CompressReport, TrainResult
+from bakeoff.runs.results import (
+    CompressReport,
+    EmbeddingEvalResult,
+    TrainResult,
+    load_result,
+)
 from bakeoff.track import Run, Store
 
 MEDALS = ("🥇", "🥈", "🥉")
+FROZEN = "frozen"  # a row's method when it scores a frozen encoder's embeddings (nothing trained)
 IGNORED_IN_LABEL = ("model", "seed", "task")  # shown in their own columns
 
 
@@ -73,11 +90,16 @@ class Row:
     failed_to_learn: str = ""  # why, when some or all of its seeds did not learn
     run_paths: list[str] = field(default_factory=list, repr=False)  # one run folder per seed
     config: dict[str, Any] = field(default_factory=dict, repr=False)
+    kind: str = ""  # an embedding row's kind (pairs, probe, retrieval); "" for trained rows
+    deterministic: bool = False  # a frozen row whose score no seed can change (no training subset)
     _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
+    # per seed: (per-example values, their labels or None, fingerprint) for metrics of scores and ranks
+    _scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("_predictions")
+        out.pop("_scores")
         return out
 
 
@@ -92,6 +114,12 @@ class Ranking:
     rows: list[Row]
     minimum_detectable_effect: float | None = None
     caption: str = ""  # the verdict's method and the minimum detectable effect, in words
+    kind: str = ""  # embedding kind of a ranking of frozen rows (pairs, probe, retrieval); "" for trained rows
+
+    @property
+    def name(self) -> str:
+        """The task, and the embedding kind for a ranking of frozen embeddings: ``mrpc``, ``mrpc pairs``."""
+        return f"{self.task} {self.kind}" if self.kind else self.task
 
     @property
     def trained(self) -> list[Row]:
@@ -99,7 +127,7 @@ class Ranking:
         return [row for row in self.rows if not row.baseline]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "split": self.split, "metric": self.metric,
+        return {"task": self.task, "kind": self.kind, "split": self.split, "metric": self.metric,
                 "higher_is_better": self.higher_is_better,
                 "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
                 "rows": [row.to_dict() for row in self.rows]}
@@ -124,7 +152,7 @@ class Leaderboard:
         import io
 
         buffer = io.StringIO()
-        columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
+        columns = ["task", "kind", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
                    "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value"]
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -138,13 +166,15 @@ class _Entry:
     """One finished run (and, for a compressed row, one of its compression reports)."""
 
     run: Run
-    result: TrainResult
+    result: TrainResult | EmbeddingEvalResult
     rung: int
     predictions: dict[str, Any]
     report: CompressReport | None = None
 
     @property
     def split(self) -> str:
+        if isinstance(self.result, EmbeddingEvalResult):
+            return self.result.split
         return self.report.split if self.report else "validation"
 
 
@@ -158,11 +188,15 @@ def build(project: str, store: Store | None = None, baselines: bool = True) -> L
         if run.status != "COMPLETED" or not (run.path / RESULT_FILE).is_file():
             continue
         try:
-            result = TrainResult.load(run.path / RESULT_FILE)
+            result = load_result(run.path / RESULT_FILE)
         except BakeoffError as error:
             notes.append(f"{run.name}: left out ({error})")
             continue
         rung = max([int(t.split(":", 1)[1]) for t in run.info.get("tags") or [] if t.startswith("rung:")] or [0])
+        if isinstance(result, EmbeddingEvalResult):
+            groups.setdefault((variant_of(result.config), FROZEN, result.split), []).append(
+                _Entry(run, result, rung, {}))
+            continue
         entry = _Entry(run, result, rung, read_json(run.path / PREDICTIONS_FILE, default=None) or {})
         variant = variant_of(result.config)
         groups.setdefault((variant, "trained", "validation"), []).append(entry)
@@ -175,21 +209,23 @@ def build(project: str, store: Store | None = None, baselines: bool = True) -> L
             compressed = _Entry(run, result, rung, entry.predictions, report)
             groups.setdefault((variant, report.method, report.split), []).append(compressed)
     groups = _highest_rungs(groups)
-    by_ranking: dict[tuple[str, str], list[Row]] = {}
+    by_ranking: dict[tuple[str, str, str], list[Row]] = {}
     for (_, method, split), entries in groups.items():
-        row = _row(entries, method)
-        by_ranking.setdefault((row.task, split), []).append(row)
-    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes)
-                for (task, split), rows in sorted(by_ranking.items(), key=_order)]
+        row = _frozen_row(entries) if method == FROZEN else _row(entries, method)
+        by_ranking.setdefault((row.task, split, row.kind), []).append(row)
+    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes, kind)
+                for (task, split, kind), rows in sorted(by_ranking.items(), key=_order)]
     return Leaderboard(project, rankings, notes)
 
 
-def _order(item: tuple[tuple[str, str], list[Row]]) -> tuple[str, int, str]:
-    (task, split), _ = item
-    return task, ("validation", "test", "train").index(split) if split in ("validation", "test", "train") else 3, split
+def _order(item: tuple[tuple[str, str, str], list[Row]]) -> tuple[str, str, int, str]:
+    (task, split, kind), _ = item
+    known = ("validation", "test", "train")
+    return task, kind, known.index(split) if split in known else 3, split
 
 
-def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str]) -> Ranking:
+def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str],
+          kind: str = "") -> Ranking:
     metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
     _label(rows)
@@ -200,8 +236,11 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _failed_to_learn(rows, higher, notes)
     _verdicts(rows, metric)
-    mde, caption = _power(rows, split)
-    return Ranking(task, split, metric, higher, rows, mde, caption)
+    mde, caption = _score_power(rows, split) if rows[0]._scores else _power(rows, split)
+    if kind:
+        caption += (". Frozen-embedding rows: the 95% interval counts the examples (jackknife) and the seeds; "
+                    "a deterministic row has no seed noise")
+    return Ranking(task, split, metric, higher, rows, mde, caption, kind)
 
 
 def _row(entries: list[_Entry], method: str) -> Row:
@@ -244,6 +283,61 @@ def _row(entries: list[_Entry], method: str) -> Row:
                config=config, _predictions=predictions, run_paths=paths)
 
 
+def _frozen_row(entries: list[_Entry]) -> Row:
+    """One embedding variant (its seeds): the metric per seed, and per-example values for paired verdicts."""
+    results: list[EmbeddingEvalResult] = sorted((e.result for e in entries if isinstance(e.result,
+                                                 EmbeddingEvalResult)), key=lambda r: r.seed)
+    first = results[0]
+    metric, split = first.primary_metric, first.split
+    values, seeds, predictions, scores = [], [], {}, {}
+    for result in results:
+        seeds.append(result.seed)
+        values.append(result.metrics[metric])
+        fingerprint = (result.data.get("fingerprints") or {}).get(split, "")
+        stored = result.per_example
+        if not fingerprint:
+            continue  # rows we cannot identify are never paired
+        if metric in PER_EXAMPLE:
+            how = PER_EXAMPLE[metric]
+            labels = np.asarray(stored[how.labels]) if how.labels else None
+            scores[result.seed] = (np.asarray(stored[how.field], dtype=float), labels, fingerprint)
+        elif stored.get("predicted") is not None:
+            predictions[result.seed] = (np.asarray(stored["predicted"]), np.asarray(stored["true"]), fingerprint)
+    config = first.config
+    # nothing random is drawn when every training row is used: the probe (lbfgs) and the thresholds are exact
+    deterministic = float(config.get("train_fraction") or 1.0) >= 1.0
+    mean, low, high = mean_interval(values)
+    row = Row(rank=0, medal="", label="", model=_model_name(str(config.get("model"))), task=first.task,
+              split=split, method=FROZEN, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
+              train_seconds=None, latency_p50_ms=None, size_mb=None, run_paths=[str(e.run.path) for e in entries],
+              config=config, kind=first.kind, deterministic=deterministic, _predictions=predictions,
+              _scores=scores)
+    row.low, row.high = _example_interval(row)
+    return row
+
+
+def _example_interval(row: Row) -> tuple[float | None, float | None]:
+    """A frozen row's 95% interval counting the examples (and its seeds, when a seed can change it)."""
+    if row._scores and len(row._scores) == len(row.seeds) and len({v[2] for v in row._scores.values()}) == 1:
+        how = PER_EXAMPLE[row.metric]
+        values, labels = _stack_scores(row)
+        low, high = score_interval(values, how.statistic, labels=labels, gains=how.gains, fixed=row.deterministic)
+    elif row._predictions and row.metric == "accuracy" and len(row._predictions) == len(row.seeds):
+        predicted, truth = _stack(row)
+        correct = (predicted == truth[None]).astype(float)  # accuracy is the mean of per-row correctness
+        low, high = score_interval(correct, lambda v, _: float(v.mean()), gains=lambda v: v,
+                                   fixed=row.deterministic)
+    else:
+        return row.low, row.high
+    floor = -1.0 if row.metric == "mcc" else 0.0
+    return max(low, floor), min(high, 1.0)
+
+
+def _stack_scores(row: Row) -> tuple[np.ndarray, np.ndarray | None]:
+    keys = sorted(row._scores)
+    return np.stack([row._scores[k][0] for k in keys]), row._scores[keys[0]][1]
+
+
 def _side_by_side_p50(entry: _Entry) -> float | None:
     """The original model's batch-1 p50 from its compression report, when it has one: measured minutes apart from
     the compressed model's, in a fresh process each, so the two rows compare like for like. The figure taken at the
@@ -284,7 +378,7 @@ def _label(rows: list[Row]) -> None:
     varying = [k for k in keys if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1]
     for row in rows:
         parts = [row.model, *(f"{_short(k)}={row.config.get(k)}" for k in varying)]
-        row.label = " ".join(parts) + ("" if row.method == "trained" else f" +{row.method}")
+        row.label = " ".join(parts) + ("" if row.method in ("trained", FROZEN) else f" +{row.method}")
 
 
 def _short(key: str) -> str:
@@ -353,7 +447,8 @@ def _verdicts(rows: list[Row], metric: str) -> None:
     for row in rows[1:]:
         comparison = compare_rows(leader, row, metric)
         if comparison is None:
-            row.verdict = "n/a: different rows" if row._predictions else "n/a: one seed, no predictions"
+            row.verdict = ("n/a: different rows" if row._predictions or row._scores else
+                           "n/a: one seed, no predictions")
             continue
         tested.append((row, comparison))
     for (row, comparison), adjusted in zip(tested, holm([c.p_value for _, c in tested]), strict=True):
@@ -376,12 +471,15 @@ def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
     """
     if leader.split != row.split:
         return None  # never paired across splits
+    if leader._scores or row._scores:
+        return _compare_scored(leader, row, metric)
     fingerprint = _fingerprint(leader)
     if metric in CONFUSION_METRICS and fingerprint is not None and fingerprint == _fingerprint(row):
         first, truth = _stack(leader)
         second, _ = _stack(row)
         comparison = compare(first, second, truth, metric=metric, first_seeds=leader.seeds, second_seeds=row.seeds,
-                             first_fixed=leader.baseline, second_fixed=row.baseline)
+                             first_fixed=leader.baseline or leader.deterministic,
+                             second_fixed=row.baseline or row.deterministic)
     elif fingerprint is not None and _fingerprint(row) is not None:
         return None  # scored on different rows: never compared
     else:
@@ -389,6 +487,27 @@ def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
     if comparison is not None and metric == "loss":  # lower is better: keep "leader minus row" meaning "better by"
         comparison.difference = -comparison.difference
     return comparison
+
+
+def _compare_scored(leader: Row, row: Row, metric: str) -> Comparison | None:
+    """Two rows of a metric of scores or ranks (frozen embeddings): paired on the same examples, else by seeds."""
+    fingerprint = _score_fingerprint(leader)
+    if metric in PER_EXAMPLE and fingerprint is not None and fingerprint == _score_fingerprint(row):
+        how = PER_EXAMPLE[metric]
+        (first, labels), (second, _) = _stack_scores(leader), _stack_scores(row)
+        return compare_scores(first, second, how.statistic, labels=labels, gains=how.gains, first_seeds=leader.seeds,
+                              second_seeds=row.seeds, first_fixed=leader.deterministic,
+                              second_fixed=row.deterministic)
+    if fingerprint is not None and _score_fingerprint(row) is not None:
+        return None  # scored on different examples: never compared
+    return compare_values(leader.values, row.values)
+
+
+def _score_fingerprint(row: Row) -> str | None:
+    found = {scores[2] for scores in row._scores.values()}
+    if len(found) != 1 or len(row._scores) != max(len(row.seeds), 1):
+        return None
+    return found.pop()
 
 
 def _fingerprint(row: Row) -> str | None:
@@ -402,6 +521,22 @@ def _fingerprint(row: Row) -> str | None:
 def _stack(row: Row) -> tuple[np.ndarray, np.ndarray]:
     keys = sorted(row._predictions)
     return np.stack([row._predictions[k][0] for k in keys]), row._predictions[keys[0]][1]
+
+
+def _score_power(rows: list[Row], split: str) -> tuple[float | None, str]:
+    """The minimum detectable effect of a ranking of scores or ranks: from the standard errors of its verdicts."""
+    method = ("vs leader: difference (leader minus row), counting example (jackknife) and seed noise, Holm-adjusted "
+              "p; sig. = significant at 5%, noise = within noise")
+    errors = [c.standard_error for c in (compare_rows(rows[0], row, rows[0].metric) for row in rows[1:])
+              if c is not None and c.standard_error]
+    if not errors:
+        return None, method
+    examples = next(iter(rows[0]._scores.values()))[0].size
+    seeds = int(np.median([len(row.seeds) for row in rows]))
+    normal = NormalDist()
+    mde = (normal.inv_cdf(1 - ALPHA / 2) + normal.inv_cdf(0.8)) * float(np.median(errors))
+    return mde, (f"{method}. Minimum detectable effect: with {examples} {split} examples and {seeds} seed(s), gaps "
+                 f"under {mde * 100:.1f} points cannot be told from noise at 80% power")
 
 
 def _power(rows: list[Row], split: str) -> tuple[float | None, str]:
