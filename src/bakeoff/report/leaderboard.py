@@ -304,8 +304,9 @@ def _frozen_row(entries: list[_Entry]) -> Row:
         elif stored.get("predicted") is not None:
             predictions[result.seed] = (np.asarray(stored["predicted"]), np.asarray(stored["true"]), fingerprint)
     config = first.config
-    # nothing random is drawn when every training row is used: the probe (lbfgs) and the thresholds are exact
-    deterministic = float(config.get("train_fraction") or 1.0) >= 1.0
+    # Seeds only draw the training subset: average precision and the retrieval metrics never read the training
+    # rows (they set the pairs' accuracy thresholds only), and a probe on every training row is exact (lbfgs).
+    deterministic = first.kind != "probe" or float(config.get("train_fraction") or 1.0) >= 1.0
     mean, low, high = mean_interval(values)
     row = Row(rank=0, medal="", label="", model=_model_name(str(config.get("model"))), task=first.task,
               split=split, method=FROZEN, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
