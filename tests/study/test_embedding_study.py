@@ -109,3 +109,27 @@ def test_a_pooling_study_runs_resumes_and_ranks_with_verdicts(pooling_study, tmp
     assert printed.exit_code == 0
     kinds = {r["kind"] for r in json.loads(printed.output)["rankings"]}
     assert kinds == {"pairs", "probe", "retrieval"}
+
+
+def test_a_fine_tuned_run_and_its_base_model_compare_as_rows_of_one_embedding_ranking(tmp_path, tiny_model_dir,
+                                                                                       sentiment_dir):
+    tuned = bakeoff.train(model=str(tiny_model_dir), data=str(sentiment_dir), epochs=3, batch_size=16,
+                          learning_rate=3e-3, precision="fp32", quiet=True, project="tuning", name="tuned")
+    path = tmp_path / "base-vs-tuned.yaml"
+    path.write_text(f"""# bakeoff run {path}
+name: base-vs-tuned
+models: [{tiny_model_dir}, tuning/tuned]
+embedding: probe
+settings: {{data: {sentiment_dir}, pooling: mean}}
+resources: {{cpus: 1}}
+""")
+    outcome = bakeoff.run_study(path)
+    assert outcome.count("COMPLETED") == 2, [(o.trial.run_name, o.error) for o in outcome.outcomes]
+    ranking, = bakeoff.leaderboard(path).rankings
+    frozen = {row.model: row for row in ranking.rows if not row.baseline}
+    assert set(frozen) == {tiny_model_dir.name, "tuning/tuned"}
+    result = EmbeddingEvalResult.load(frozen["tuning/tuned"].run_paths[0])
+    assert result.model["origin"] == "run" and result.model["location"] == tuned.checkpoint
+    # the fine-tuned encoder's vectors separate the classes its head learned: its probe beats the random base's
+    assert frozen["tuning/tuned"].mean > frozen[tiny_model_dir.name].mean
+    assert all(row.verdict for row in ranking.rows)
