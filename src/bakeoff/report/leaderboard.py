@@ -24,28 +24,24 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from bakeoff.config import identity, model_label, variant_of
-from bakeoff.embedding.metrics import PER_EXAMPLE
 from bakeoff.errors import BakeoffError
 from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info
+from bakeoff.report import frozen
 from bakeoff.report.baselines import MAJORITY, baselines_for
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
-    ALPHA,
     CONFUSION_METRICS,
     Comparison,
     compare,
-    compare_scores,
     compare_values,
     holm,
     minimum_detectable_effect,
-    score_interval,
     single_class,
 )
 from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE, compression_reports
@@ -152,8 +148,8 @@ class Leaderboard:
         import io
 
         buffer = io.StringIO()
-        columns = ["task", "kind", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
-                   "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value"]
+        columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
+                   "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value", "kind"]
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in self.rows:
@@ -231,12 +227,17 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
     _label(rows)
     if project_dir is not None:
         rows += _baseline_rows(rows, project_dir, split, metric, higher, notes)
+    for row in rows:
+        row.kind = kind  # the baselines join the ranking's kind (a probe's)
     rows.sort(key=lambda r: r.mean, reverse=higher)
     for rank, row in enumerate(rows, start=1):
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _failed_to_learn(rows, higher, notes)
     _verdicts(rows, metric)
-    mde, caption = _score_power(rows, split) if rows[0]._scores else _power(rows, split)
+    if rows[0]._scores:
+        mde, caption = frozen.score_power(rows, [compare_rows(rows[0], row, metric) for row in rows[1:]], split)
+    else:
+        mde, caption = _power(rows, split)
     if kind:
         caption += (". Frozen-embedding rows: the 95% interval counts the examples (jackknife) and the seeds; "
                     "a deterministic row has no seed noise")
@@ -285,58 +286,27 @@ def _row(entries: list[_Entry], method: str) -> Row:
 
 def _frozen_row(entries: list[_Entry]) -> Row:
     """One embedding variant (its seeds): the metric per seed, and per-example values for paired verdicts."""
-    results: list[EmbeddingEvalResult] = sorted((e.result for e in entries if isinstance(e.result,
-                                                 EmbeddingEvalResult)), key=lambda r: r.seed)
+    results = sorted((e.result for e in entries if isinstance(e.result, EmbeddingEvalResult)), key=lambda r: r.seed)
     first = results[0]
     metric, split = first.primary_metric, first.split
     values, seeds, predictions, scores = [], [], {}, {}
     for result in results:
         seeds.append(result.seed)
         values.append(result.metrics[metric])
-        fingerprint = (result.data.get("fingerprints") or {}).get(split, "")
-        stored = result.per_example
-        if not fingerprint:
-            continue  # rows we cannot identify are never paired
-        if metric in PER_EXAMPLE:
-            how = PER_EXAMPLE[metric]
-            labels = np.asarray(stored[how.labels]) if how.labels else None
-            scores[result.seed] = (np.asarray(stored[how.field], dtype=float), labels, fingerprint)
-        elif stored.get("predicted") is not None:
-            predictions[result.seed] = (np.asarray(stored["predicted"]), np.asarray(stored["true"]), fingerprint)
+        scored, predicted = frozen.per_example_of(result)
+        if scored is not None:
+            scores[result.seed] = scored
+        if predicted is not None:
+            predictions[result.seed] = predicted
     config = first.config
-    # Seeds only draw the training subset: average precision and the retrieval metrics never read the training
-    # rows (they set the pairs' accuracy thresholds only), and a probe on every training row is exact (lbfgs).
-    deterministic = first.kind != "probe" or float(config.get("train_fraction") or 1.0) >= 1.0
     mean, low, high = mean_interval(values)
     row = Row(rank=0, medal="", label="", model=_model_name(str(config.get("model"))), task=first.task,
               split=split, method=FROZEN, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
               train_seconds=None, latency_p50_ms=None, size_mb=None, run_paths=[str(e.run.path) for e in entries],
-              config=config, kind=first.kind, deterministic=deterministic, _predictions=predictions,
-              _scores=scores)
-    row.low, row.high = _example_interval(row)
+              config=config, kind=first.kind, deterministic=frozen.is_deterministic(first),
+              _predictions=predictions, _scores=scores)
+    row.low, row.high = frozen.example_interval(row)
     return row
-
-
-def _example_interval(row: Row) -> tuple[float | None, float | None]:
-    """A frozen row's 95% interval counting the examples (and its seeds, when a seed can change it)."""
-    if row._scores and len(row._scores) == len(row.seeds) and len({v[2] for v in row._scores.values()}) == 1:
-        how = PER_EXAMPLE[row.metric]
-        values, labels = _stack_scores(row)
-        low, high = score_interval(values, how.statistic, labels=labels, gains=how.gains, fixed=row.deterministic)
-    elif row._predictions and row.metric == "accuracy" and len(row._predictions) == len(row.seeds):
-        predicted, truth = _stack(row)
-        correct = (predicted == truth[None]).astype(float)  # accuracy is the mean of per-row correctness
-        low, high = score_interval(correct, lambda v, _: float(v.mean()), gains=lambda v: v,
-                                   fixed=row.deterministic)
-    else:
-        return row.low, row.high
-    floor = -1.0 if row.metric == "mcc" else 0.0
-    return max(low, floor), min(high, 1.0)
-
-
-def _stack_scores(row: Row) -> tuple[np.ndarray, np.ndarray | None]:
-    keys = sorted(row._scores)
-    return np.stack([row._scores[k][0] for k in keys]), row._scores[keys[0]][1]
 
 
 def _side_by_side_p50(entry: _Entry) -> float | None:
@@ -473,7 +443,7 @@ def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
     if leader.split != row.split:
         return None  # never paired across splits
     if leader._scores or row._scores:
-        return _compare_scored(leader, row, metric)
+        return frozen.compare_scored(leader, row, metric)
     fingerprint = _fingerprint(leader)
     if metric in CONFUSION_METRICS and fingerprint is not None and fingerprint == _fingerprint(row):
         first, truth = _stack(leader)
@@ -490,27 +460,6 @@ def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
     return comparison
 
 
-def _compare_scored(leader: Row, row: Row, metric: str) -> Comparison | None:
-    """Two rows of a metric of scores or ranks (frozen embeddings): paired on the same examples, else by seeds."""
-    fingerprint = _score_fingerprint(leader)
-    if metric in PER_EXAMPLE and fingerprint is not None and fingerprint == _score_fingerprint(row):
-        how = PER_EXAMPLE[metric]
-        (first, labels), (second, _) = _stack_scores(leader), _stack_scores(row)
-        return compare_scores(first, second, how.statistic, labels=labels, gains=how.gains, first_seeds=leader.seeds,
-                              second_seeds=row.seeds, first_fixed=leader.deterministic,
-                              second_fixed=row.deterministic)
-    if fingerprint is not None and _score_fingerprint(row) is not None:
-        return None  # scored on different examples: never compared
-    return compare_values(leader.values, row.values)
-
-
-def _score_fingerprint(row: Row) -> str | None:
-    found = {scores[2] for scores in row._scores.values()}
-    if len(found) != 1 or len(row._scores) != max(len(row.seeds), 1):
-        return None
-    return found.pop()
-
-
 def _fingerprint(row: Row) -> str | None:
     """The rows every seed of this row was scored on, if they are the same rows (else None)."""
     found = {prediction[2] for prediction in row._predictions.values()}
@@ -522,22 +471,6 @@ def _fingerprint(row: Row) -> str | None:
 def _stack(row: Row) -> tuple[np.ndarray, np.ndarray]:
     keys = sorted(row._predictions)
     return np.stack([row._predictions[k][0] for k in keys]), row._predictions[keys[0]][1]
-
-
-def _score_power(rows: list[Row], split: str) -> tuple[float | None, str]:
-    """The minimum detectable effect of a ranking of scores or ranks: from the standard errors of its verdicts."""
-    method = ("vs leader: difference (leader minus row), counting example (jackknife) and seed noise, Holm-adjusted "
-              "p; sig. = significant at 5%, noise = within noise")
-    errors = [c.standard_error for c in (compare_rows(rows[0], row, rows[0].metric) for row in rows[1:])
-              if c is not None and c.standard_error]
-    if not errors:
-        return None, method
-    examples = next(iter(rows[0]._scores.values()))[0].size
-    seeds = int(np.median([len(row.seeds) for row in rows]))
-    normal = NormalDist()
-    mde = (normal.inv_cdf(1 - ALPHA / 2) + normal.inv_cdf(0.8)) * float(np.median(errors))
-    return mde, (f"{method}. Minimum detectable effect: with {examples} {split} examples and {seeds} seed(s), gaps "
-                 f"under {mde * 100:.1f} points cannot be told from noise at 80% power")
 
 
 def _power(rows: list[Row], split: str) -> tuple[float | None, str]:
