@@ -76,6 +76,8 @@ def test_the_pooling_example_loads_and_starts_with_its_command():
      "embedding kind pairs needs a task of text pairs (e.g. mrpc); sst2 has single texts"),
     ("models: [minilm-l6]\nsweeps:\n  - {name: p, tasks: [mrpc], embedding: probe}\n", 3,
      "embedding kind probe needs a task of single texts"),
+    ("models: [minilm-l6]\ntasks: [mrpc]\nfallback_task: demo\nembedding: pairs\n", 3,
+     "embedding kind pairs needs a task of text pairs (e.g. mrpc); demo has single texts"),
     ("models: [minilm-l6]\ntasks: [mrpc]\nembedding: pairs\naxes:\n  - grid: {pooling: [mean], learning_rate: [1]}\n",
      5, "unknown embedding setting 'learning_rate'"),
 ])

@@ -155,6 +155,8 @@ def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineM
         tasks = list(_available(named, doc.get("fallback_task"), lines))
         if kind:
             _check_kind_fits(named, kind, where["tasks"], lines)
+            if set(tasks) - set(named):  # the fallback stands in for a task whose data is missing: it must fit too
+                _check_kind_fits([str(doc.get("fallback_task"))], kind, ("fallback_task",), lines)
     per_task = doc.get("task_settings") or {}
     if not isinstance(per_task, dict):
         raise lines.error(where["task_settings"], "task_settings maps a task name to its own settings")
