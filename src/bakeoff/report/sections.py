@@ -288,7 +288,7 @@ def provenance_section(board: Leaderboard, study_text: str | None) -> Section:
         for row in ranking.rows:
             loaded = [result for result in map(_load, map(Path, row.run_paths)) if result is not None]
             prints = {json.dumps(_fingerprints(result), sort_keys=True) for result in loaded}
-            table.append([f"{ranking.task}, {ranking.split}", row.label, str(len(row.run_paths)),
+            table.append([f"{ranking.name}, {ranking.split}", row.label, str(len(row.run_paths)),
                           "; ".join(sorted(prints)) or "-"])
     data = {"hardware": hardware, "study": study_text}
     return Section("Provenance", sentences, table, data=data)
