@@ -133,3 +133,22 @@ resources: {{cpus: 1}}
     # the fine-tuned encoder's vectors separate the classes its head learned: its probe beats the random base's
     assert frozen["tuning/tuned"].mean > frozen[tiny_model_dir.name].mean
     assert all(row.verdict for row in ranking.rows)
+
+
+def test_a_failing_embedding_trial_is_recorded_and_kept_on_rerun(tmp_path, tiny_model_dir):
+    path = tmp_path / "broken-embedding.yaml"
+    path.write_text(f"""# bakeoff run {path}
+name: broken-embedding
+models: [{tiny_model_dir}]
+tasks: [mrpc]
+embedding: pairs
+settings: {{data: {tmp_path / "no-such-folder"}}}
+resources: {{cpus: 1}}
+""")
+    outcome = bakeoff.run_study(path)
+    failed, = outcome.outcomes
+    assert failed.status == "FAILED" and "no-such-folder" in failed.error
+    run, = Store().list("broken-embedding")
+    assert run.status == "FAILED" and run.name == failed.trial.run_name
+    again, = bakeoff.run_study(path).outcomes
+    assert again.resumed and again.status == "FAILED"  # kept, not retried, unless --retry-failed
