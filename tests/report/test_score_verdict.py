@@ -96,3 +96,23 @@ def test_an_embedding_result_of_schema_1_still_loads_with_its_config_rebuilt(tmp
     path.write_text(json.dumps({**_v1_document(), "schema_version": 9}))
     with pytest.raises(Exception, match="newer than this bakeoff reads"):
         load_result(path)
+
+
+def test_a_frozen_probe_at_the_majority_share_is_named_with_a_hint_about_embeddings_not_training():
+    from bakeoff.report.leaderboard import (
+        FAILED_HINT,
+        FROZEN,
+        FROZEN_HINT,
+        Row,
+        _failed_to_learn,
+    )
+
+    def row(label, method, value, baseline=False):
+        return Row(0, "", label, label, "sst2", "validation", method, [] if baseline else [1], "accuracy", value,
+                   None, None, [value], None, None, None, baseline=baseline)
+
+    notes: list[str] = []
+    rows = [row("good", FROZEN, 0.8), row("flat", FROZEN, 0.5), row("majority class", "baseline", 0.5, True)]
+    _failed_to_learn(rows, True, notes)
+    assert rows[1].failed_to_learn.startswith("failed to learn") and not rows[0].failed_to_learn
+    assert notes == [FROZEN_HINT] and FAILED_HINT not in notes

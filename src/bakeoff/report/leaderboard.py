@@ -390,6 +390,8 @@ def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, 
 
 FAILED_HINT = ("a run that failed to learn predicts one class or scores at or below the majority class: "
                "try more steps, warmup (warmup_ratio 0.1) or a lower learning rate (Mosbach et al. 2021)")
+FROZEN_HINT = ("a probe on frozen embeddings that predicts one class or scores at or below the majority class finds "
+               "no usable signal in the vectors: try another pooling, another model, or more training rows")
 
 
 def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
@@ -406,8 +408,9 @@ def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
         if failed:
             row.failed_to_learn = ("failed to learn" if len(failed) == len(row.seeds) else
                                    f"{len(failed)} of {len(row.seeds)} seeds failed to learn") + ": " + "; ".join(failed)
-    if any(row.failed_to_learn for row in rows) and FAILED_HINT not in notes:
-        notes.append(FAILED_HINT)
+    for hint, frozen_rows in ((FAILED_HINT, False), (FROZEN_HINT, True)):  # nothing was trained in a frozen row
+        if any(row.failed_to_learn and (row.method == FROZEN) == frozen_rows for row in rows) and hint not in notes:
+            notes.append(hint)
 
 
 def _verdicts(rows: list[Row], metric: str) -> None:
