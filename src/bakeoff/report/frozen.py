@@ -59,7 +59,8 @@ def example_interval(row: Row) -> tuple[float | None, float | None]:
     if row._scores and len(row._scores) == len(row.seeds) and len({v[2] for v in row._scores.values()}) == 1:
         how = PER_EXAMPLE[row.metric]
         values, labels = stack_scores(row)
-        low, high = score_interval(values, how.statistic, labels=labels, gains=how.gains, fixed=row.deterministic)
+        low, high = score_interval(values, how.statistic, labels=labels, gains=how.gains, fixed=row.deterministic,
+                                   left_out=how.left_out)
     elif row._predictions and row.metric == "accuracy" and len(row._predictions) == len(row.seeds):
         keys = sorted(row._predictions)
         predicted = np.stack([row._predictions[k][0] for k in keys])
@@ -86,7 +87,7 @@ def compare_scored(leader: Row, row: Row, metric: str) -> Comparison | None:
         (first, labels), (second, _) = stack_scores(leader), stack_scores(row)
         return compare_scores(first, second, how.statistic, labels=labels, gains=how.gains, first_seeds=leader.seeds,
                               second_seeds=row.seeds, first_fixed=leader.deterministic,
-                              second_fixed=row.deterministic)
+                              second_fixed=row.deterministic, left_out=how.left_out)
     if fingerprint is not None and _fingerprint(row) is not None:
         return None  # scored on different examples: never compared
     return compare_values(leader.values, row.values)

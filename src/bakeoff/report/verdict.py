@@ -140,12 +140,13 @@ def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric
 
 
 Statistic = Callable[[np.ndarray, "np.ndarray | None"], float]
+LeftOut = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 
 
 def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, *, labels: np.ndarray | None = None,
                    gains: Callable[[np.ndarray], np.ndarray] | None = None, first_seeds: list[int] | None = None,
-                   second_seeds: list[int] | None = None, first_fixed: bool = False,
-                   second_fixed: bool = False) -> Comparison:
+                   second_seeds: list[int] | None = None, first_fixed: bool = False, second_fixed: bool = False,
+                   left_out: LeftOut | None = None) -> Comparison:
     """``statistic(first) - statistic(second)`` for a metric of per-example values (scores, ranks) on the same
     examples, tested against example noise (jackknife) and seed noise, as ``compare`` does for label metrics.
 
@@ -156,6 +157,8 @@ def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, 
         labels: what the statistic needs beside the values (the pairs' labels for average precision), or None.
         gains: when the metric is the mean of a per-example gain, that gain (leave-one-out is then exact and fast).
         first_fixed: ``first`` is deterministic (a frozen encoder scored without sampling): no seed variance.
+        left_out: ``left_out(values, labels)`` -> the statistic with each example left out, (examples,), when it
+            can do better than one recomputation per example (average precision: prefix sums).
 
     >>> ranks_good, ranks_bad = np.array([1, 1, 2, 1] * 50), np.array([3, 1, 20, 8] * 50)
     >>> compare_scores(ranks_good, ranks_bad, lambda r, _: float((r == 1).mean()),
@@ -166,8 +169,8 @@ def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, 
     n = first.shape[1]
     if second.shape[1] != n or (labels is not None and len(labels) != n):
         raise ValueError("both rows need a value for every example")
-    full_first, left_out_first = _leave_one_out(first, labels, statistic, gains)
-    full_second, left_out_second = _leave_one_out(second, labels, statistic, gains)
+    full_first, left_out_first = _leave_one_out(first, labels, statistic, gains, left_out)
+    full_second, left_out_second = _leave_one_out(second, labels, statistic, gains, left_out)
     observed = float(full_first.mean() - full_second.mean())
     # the jackknife over examples, one example left out of BOTH rows (paired), on the seed-averaged difference
     effect = ((n - 1) * (full_first[:, None] - left_out_first)).mean(axis=0) - \
@@ -182,8 +185,8 @@ def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, 
 
 
 def score_interval(values: np.ndarray, statistic: Statistic, *, labels: np.ndarray | None = None,
-                   gains: Callable[[np.ndarray], np.ndarray] | None = None,
-                   fixed: bool = False) -> tuple[float, float]:
+                   gains: Callable[[np.ndarray], np.ndarray] | None = None, fixed: bool = False,
+                   left_out: LeftOut | None = None) -> tuple[float, float]:
     """A 95% interval of one row's metric of per-example values, counting example noise (and seeds unless
     ``fixed``): for a frozen encoder scored once, the examples are the only noise there is.
 
@@ -193,8 +196,8 @@ def score_interval(values: np.ndarray, statistic: Statistic, *, labels: np.ndarr
     """
     values = np.atleast_2d(values).astype(float)
     n = values.shape[1]
-    full, left_out = _leave_one_out(values, labels, statistic, gains)
-    effect = ((n - 1) * (full[:, None] - left_out)).mean(axis=0)
+    full, without = _leave_one_out(values, labels, statistic, gains, left_out)
+    effect = ((n - 1) * (full[:, None] - without)).mean(axis=0)
     parts = [(float(((effect - effect.mean()) ** 2).sum()) / (n * (n - 1)), n - 1)]
     if not fixed and values.shape[0] > 1:
         parts.append((float(np.var(full, ddof=1)) / full.size, full.size - 1))
@@ -281,13 +284,16 @@ def _scope(k1: int, k2: int, first_fixed: bool, second_fixed: bool) -> str:
 
 
 def _leave_one_out(values: np.ndarray, labels: np.ndarray | None, statistic: Statistic,
-                   gains: Callable[[np.ndarray], np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+                   gains: Callable[[np.ndarray], np.ndarray] | None,
+                   left_out: LeftOut | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per seed, the statistic on every example (seeds,) and with each example left out (seeds, examples)."""
     n = values.shape[1]
     if gains is not None:  # a mean of per-example gains: leaving one out is arithmetic
         gained = gains(values)
         return gained.mean(axis=1), (gained.sum(axis=1, keepdims=True) - gained) / (n - 1)
     full = np.array([statistic(row, labels) for row in values])
+    if left_out is not None:
+        return full, np.array([left_out(row, labels) for row in values])
     keep = ~np.eye(n, dtype=bool)
     left_out = np.array([[statistic(row[keep[i]], None if labels is None else labels[keep[i]]) for i in range(n)]
                          for row in values])
