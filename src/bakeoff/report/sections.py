@@ -269,8 +269,8 @@ def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[
             sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} {ranking.split} rows; "
                              f"{len(shown)} of them, drawn at random:")
             data["disagreements"] = int(differ.size)
-    return Section(f"Errors ({ranking.name}, {ranking.split}): confusion, per-class F1, disagreements", sentences, table,
-                   data=data)
+    return Section(f"Errors ({ranking.name}, {ranking.split}): confusion, per-class F1, disagreements", sentences,
+                   table, data=data)
 
 
 def provenance_section(board: Leaderboard, study_text: str | None) -> Section:

@@ -40,8 +40,8 @@ class Trial:
         return make_trial(config, self.compress, self.sweep, rung, max_epochs)
 
 
-def make_trial(config: TrainConfig | EmbeddingConfig, compress: list[str] | tuple[str, ...] = (), sweep: str | None = None,
-               rung: int = 0, max_epochs: float | None = None) -> Trial:
+def make_trial(config: TrainConfig | EmbeddingConfig, compress: list[str] | tuple[str, ...] = (),
+               sweep: str | None = None, rung: int = 0, max_epochs: float | None = None) -> Trial:
     values = config.to_dict()
     digest = config_digest(values, {"compress": sorted(compress)})
     return Trial(id=digest, config=values, compress=tuple(compress), sweep=sweep, rung=rung,
