@@ -73,12 +73,15 @@ DEFAULT_COLUMNS = ("id", "name", "model", "task", "status", "metric", "seconds")
 
 def _with_primary_metric(table: Any) -> Any:
     """Add ``metric`` (e.g. ``accuracy 0.849``: the task's primary validation metric) and ``seconds``."""
+    from bakeoff.config.embedding import PRIMARY_METRICS
     from bakeoff.tasks import all_tasks
 
     primaries = {name: spec.primary_metric for name, spec in all_tasks().items()}
 
     def primary(row: Any) -> str | None:
-        name = primaries.get(str(row.get("task")), "accuracy")
+        kind = row.get("kind")  # a frozen-embedding run is ranked by its kind's metric, not its task's
+        name = PRIMARY_METRICS.get(kind) if isinstance(kind, str) else None
+        name = name or primaries.get(str(row.get("task")), "accuracy")
         value = row.get(f"final/validation/{name}.last")
         return f"{name} {value:.4f}" if isinstance(value, float) and value == value else None
 

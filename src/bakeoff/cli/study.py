@@ -159,7 +159,7 @@ def leaderboard(
 def _print_board(board: Any) -> None:
     for ranking in board.rankings:
         direction = "higher" if ranking.higher_is_better else "lower"
-        view = Table(title=f"{board.project}: {ranking.task}, ranked by {ranking.split} {ranking.metric} ({direction} "
+        view = Table(title=f"{board.project}: {ranking.name}, ranked by {ranking.split} {ranking.metric} ({direction} "
                            "is better), mean over seeds [95% interval]",
                      caption=ranking.caption)
         view.add_column("", no_wrap=True, min_width=2)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bakeoff.config.embedding import EMBEDDING_PRECISIONS
 from bakeoff.data.batching import collate, encode, sorted_batches
 from bakeoff.data.dataset import TextDataset
 from bakeoff.embedding.locate import EncoderSource, as_source
@@ -24,9 +25,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.models import keep_layers, load_tokenizer, resolve_model
 from bakeoff.runtime import autocast
 
-# int8: bakeoff's dynamic int8 Linear layers (compression/int8.py); onnx / onnx-int8: the bare encoder exported to
-# ONNX Runtime (fp32, or int8 MatMul weights quantized per channel), made when the Embedder is (a few seconds)
-PRECISIONS = ("fp32", "bf16", "int8", "onnx", "onnx-int8")
+PRECISIONS = EMBEDDING_PRECISIONS  # int8: bakeoff's dynamic int8 Linear layers (compression/int8.py)
 DEFAULT_MAX_LENGTH = 512
 
 

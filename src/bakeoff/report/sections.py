@@ -17,6 +17,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.metrics import per_class
 from bakeoff.report import svg
 from bakeoff.report.leaderboard import (
+    FROZEN,
     IGNORED_IN_LABEL,
     Leaderboard,
     Ranking,
@@ -24,7 +25,7 @@ from bakeoff.report.leaderboard import (
     compare_rows,
 )
 from bakeoff.runs.files import RESULT_FILE
-from bakeoff.runs.results import TrainResult
+from bakeoff.runs.results import EmbeddingEvalResult, TrainResult, load_result
 
 NOT_SETTINGS = {*IGNORED_IN_LABEL, "project", "name", "quiet", "threads", "tags", "device", "eval_batch_size"}
 DISAGREEMENTS_SHOWN = 12
@@ -60,12 +61,13 @@ def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Sec
             if b.verdict.startswith("noise") and a.rank == 1]
     if ties:
         sentences.append(f"Cannot be told apart from the leader: {'; '.join(ties)}.")
-    return Section(f"Leaderboard: {ranking.task}, {ranking.split}", sentences, table, data=ranking.to_dict())
+    return Section(f"Leaderboard: {ranking.name}, {ranking.split}", sentences, table, data=ranking.to_dict())
 
 
 def setting_sections(ranking: Ranking) -> list[Section]:
-    """One panel per swept setting, plus a heatmap for a two-setting grid."""
-    rows = [row for row in ranking.rows if row.method == "trained" and not row.baseline]
+    """One panel per swept setting (``pooling`` of frozen-embedding rows too), plus a heatmap for a two-setting
+    grid."""
+    rows = [row for row in ranking.rows if row.method in ("trained", FROZEN) and not row.baseline]
     keys = sorted(k for k in {k for row in rows for k in row.config} - NOT_SETTINGS
                   if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1)
     keys = (["model"] if len({row.model for row in rows}) > 1 else []) + keys
@@ -267,8 +269,8 @@ def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[
             sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} {ranking.split} rows; "
                              f"{len(shown)} of them, drawn at random:")
             data["disagreements"] = int(differ.size)
-    return Section(f"Errors ({ranking.task}, {ranking.split}): confusion, per-class F1, disagreements", sentences, table,
-                   data=data)
+    return Section(f"Errors ({ranking.name}, {ranking.split}): confusion, per-class F1, disagreements", sentences,
+                   table, data=data)
 
 
 def provenance_section(board: Leaderboard, study_text: str | None) -> Section:
@@ -284,23 +286,30 @@ def provenance_section(board: Leaderboard, study_text: str | None) -> Section:
     table = [["ranking", "row", "runs", "data fingerprints"]]
     for ranking in board.rankings:
         for row in ranking.rows:
-            prints = {json.dumps(result.data.fingerprints, sort_keys=True) for result in _results(row)}
-            table.append([f"{ranking.task}, {ranking.split}", row.label, str(len(row.run_paths)),
+            loaded = [result for result in map(_load, map(Path, row.run_paths)) if result is not None]
+            prints = {json.dumps(_fingerprints(result), sort_keys=True) for result in loaded}
+            table.append([f"{ranking.name}, {ranking.split}", row.label, str(len(row.run_paths)),
                           "; ".join(sorted(prints)) or "-"])
     data = {"hardware": hardware, "study": study_text}
     return Section("Provenance", sentences, table, data=data)
 
 
 def _results(row: Row) -> list[TrainResult]:
-    """The typed results of a row's runs (one per seed); unreadable ones are left out."""
-    return [result for result in map(_load, map(Path, row.run_paths)) if result is not None]
+    """The typed training results of a row's runs (one per seed); unreadable ones are left out."""
+    return [result for result in map(_load, map(Path, row.run_paths)) if isinstance(result, TrainResult)]
 
 
-def _load(run_path: Path) -> TrainResult | None:
+def _load(run_path: Path) -> TrainResult | EmbeddingEvalResult | None:
     try:
-        return TrainResult.load(run_path / RESULT_FILE)
+        return load_result(run_path / RESULT_FILE)
     except BakeoffError:  # the run folder changed since the leaderboard was built
         return None
+
+
+def _fingerprints(result: TrainResult | EmbeddingEvalResult) -> dict[str, str]:
+    if isinstance(result, EmbeddingEvalResult):
+        return dict(result.data.get("fingerprints") or {})
+    return result.data.fingerprints
 
 
 def _points(value: float | None, percent: bool) -> str:

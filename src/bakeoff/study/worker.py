@@ -1,4 +1,5 @@
-"""Run one trial where an executor put it (a fresh local process or a Ray task): train, compress, summarize.
+"""Run one trial where an executor put it (a fresh local process or a Ray task): train, compress, summarize;
+an embedding trial evaluates frozen embeddings instead (``evaluate_embeddings``), recorded as a run the same way.
 
 Whatever happens, the trial ends up in the store exactly once: a failure inside training is recorded by the
 run itself (FAILED, with the error); a failure before the run exists gets a FAILED run of its own.
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bakeoff.config.embedding import is_embedding
 from bakeoff.errors import BakeoffError
 from bakeoff.study.trials import TrialSummary
 
@@ -35,21 +37,26 @@ Progress = Callable[[int, int, float], None]  # (step, total steps, training sec
 
 
 def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialSummary:
-    """Train the trial's config, apply its compression steps; a summary back. ``progress`` hears the training's
-    step about once a second, for the study's display."""
-    from bakeoff.runs import compress, train
+    """Train the trial's config, apply its compression steps (or evaluate its frozen embeddings); a summary back.
+    ``progress`` hears the training's step about once a second, for the study's display."""
+    from bakeoff.runs import compress, evaluate_embeddings, train
     from bakeoff.track import Experiment, Store
 
     start = time.perf_counter()
     summary = TrialSummary(payload.trial, pid=os.getpid())
     try:
-        result = train(**payload.config, display=_ProgressDisplay(progress) if progress else None)
-        summary.status, summary.train_seconds = result.run.status, result.training.seconds
-        summary.metric, summary.metric_name = result.validation.primary, result.validation.primary_metric
-        for method in payload.compress:
-            if summary.status != "COMPLETED":
-                break  # an interrupted run is run again on resume; compressing it now would be thrown away
-            summary.compress[method] = _compress(compress, payload.run_ref, method)
+        if is_embedding(payload.config):  # an embedding trial: nothing is trained, nothing to compress
+            scored = evaluate_embeddings(**payload.config)
+            summary.status, summary.metric, summary.metric_name = (scored.run.status, scored.primary,
+                                                                   scored.primary_metric)
+        else:
+            result = train(**payload.config, display=_ProgressDisplay(progress) if progress else None)
+            summary.status, summary.train_seconds = result.run.status, result.training.seconds
+            summary.metric, summary.metric_name = result.validation.primary, result.validation.primary_metric
+            for method in payload.compress:
+                if summary.status != "COMPLETED":
+                    break  # an interrupted run is run again on resume; compressing it now would be thrown away
+                summary.compress[method] = _compress(compress, payload.run_ref, method)
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, compressing): the study is stopping
         summary.status, summary.error = "INTERRUPTED", "stopped by Ctrl-C"
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
