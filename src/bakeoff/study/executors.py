@@ -19,9 +19,21 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from bakeoff.errors import BakeoffError
+from bakeoff.study.shipping import (
+    NODE_ENV,
+    BestSoFar,
+    Folder,
+    Shipment,
+    clear_incoming,
+    land,
+    record_crashed,
+    run_on_node,
+    shipments,
+)
 from bakeoff.study.trials import TrialSummary
 from bakeoff.study.worker import TrialPayload
 
@@ -120,45 +132,81 @@ def _die_with_study(study_pid: int) -> None:
 
 
 class RayExecutor:
-    """Each trial a Ray task with its CPU/GPU request; results go to the same store as locally."""
+    """Each trial a Ray task with its CPU/GPU request, on any node of the cluster, sharing no disk with the driver.
+
+    What a trial reads from the driver's disk travels with it through Ray's object store (one ``ray.put`` per
+    distinct data folder or model folder); its run folder travels back and lands in the driver's store
+    (``study/shipping.py``). A trial whose worker or node dies is recorded CRASHED there, and runs again on resume.
+    """
 
     name = "ray"
 
     def __init__(self, address: str | None = None, cpus: int = 1, gpus: float = 0,
-                 max_parallel: int | None = None) -> None:
+                 max_parallel: int | None = None, checkpoints: str = "all") -> None:
         self.address, self.cpus, self.gpus, self.max_parallel = address, cpus, gpus, max_parallel
+        self.checkpoints = checkpoints
+        self._refs: dict[Shipment, Any] = {}  # one object-store copy of each shipped folder, for the whole study
+        self._best = BestSoFar()
 
     def map(self, payloads: list[TrialPayload],
             on_start: OnStart = lambda payload: None) -> Iterator[tuple[TrialPayload, TrialSummary]]:
+        from bakeoff.track import default_root
+
         ray = require_ray()
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False, include_dashboard=False, configure_logging=False)
+        store_root = default_root().resolve()
+        for project in {payload.config["project"] for payload in payloads}:
+            clear_incoming(store_root / project)
         task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus, max_retries=0)(_ray_trial).options(
-            runtime_env={"env_vars": study_environment()})
+            runtime_env={"env_vars": ray_environment()})
         pending = deque(payloads)
         running: dict[Any, TrialPayload] = {}
         limit = self.max_parallel or len(payloads)
         while pending or running:
             while pending and len(running) < limit:
                 payload = pending.popleft()
-                running[task.remote(payload)] = payload
+                shipped = [(shipment, self._ref(ray, shipment)) for shipment in shipments(payload.config)]
+                running[task.remote(payload, shipped, str(store_root), self.checkpoints,
+                                    self._best.of(payload.config))] = payload
                 on_start(payload)  # submitted: Ray starts it when a worker has the resources
             done, _ = ray.wait(list(running), num_returns=1)
             payload = running.pop(done[0])
-            try:
-                summary = ray.get(done[0])
-            except Exception as error:  # noqa: BLE001 - a Ray worker lost or killed: that trial failed
-                summary = TrialSummary.lost(payload.trial, f"Ray task failed: {str(error).splitlines()[0][:200]}")
-            yield payload, summary
+            yield payload, self._collect(ray, done[0], payload, store_root)
+
+    def _ref(self, ray: Any, shipment: Shipment) -> Any:
+        if shipment not in self._refs:
+            self._refs[shipment] = ray.put(shipment.read())
+        return self._refs[shipment]
+
+    def _collect(self, ray: Any, ref: Any, payload: TrialPayload, store_root: Path) -> TrialSummary:
+        """The trial's summary, once its run folder is in the driver's store (or recorded CRASHED there)."""
+        try:
+            summary, folder = ray.get(ref)
+            land(folder, store_root, payload.config["project"], payload.config["name"])
+        except Exception as error:  # noqa: BLE001 - a Ray worker or node lost, or the run not written back
+            message = f"Ray task failed: {str(error).splitlines()[0][:200]}" if not isinstance(error, OSError) \
+                else f"the run could not be written into the store: {error}"
+            record_crashed(payload, message, store_root)
+            return TrialSummary.lost(payload.trial, message)
+        self._best.add(payload.config, summary)
+        return summary
 
 
-def _ray_trial(payload: TrialPayload) -> TrialSummary:
+def _ray_trial(payload: TrialPayload, shipped: list[tuple[Shipment, Any]], driver_store: str, checkpoints: str,
+               best: dict[str, float]) -> tuple[TrialSummary, Folder]:
+    import ray
     import torch
 
-    from bakeoff.study.worker import run_trial
-
     torch.set_num_threads(payload.config.get("threads") or 1)
-    return run_trial(payload)
+    folders = ray.get([ref for _, ref in shipped])  # nested refs: fetched here, from wherever the driver put them
+    return run_on_node(payload, [(shipment, folder) for (shipment, _), folder in zip(shipped, folders, strict=True)],
+                       driver_store, checkpoints, best)
+
+
+def ray_environment() -> dict[str, str]:
+    """The study's environment for a Ray trial, without the driver's store and data paths (the node has its own)."""
+    return {key: value for key, value in study_environment().items() if key not in NODE_ENV}
 
 
 ENV_PREFIXES = ("BAKEOFF_", "HF_")
