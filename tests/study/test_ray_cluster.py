@@ -1,0 +1,97 @@
+"""The Ray executor on a cluster that shares no disk with the driver: a head node with no CPUs, and a worker node
+that cannot see the driver's store, data or tiny model (an empty tmpfs over the folder holding them, in a mount
+namespace of its own). Everything a trial reads travels with it; its run folder travels back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+import bakeoff
+from bakeoff.cli import app
+from bakeoff.io import read_json, sha256
+from bakeoff.track import Store
+from tests.study.ray_cluster import cannot_run, two_node_cluster
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(cannot_run() is not None, reason=str(cannot_run()))]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The two-node cluster, for this file's tests; the worker node cannot see pytest's temporary folders (every
+    test's store and data, the tiny model)."""
+    with two_node_cluster(tmp_path_factory.getbasetemp()) as started:
+        yield started
+    assert not started.running(), "processes of the test's Ray cluster were left running"
+
+
+def _records(project):
+    """Per run: status, validation metrics, predictions, config (its store project aside), checkpoint check."""
+    out = {}
+    for run in Store().list(project):
+        result = read_json(run.path / "result.json")
+        config = {k: v for k, v in result["config"].items() if k not in ("project", "tags")}
+        weights = {name: sha256(run.path / "checkpoint" / name) == digest
+                   for name, digest in result["model"]["checkpoint_sha256"].items()}
+        out[run.name] = (run.status, result["validation"]["metrics"], read_json(run.path / "predictions.json"),
+                         config, result["model"]["location"], weights)
+    return out
+
+
+def _run(study, address):
+    return CliRunner().invoke(app, ["run", str(study), "--executor", "ray", "--ray-address", address])
+
+
+def test_trials_on_a_node_without_the_drivers_disk_land_in_its_store_as_local_ones(cluster, tiny_study):
+    on_ray, on_local = tiny_study(name="on-ray"), tiny_study(name="on-local")
+    result = _run(on_ray, cluster.address)
+    assert result.exit_code == 0, result.output
+    assert bakeoff.run_study(on_local).count("COMPLETED") == 4
+    ray_runs, local_runs = _records("on-ray"), _records("on-local")
+    assert ray_runs.keys() == local_runs.keys() and len(ray_runs) == 4
+    for name, (status, metrics, predictions, config, location, weights) in ray_runs.items():
+        assert status == "COMPLETED"
+        assert metrics == local_runs[name][1]  # deterministic training: identical, not merely close
+        assert predictions == local_runs[name][2]
+        assert config == local_runs[name][3] and location == local_runs[name][4]  # the driver's paths, not the node's
+        assert weights and all(weights.values())  # the checkpoint came back whole (checkpoints: all, the default)
+    project = Store().root / "on-ray"
+    assert sorted(p.name for p in project.iterdir() if p.is_dir()) == sorted([*ray_runs, "baselines"])
+
+
+def test_a_trial_whose_worker_is_killed_is_crashed_in_the_drivers_store_and_runs_again(cluster, tmp_path,
+                                                                                          tiny_model_dir,
+                                                                                          sentiment_dir):
+    study = tmp_path / "killed.yaml"
+    study.write_text(f"name: killed\nmodels: [{tiny_model_dir}]\nseeds: [1]\nresources: {{cpus: 1}}\n"
+                     f"settings: {{data: {sentiment_dir}, epochs: 40, batch_size: 16, precision: fp32}}\n")
+    killed = []
+
+    def kill_the_trial() -> None:  # the Ray worker process running the trial, as an OOM killer would
+        deadline = time.monotonic() + 60
+        while not killed and time.monotonic() < deadline:
+            for pid in cluster.running("ray::_ray_trial"):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_trial)
+    killer.start()
+    try:
+        first = _run(study, cluster.address)
+    finally:
+        killer.join()
+    assert killed, first.output
+    [run] = Store().list("killed")
+    assert run.status == "CRASHED" and run.info["error"].startswith("Ray task failed"), (run.status, run.info)
+    assert "CRASHED" in first.output and first.exit_code == 1
+
+    again = _run(study, cluster.address)  # the resume: the crashed trial runs again, into the same one folder
+    assert again.exit_code == 0, again.output
+    [run] = Store().list("killed")
+    assert run.status == "COMPLETED" and (run.path / "checkpoint").is_dir()
