@@ -59,9 +59,11 @@ def two_node_cluster(hidden: Path, worker_cpus: int = 2, timeout: float = 60.0) 
 
     temp_dir = Path(tempfile.mkdtemp(prefix="bkray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     port = _free_port()
-    # No token authentication on this loopback-only cluster: a driver decides whether it sends a token when it
-    # imports ray (the test process has long before this), so a token cluster would refuse it.
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
+    # The nodes authenticate as this process does: a process takes Ray's token mode for good at its first
+    # ray.init, and a local ray.init() (another test's) turns it on and says so in RAY_AUTH_MODE; otherwise none
+    # on this loopback-only cluster. The token is Ray's default file (~/.ray/auth_token), written by that ray.init.
+    mode = os.environ.get("RAY_AUTH_MODE") or "disabled"
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": mode,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
     common = ["--node-ip-address", "127.0.0.1", "--temp-dir", str(temp_dir), "--object-store-memory", "100000000",
               "--dashboard-agent-listen-port", str(_free_port()), "--disable-usage-stats", "--block"]

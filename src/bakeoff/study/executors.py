@@ -185,12 +185,22 @@ class RayExecutor:
             summary, folder = ray.get(ref)
             land(folder, store_root, payload.config["project"], payload.config["name"])
         except Exception as error:  # noqa: BLE001 - a Ray worker or node lost, or the run not written back
-            message = f"Ray task failed: {str(error).splitlines()[0][:200]}" if not isinstance(error, OSError) \
-                else f"the run could not be written into the store: {error}"
+            message = _lost(error)
             record_crashed(payload, message, store_root)
             return TrialSummary.lost(payload.trial, message)
         self._best.add(payload.config, summary)
         return summary
+
+
+def _lost(error: Exception) -> str:
+    """One line for a trial that came back with no run folder."""
+    if isinstance(error, OSError):
+        return f"the run could not be written into the store: {error}"
+    cause = getattr(error, "cause", None)  # a RayTaskError: an exception raised in the task, on the node
+    if isinstance(cause, BaseException):
+        return f"Ray task failed on its node: {type(cause).__name__}: {str(cause).splitlines()[0][:200]}"
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return f"Ray task failed: {lines[0][:200] if lines else type(error).__name__}"
 
 
 def _ray_trial(payload: TrialPayload, shipped: list[tuple[Shipment, Any]], driver_store: str, checkpoints: str,
