@@ -113,7 +113,6 @@ def run_on_node(payload: TrialPayload, shipped: list[tuple[Shipment, Folder]], d
 
     ``best``: the best validation metric of the trial's task in the study when it was sent (``checkpoints: best``).
     """
-    from bakeoff.runs.files import CHECKPOINT_DIR, COMPRESSED_DIR, REPORT_FILE
     from bakeoff.study.worker import run_trial
 
     with tempfile.TemporaryDirectory(prefix="bakeoff-trial-") as scratch:
@@ -140,15 +139,22 @@ def run_on_node(payload: TrialPayload, shipped: list[tuple[Shipment, Folder]], d
             raise BakeoffError(f"trial {payload.trial}: no run folder in the node's store after the trial")
         _rebase(run_dir, rebase)
         weights = keeps_checkpoint(checkpoints, summary, best or {})
+        return summary, pack(run_dir, keep=lambda relative: travels(relative, weights))
 
-        def keep(relative: str) -> bool:  # a compression's report always travels; its model with the checkpoint
-            if relative.startswith(f"{CHECKPOINT_DIR}/"):
-                return weights
-            if relative.startswith(f"{COMPRESSED_DIR}/"):
-                return weights or relative.endswith(f"/{REPORT_FILE}")
-            return True
 
-        return summary, pack(run_dir, keep=keep)
+def travels(relative: str, weights: bool) -> bool:
+    """Whether a file of a run folder travels back: all but model weights, which travel with ``weights``.
+
+    >>> travels("compressed/dynamic-int8/report.json", weights=False), travels("checkpoint/config.json", False)
+    (True, False)
+    """
+    from bakeoff.runs.files import CHECKPOINT_DIR, COMPRESSED_DIR, REPORT_FILE
+
+    if relative.startswith(f"{CHECKPOINT_DIR}/"):
+        return weights
+    if relative.startswith(f"{COMPRESSED_DIR}/"):  # a compression's report always; its model with the checkpoint
+        return weights or relative.endswith(f"/{REPORT_FILE}")
+    return True
 
 
 def keeps_checkpoint(policy: str, summary: TrialSummary, best: dict[str, float]) -> bool:

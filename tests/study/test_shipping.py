@@ -1,0 +1,177 @@
+"""What travels between a study's driver and a Ray node, without Ray: what a trial reads from the driver's disk,
+the trial run on shipped copies into a node-local store, its run folder landed in the driver's store at once."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+import bakeoff
+from bakeoff.errors import BakeoffError
+from bakeoff.io import read_json
+from bakeoff.study import load_study
+from bakeoff.study.runner import _payload
+from bakeoff.study.shipping import (
+    BestSoFar,
+    clear_incoming,
+    keeps_checkpoint,
+    land,
+    pack,
+    record_crashed,
+    run_on_node,
+    shipments,
+    travels,
+    unpack,
+)
+from bakeoff.study.trials import TrialSummary
+from bakeoff.study.worker import TrialPayload
+from bakeoff.track import Store
+from tests.conftest import sentiment_rows, write_tsv
+
+
+def _config(**values):
+    return {"model": "minilm-l6", "task": None, "data": None, **values}
+
+
+def test_aliases_hub_ids_and_built_in_tasks_resolve_on_the_node(tmp_path):
+    assert shipments(_config(task="demo")) == []
+    assert shipments(_config(model="org/some-encoder", task="demo")) == []
+
+
+def test_a_model_folder_and_exactly_the_data_files_a_trial_reads_travel(tmp_path, tiny_model_dir, sentiment_dir):
+    (sentiment_dir / "notes.txt").write_text("not read by a run, not shipped")
+    model, data = shipments(_config(model=str(tiny_model_dir), data=str(sentiment_dir)))
+    assert (model.kind, model.source) == ("model", str(tiny_model_dir))
+    assert set(model.read()) == {p.name for p in tiny_model_dir.iterdir()}
+    assert (data.kind, data.source, data.files, data.file) == ("data", str(sentiment_dir), ("dev.tsv", "train.tsv"),
+                                                               None)
+    assert set(data.read()) == {"dev.tsv", "train.tsv"}
+    [one_file] = shipments(_config(data=str(sentiment_dir / "train.tsv")))
+    assert (one_file.source, one_file.files, one_file.file) == (str(sentiment_dir), ("train.tsv",), "train.tsv")
+
+
+def test_a_task_from_bakeoff_data_dir_travels_as_its_split_files(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    write_tsv(data_dir / "sst2" / "train.tsv", sentiment_rows(20))
+    write_tsv(data_dir / "sst2" / "dev.tsv", sentiment_rows(10))
+    (data_dir / "sst2" / "big-unrelated.bin").write_bytes(b"\0" * 1000)
+    monkeypatch.setenv("BAKEOFF_DATA_DIR", str(data_dir))
+    [shipment] = shipments(_config(task="sst2"))
+    assert (shipment.kind, shipment.source) == ("data_dir", str(data_dir / "sst2"))
+    assert set(shipment.read()) == {"dev.tsv", "train.tsv"}
+
+
+def test_a_shipped_path_that_leaves_its_folder_is_refused(tmp_path):
+    for bad in ("../escape.txt", "/etc/passwd", "a/../../b"):
+        with pytest.raises(BakeoffError, match="outside"):
+            unpack({bad: b"x"}, tmp_path / "into")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+@pytest.mark.parametrize(("policy", "checkpoint"), [("all", True), ("none", False)])
+def test_a_trial_on_shipped_copies_comes_back_with_the_drivers_paths(tmp_path, tiny_study, policy, checkpoint):
+    study = load_study(tiny_study(seeds="[1]", axes="[]"))
+    payload = _payload(study.trials[0], study, cpus=1)
+    shipped = [(shipment, shipment.read()) for shipment in shipments(payload.config)]
+    driver_store = str(Store().root)
+    summary, folder = run_on_node(payload, shipped, driver_store, policy)
+    assert summary.status == "COMPLETED" and os.environ["BAKEOFF_STORE"] == driver_store  # the worker's env back
+    assert not Store().list()  # nothing written to the driver's store by the node
+    assert any(name.startswith("checkpoint/") for name in folder) == checkpoint
+    assert {"result.json", "predictions.json", "experiment.json", "parameters.json"} <= set(folder)
+    assert not [name for name, data in folder.items() if b"bakeoff-trial-" in data and name.endswith("json")]
+    run_dir = land(folder, Store().root, payload.config["project"], payload.config["name"])
+    result = read_json(run_dir / "result.json")
+    assert result["run"]["path"] == str(run_dir) and result["config"]["model"] == payload.config["model"]
+    assert result["config"]["data"] == payload.config["data"] and Store().get(str(run_dir)).status == "COMPLETED"
+    assert result["model"]["location"] == payload.config["model"]
+
+
+def test_a_compressions_report_always_travels_its_model_with_the_checkpoint():
+    for name in ("result.json", "logs/logs.jsonl", "metrics/train/loss/data.jsonl", "compressed/bf16/report.json"):
+        assert travels(name, weights=False) and travels(name, weights=True)
+    for name in ("checkpoint/model.safetensors", "compressed/bf16/model.safetensors", "compressed/bf16/compressed.json"):
+        assert not travels(name, weights=False) and travels(name, weights=True)
+
+
+def test_landing_is_all_or_nothing_and_replaces_a_leftover(tmp_path):
+    root = tmp_path / "store"
+    half = root / "p" / ".incoming-killed" / "run"  # a driver killed while landing
+    half.mkdir(parents=True)
+    (half / "experiment.json").write_text('{"name": "run", "status": "COMPLETED"}')
+    assert Store(root).list("p") == []  # a half-landed run is never seen
+    (root / "p" / "run").mkdir()
+    (root / "p" / "run" / "stale.txt").write_text("a leftover")
+    run_dir = land({"experiment.json": b'{"name": "run", "status": "COMPLETED"}', "logs/logs.jsonl": b""},
+                   root, "p", "run")
+    assert sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*")) == ["experiment.json", "logs",
+                                                                                    "logs/logs.jsonl"]
+    clear_incoming(root / "p")
+    assert sorted(p.name for p in (root / "p").iterdir()) == ["run"]
+
+
+def test_pack_and_unpack_round_trip(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "c.bin").write_bytes(bytes(range(256)))
+    (tmp_path / "a" / "d.json").write_text("{}")
+    unpack(pack(tmp_path / "a"), tmp_path / "copy")
+    assert (tmp_path / "copy" / "b" / "c.bin").read_bytes() == bytes(range(256))
+    assert pack(tmp_path / "copy") == pack(tmp_path / "a")
+
+
+def test_a_crashed_trial_is_recorded_and_runs_again_on_resume(tiny_study):
+    path = tiny_study(seeds="[1]", axes="[]")
+    study = load_study(path)
+    payload = _payload(study.trials[0], study, cpus=1)
+    record_crashed(payload, "Ray task failed: The worker died unexpectedly", Store().root)
+    [run] = Store().list(study.name)
+    assert run.status == "CRASHED" and run.info["error"] == "Ray task failed: The worker died unexpectedly"
+    outcome = bakeoff.run_study(path)  # the resume
+    assert outcome.count("COMPLETED") == 1 and not outcome.outcomes[0].resumed
+    [run] = Store().list(study.name)
+    assert run.status == "COMPLETED"
+
+
+@pytest.mark.parametrize(("policy", "metric", "best", "kept"), [
+    ("all", 0.1, {"accuracy": 0.9}, True),
+    ("none", 1.0, {}, False),
+    ("best", 0.8, {"accuracy": 0.9}, False),
+    ("best", 0.9, {"accuracy": 0.9}, True),  # a tie keeps it: the study's best always has its checkpoint
+    ("best", 0.95, {"accuracy": 0.9}, True),
+    ("best", 0.5, {}, True),  # the first of its task
+])
+def test_the_checkpoint_policy(policy, metric, best, kept):
+    assert keeps_checkpoint(policy, TrialSummary("t", "COMPLETED", metric, "accuracy"), best) is kept
+
+
+def test_best_so_far_is_per_task_and_follows_the_metrics_direction():
+    best = BestSoFar()
+    best.add({"task": "sst2"}, TrialSummary("a", "COMPLETED", 0.8, "accuracy"))
+    best.add({"task": "sst2"}, TrialSummary("b", "COMPLETED", 0.7, "accuracy"))
+    best.add({"task": "sst2"}, TrialSummary("c", "FAILED", 0.99, "accuracy"))
+    best.add({"task": None, "data": "mine.csv"}, TrialSummary("d", "COMPLETED", 0.6, "mcc"))
+    assert best.of({"task": "sst2"}) == {"accuracy": 0.8}
+    assert best.of({"task": None, "data": "mine.csv"}) == {"mcc": 0.6} and best.of({"task": "cola"}) == {}
+
+
+def test_whole_gpus_per_trial_make_one_run_across_that_many_processes(tiny_study):
+    study = load_study(tiny_study(seeds="[1]", axes="[]", extra="checkpoints: best\n"))
+    assert study.checkpoints == "best"
+    assert _payload(study.trials[0], study, cpus=1).config["nproc"] == 1
+    study.gpus = 2
+    assert _payload(study.trials[0], study, cpus=1).config["nproc"] == 2
+    study.gpus = 0.5  # a share of one GPU: one process
+    assert _payload(study.trials[0], study, cpus=1).config["nproc"] == 1
+    assert load_study(tiny_study(seeds="[1]", axes="[]")).checkpoints == "all"
+
+
+def test_nothing_left_of_a_node_scratch_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "node-tmp"))
+    (tmp_path / "node-tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    bad = _config(model=str(tmp_path / "missing"), task="demo", project="p", name="r", tags=[])
+    summary, folder = run_on_node(TrialPayload("t", bad), [], str(Store().root))
+    assert summary.status == "FAILED" and "experiment.json" in folder  # a failure before the run is recorded too
+    assert list((tmp_path / "node-tmp").iterdir()) == []
