@@ -166,13 +166,20 @@ class RayExecutor:
         while pending or running:
             while pending and len(running) < limit:
                 payload = pending.popleft()
-                shipped = [(shipment, self._ref(ray, shipment)) for shipment in shipments(payload.config)]
+                shipped = [(shipment, self._ref(ray, shipment)) for shipment in self._shipments(payload)]
                 running[task.remote(payload, shipped, str(store_root), self.checkpoints,
                                     self._best.of(payload.config))] = payload
                 on_start(payload)  # submitted: Ray starts it when a worker has the resources
             done, _ = ray.wait(list(running), num_returns=1)
             payload = running.pop(done[0])
             yield payload, self._collect(ray, done[0], payload, store_root)
+
+    @staticmethod
+    def _shipments(payload: TrialPayload) -> list[Shipment]:
+        try:
+            return shipments(payload.config)
+        except BakeoffError:  # e.g. its data folder is missing: the trial fails on its node, recorded as locally
+            return []
 
     def _ref(self, ray: Any, shipment: Shipment) -> Any:
         if shipment not in self._refs:
