@@ -40,6 +40,10 @@ class Cluster:
         return [pid for sid in self.sessions for pid in _session(sid)
                 if _command(pid).startswith(title)]
 
+    def node_processes(self, node: int) -> list[int]:
+        """Live processes of one node (0: the head, 1: the worker node)."""
+        return _session(self.sessions[node])
+
 
 def cannot_run() -> str | None:
     """Why a two-node cluster cannot start here, or None."""

@@ -95,3 +95,30 @@ def test_a_trial_whose_worker_is_killed_is_crashed_in_the_drivers_store_and_runs
     assert again.exit_code == 0, again.output
     [run] = Store().list("killed")
     assert run.status == "COMPLETED" and (run.path / "checkpoint").is_dir()
+
+
+def test_a_trial_whose_node_dies_is_crashed_in_the_drivers_store(cluster, tmp_path, tiny_model_dir, sentiment_dir):
+    """The last test of the file: it kills the cluster's worker node (raylet, agents, workers), as a preempted
+    machine goes."""
+    study = tmp_path / "lost-node.yaml"
+    study.write_text(f"name: lost-node\nmodels: [{tiny_model_dir}]\nseeds: [1]\nresources: {{cpus: 1}}\n"
+                     f"settings: {{data: {sentiment_dir}, epochs: 400, batch_size: 16, precision: fp32}}\n")
+    killed = []
+
+    def kill_the_node() -> None:
+        deadline = time.monotonic() + 60
+        while not cluster.running("ray::_ray_trial") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        killed.extend(cluster.node_processes(1))  # the worker node's session: never the head's
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_node)
+    killer.start()
+    try:
+        result = _run(study, cluster.address)
+    finally:
+        killer.join()
+    assert killed, result.output
+    [run] = Store().list("lost-node")
+    assert run.status == "CRASHED" and "node" in run.info["error"], (run.status, run.info, result.output)
