@@ -11,6 +11,7 @@ import pytest
 import bakeoff
 from bakeoff.errors import BakeoffError
 from bakeoff.io import read_json
+from bakeoff.runs.locate import locate
 from bakeoff.study import load_study
 from bakeoff.study.runner import _payload
 from bakeoff.study.shipping import (
@@ -87,6 +88,9 @@ def test_a_trial_on_shipped_copies_comes_back_with_the_drivers_paths(tmp_path, t
     assert result["run"]["path"] == str(run_dir) and result["config"]["model"] == payload.config["model"]
     assert result["config"]["data"] == payload.config["data"] and Store().get(str(run_dir)).status == "COMPLETED"
     assert result["model"]["location"] == payload.config["model"]
+    if not checkpoint:  # a run without its weights says why where they are looked for
+        with pytest.raises(BakeoffError, match=r"checkpoints: best or none"):
+            locate(payload.run_ref)
 
 
 def test_a_compressions_report_always_travels_its_model_with_the_checkpoint():
