@@ -93,6 +93,25 @@ def test_a_trial_on_shipped_copies_comes_back_with_the_drivers_paths(tmp_path, t
             locate(payload.run_ref)
 
 
+def test_relative_model_and_data_paths_are_recorded_as_the_study_wrote_them(tmp_path, tiny_model_dir,
+                                                                           sentiment_dir, monkeypatch):
+    import shutil
+
+    shutil.copytree(tiny_model_dir, tmp_path / "models" / "tiny")
+    monkeypatch.chdir(tmp_path)
+    config = {"model": "models/tiny", "data": str(sentiment_dir / "train.tsv"), "task": None, "epochs": 1,
+              "batch_size": 16, "precision": "fp32", "project": "p", "name": "relative", "quiet": True, "tags": []}
+    shipped = [(shipment, shipment.read()) for shipment in shipments(config)]
+    summary, folder = run_on_node(TrialPayload("t", config), shipped, str(Store().root))
+    assert summary.status == "COMPLETED" and os.getcwd() == str(tmp_path)  # the worker's folder back
+    run_dir = land(folder, Store().root, "p", "relative")
+    result = read_json(run_dir / "result.json")
+    assert result["config"]["model"] == "models/tiny"  # as written, not the node's path nor an absolute one
+    assert result["model"]["location"] == str(tmp_path / "models" / "tiny")
+    assert result["config"]["data"] == str(sentiment_dir / "train.tsv")
+    assert "models/tiny" in read_json(run_dir / "experiment.json")["tags"]
+
+
 def test_a_compressions_report_always_travels_its_model_with_the_checkpoint():
     for name in ("result.json", "logs/logs.jsonl", "metrics/train/loss/data.jsonl", "compressed/bf16/report.json"):
         assert travels(name, weights=False) and travels(name, weights=True)

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -117,22 +117,26 @@ def run_on_node(payload: TrialPayload, shipped: list[tuple[Shipment, Folder]], d
 
     with tempfile.TemporaryDirectory(prefix="bakeoff-trial-") as scratch:
         node = Path(scratch).resolve()
+        work = node / "work"  # the trial's working folder: relative paths as the study wrote them resolve here
+        work.mkdir()
         config, env, rebase = dict(payload.config), {"BAKEOFF_STORE": str(node / "store")}, {}
         rebase[str(node / "store")] = os.path.abspath(driver_store)
         for shipment, folder in shipped:
-            where = node / shipment.kind
-            unpack(folder, where / Path(shipment.source).name if shipment.kind == "data_dir" else where)
-            if shipment.kind == "model":
-                config["model"] = str(where)
-            elif shipment.kind == "data":
-                config["data"] = str(where / shipment.file) if shipment.file else str(where)
-            else:  # the task's folder, in a data folder of the node's own: <where>/<task>/
+            if shipment.kind == "data_dir":  # the task's folder, in a data folder of the node's own
+                where = node / shipment.kind
+                unpack(folder, where / Path(shipment.source).name)
                 env["BAKEOFF_DATA_DIR"] = str(where)
-                shipment = replace(shipment, source=os.path.dirname(shipment.source))
+                rebase[str(where)] = os.path.dirname(shipment.source)
+                continue
+            typed = str(config[shipment.kind])  # the model or data path as the study wrote it
+            where = _place(typed, shipment, work) or node / shipment.kind
+            unpack(folder, where)
+            if not where.is_relative_to(work):
+                config[shipment.kind] = str(where / shipment.file) if shipment.file else str(where)
             if shipment.file:
                 rebase[str(where / shipment.file)] = os.path.join(shipment.source, shipment.file)
             rebase[str(where)] = shipment.source
-        with _environment(env):
+        with _environment(env), _working_folder(work):
             summary = run_trial(TrialPayload(payload.trial, config, payload.compress))
         run_dir = node / "store" / config["project"] / config["name"]
         if not run_dir.is_dir():
@@ -140,6 +144,15 @@ def run_on_node(payload: TrialPayload, shipped: list[tuple[Shipment, Folder]], d
         _rebase(run_dir, rebase)
         weights = keeps_checkpoint(checkpoints, summary, best or {})
         return summary, pack(run_dir, keep=lambda relative: travels(relative, weights))
+
+
+def _place(typed: str, shipment: Shipment, work: Path) -> Path | None:
+    """Where a relative path (``models/mine``, ``reviews.csv``) resolves from the node's working folder, so the
+    trial's config, and so its record, keeps the path as written; None for an absolute one or one that leaves it."""
+    path = PurePosixPath(typed)
+    if path.is_absolute() or typed.startswith("~") or ".." in path.parts:
+        return None
+    return work.joinpath(*(path.parent.parts if shipment.file else path.parts))
 
 
 def travels(relative: str, weights: bool) -> bool:
@@ -212,6 +225,16 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def _working_folder(folder: Path) -> Iterator[None]:
+    saved = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(saved)
 
 
 def _rebase(run_dir: Path, paths: dict[str, str]) -> None:
