@@ -115,7 +115,8 @@ def test_relative_model_and_data_paths_are_recorded_as_the_study_wrote_them(tmp_
 def test_a_compressions_report_always_travels_its_model_with_the_checkpoint():
     for name in ("result.json", "logs/logs.jsonl", "metrics/train/loss/data.jsonl", "compressed/bf16/report.json"):
         assert travels(name, weights=False) and travels(name, weights=True)
-    for name in ("checkpoint/model.safetensors", "compressed/bf16/model.safetensors", "compressed/bf16/compressed.json"):
+    for name in ("checkpoint/model.safetensors", "compressed/bf16/model.safetensors",
+                 "compressed/bf16/compressed.json"):
         assert not travels(name, weights=False) and travels(name, weights=True)
 
 
@@ -198,3 +199,14 @@ def test_nothing_left_of_a_node_scratch_folder(tmp_path, monkeypatch):
     summary, folder = run_on_node(TrialPayload("t", bad), [], str(Store().root))
     assert summary.status == "FAILED" and "experiment.json" in folder  # a failure before the run is recorded too
     assert list((tmp_path / "node-tmp").iterdir()) == []
+
+
+def test_a_ray_trial_gets_the_studys_switches_not_the_drivers_folders(tmp_path, monkeypatch):
+    from bakeoff.study.executors import ray_environment
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setenv("BAKEOFF_DATA_DIR", str(tmp_path / "data"))
+    env = ray_environment()
+    assert env["HF_HUB_OFFLINE"] == "1"  # set for every test (tests/conftest.py)
+    assert not {"HF_HOME", "HF_HUB_CACHE", "BAKEOFF_STORE", "BAKEOFF_DATA_DIR"} & set(env)

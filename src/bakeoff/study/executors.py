@@ -221,9 +221,18 @@ def _ray_trial(payload: TrialPayload, shipped: list[tuple[Shipment, Any]], drive
                        driver_store, checkpoints, best)
 
 
+PATH_SUFFIXES = ("_HOME", "_CACHE", "_DIR", "_PATH", "_FILE")  # HF_HOME, HF_HUB_CACHE, ...: folders of the driver
+
+
 def ray_environment() -> dict[str, str]:
-    """The study's environment for a Ray trial, without the driver's store and data paths (the node has its own)."""
-    return {key: value for key, value in study_environment().items() if key not in NODE_ENV}
+    """The study's environment for a Ray trial: its switches (``HF_HUB_OFFLINE``, ...), not the driver's folders
+    (its store, data folder, Hugging Face caches), which mean nothing on a node that shares no disk with it.
+
+    >>> os.environ["HF_HOME"] = "/home/me/.cache/hf"; "HF_HOME" in ray_environment()  # doctest: +SKIP
+    False
+    """
+    return {key: value for key, value in study_environment().items()
+            if key not in NODE_ENV and not key.endswith(PATH_SUFFIXES)}
 
 
 ENV_PREFIXES = ("BAKEOFF_", "HF_")
