@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 import bakeoff
 from bakeoff.cli import app
 from bakeoff.io import read_json, sha256
+from bakeoff.study import load_study
+from bakeoff.study.executors import RayExecutor
+from bakeoff.study.runner import _payload
 from bakeoff.track import Store
 from tests.study.ray_cluster import cannot_run, two_node_cluster
 
@@ -95,6 +98,25 @@ def test_a_trial_whose_worker_is_killed_is_crashed_in_the_drivers_store_and_runs
     assert again.exit_code == 0, again.output
     [run] = Store().list("killed")
     assert run.status == "COMPLETED" and (run.path / "checkpoint").is_dir()
+
+
+def test_checkpoints_best_brings_back_the_weights_of_a_trial_only_if_it_beat_those_ended_before(cluster, tiny_study):
+    import ray
+
+    study = load_study(tiny_study(name="best-only", seeds="[1]"))  # lr 3e-3 learns the task, 1e-4 does not
+    executor = RayExecutor(cluster.address, cpus=1, max_parallel=1, checkpoints="best")  # one after the other
+    try:
+        summaries = [summary for _, summary in executor.map([_payload(trial, study, cpus=1) for trial in study.trials])]
+    finally:
+        ray.shutdown()
+    assert [summary.status for summary in summaries] == ["COMPLETED", "COMPLETED"]
+    runs = {read_json(run.path / "result.json")["config"]["learning_rate"]: run for run in Store().list("best-only")}
+    good, poor = runs[3.0e-3], runs[1.0e-4]  # in this order: the poor one ended second
+    accuracy = {lr: read_json(run.path / "result.json")["validation"]["metrics"]["accuracy"] for lr, run in runs.items()}
+    assert accuracy[3.0e-3] > accuracy[1.0e-4], accuracy
+    assert (good.path / "checkpoint" / "model.safetensors").is_file()  # the best always has its weights
+    assert not (poor.path / "checkpoint").exists()
+    assert (poor.path / "predictions.json").is_file() and (poor.path / "result.json").is_file()
 
 
 def test_a_trial_whose_node_dies_is_crashed_in_the_drivers_store(cluster, tmp_path, tiny_model_dir, sentiment_dir):

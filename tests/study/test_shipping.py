@@ -23,6 +23,7 @@ from bakeoff.study.shipping import (
     record_crashed,
     run_on_node,
     shipments,
+    task_key,
     travels,
     unpack,
 )
@@ -77,7 +78,7 @@ def test_a_trial_on_shipped_copies_comes_back_with_the_drivers_paths(tmp_path, t
     payload = _payload(study.trials[0], study, cpus=1)
     shipped = [(shipment, shipment.read()) for shipment in shipments(payload.config)]
     driver_store = str(Store().root)
-    summary, folder = run_on_node(payload, shipped, driver_store, policy)
+    summary, folder = run_on_node(payload, shipped, driver_store, weights=lambda ended: policy == "all")
     assert summary.status == "COMPLETED" and os.environ["BAKEOFF_STORE"] == driver_store  # the worker's env back
     assert not Store().list()  # nothing written to the driver's store by the node
     assert any(name.startswith("checkpoint/") for name in folder) == checkpoint
@@ -158,26 +159,32 @@ def test_a_crashed_trial_is_recorded_and_runs_again_on_resume(tiny_study):
     assert run.status == "COMPLETED"
 
 
-@pytest.mark.parametrize(("policy", "metric", "best", "kept"), [
-    ("all", 0.1, {"accuracy": 0.9}, True),
-    ("none", 1.0, {}, False),
-    ("best", 0.8, {"accuracy": 0.9}, False),
-    ("best", 0.9, {"accuracy": 0.9}, True),  # a tie keeps it: the study's best always has its checkpoint
-    ("best", 0.95, {"accuracy": 0.9}, True),
-    ("best", 0.5, {}, True),  # the first of its task
+@pytest.mark.parametrize(("policy", "status", "offered", "kept"), [
+    ("all", "COMPLETED", False, True),
+    ("all", "FAILED", False, True),  # its record, as locally
+    ("none", "COMPLETED", True, False),
+    ("best", "COMPLETED", True, True),
+    ("best", "COMPLETED", False, False),
+    ("best", "INTERRUPTED", True, False),
 ])
-def test_the_checkpoint_policy(policy, metric, best, kept):
-    assert keeps_checkpoint(policy, TrialSummary("t", "COMPLETED", metric, "accuracy"), best) is kept
+def test_the_checkpoint_policy(policy, status, offered, kept):
+    asked = []
+
+    def offer(name, value):
+        asked.append((name, value))
+        return offered
+
+    assert keeps_checkpoint(policy, TrialSummary("t", status, 0.8, "accuracy"), offer) is kept
+    assert asked == ([("accuracy", 0.8)] if policy == "best" and status == "COMPLETED" else [])
 
 
-def test_best_so_far_is_per_task_and_follows_the_metrics_direction():
+def test_best_so_far_is_per_task_keeps_ties_and_follows_the_metrics_direction():
     best = BestSoFar()
-    best.add({"task": "sst2"}, TrialSummary("a", "COMPLETED", 0.8, "accuracy"))
-    best.add({"task": "sst2"}, TrialSummary("b", "COMPLETED", 0.7, "accuracy"))
-    best.add({"task": "sst2"}, TrialSummary("c", "FAILED", 0.99, "accuracy"))
-    best.add({"task": None, "data": "mine.csv"}, TrialSummary("d", "COMPLETED", 0.6, "mcc"))
-    assert best.of({"task": "sst2"}) == {"accuracy": 0.8}
-    assert best.of({"task": None, "data": "mine.csv"}) == {"mcc": 0.6} and best.of({"task": "cola"}) == {}
+    assert best.offer("sst2", "accuracy", 0.8) and not best.offer("sst2", "accuracy", 0.7)
+    assert best.offer("sst2", "accuracy", 0.8) and best.offer("sst2", "accuracy", 0.9)  # a tie, then better
+    assert best.offer("cola", "mcc", 0.1)  # another task: its own best
+    assert best.offer("sst2", "loss", 0.5) and not best.offer("sst2", "loss", 0.6) and best.offer("sst2", "loss", 0.4)
+    assert task_key({"task": "sst2", "data": None}) == "sst2" and task_key({"task": None, "data": "a.csv"}) == "a.csv"
 
 
 def test_whole_gpus_per_trial_make_one_run_across_that_many_processes(tiny_study):

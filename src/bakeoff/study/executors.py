@@ -29,10 +29,12 @@ from bakeoff.study.shipping import (
     Folder,
     Shipment,
     clear_incoming,
+    keeps_checkpoint,
     land,
     record_crashed,
     run_on_node,
     shipments,
+    task_key,
 )
 from bakeoff.study.trials import TrialSummary
 from bakeoff.study.worker import TrialPayload
@@ -146,7 +148,7 @@ class RayExecutor:
         self.address, self.cpus, self.gpus, self.max_parallel = address, cpus, gpus, max_parallel
         self.checkpoints = checkpoints
         self._refs: dict[Shipment, Any] = {}  # one object-store copy of each shipped folder, for the whole study
-        self._best = BestSoFar()
+        self._best: Any = None  # checkpoints: best: one BestSoFar actor the study's trials ask as they end
 
     def map(self, payloads: list[TrialPayload],
             on_start: OnStart = lambda payload: None) -> Iterator[tuple[TrialPayload, TrialSummary]]:
@@ -160,6 +162,8 @@ class RayExecutor:
             clear_incoming(store_root / project)
         task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus, max_retries=0)(_ray_trial).options(
             runtime_env={"env_vars": ray_environment()})
+        if self.checkpoints == "best" and self._best is None:
+            self._best = ray.remote(num_cpus=0)(BestSoFar).remote()
         pending = deque(payloads)
         running: dict[Any, TrialPayload] = {}
         limit = self.max_parallel or len(payloads)
@@ -167,8 +171,7 @@ class RayExecutor:
             while pending and len(running) < limit:
                 payload = pending.popleft()
                 shipped = [(shipment, self._ref(ray, shipment)) for shipment in self._shipments(payload)]
-                running[task.remote(payload, shipped, str(store_root), self.checkpoints,
-                                    self._best.of(payload.config))] = payload
+                running[task.remote(payload, shipped, str(store_root), self.checkpoints, self._best)] = payload
                 on_start(payload)  # submitted: Ray starts it when a worker has the resources
             done, _ = ray.wait(list(running), num_returns=1)
             payload = running.pop(done[0])
@@ -195,7 +198,6 @@ class RayExecutor:
             message = _lost(error)
             record_crashed(payload, message, store_root)
             return TrialSummary.lost(payload.trial, message)
-        self._best.add(payload.config, summary)
         return summary
 
 
@@ -211,14 +213,20 @@ def _lost(error: Exception) -> str:
 
 
 def _ray_trial(payload: TrialPayload, shipped: list[tuple[Shipment, Any]], driver_store: str, checkpoints: str,
-               best: dict[str, float]) -> tuple[TrialSummary, Folder]:
+               best: Any) -> tuple[TrialSummary, Folder]:
     import ray
     import torch
 
     torch.set_num_threads(payload.config.get("threads") or 1)
     folders = ray.get([ref for _, ref in shipped])  # nested refs: fetched here, from wherever the driver put them
+    task = task_key(payload.config)
+
+    def weights(summary: TrialSummary) -> bool:
+        return keeps_checkpoint(checkpoints, summary,
+                                lambda name, value: ray.get(best.offer.remote(task, name, value)))
+
     return run_on_node(payload, [(shipment, folder) for (shipment, _), folder in zip(shipped, folders, strict=True)],
-                       driver_store, checkpoints, best)
+                       driver_store, weights)
 
 
 PATH_SUFFIXES = ("_HOME", "_CACHE", "_DIR", "_PATH", "_FILE")  # HF_HOME, HF_HUB_CACHE, ...: folders of the driver

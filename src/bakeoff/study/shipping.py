@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -108,10 +108,10 @@ def shipments(config: dict[str, Any]) -> list[Shipment]:
 
 # -- on the node: run the trial on shipped files, return its run folder ------------------------------------------
 def run_on_node(payload: TrialPayload, shipped: list[tuple[Shipment, Folder]], driver_store: str,
-                checkpoints: str = "all", best: dict[str, float] | None = None) -> tuple[TrialSummary, Folder]:
+                weights: Callable[[TrialSummary], bool] = lambda summary: True) -> tuple[TrialSummary, Folder]:
     """Run one trial in a temporary folder on this node; its summary and its run folder (paths rebased).
 
-    ``best``: the best validation metric of the trial's task in the study when it was sent (``checkpoints: best``).
+    ``weights``: asked once the trial has ended, whether its checkpoint travels back (see ``keeps_checkpoint``).
     """
     from bakeoff.study.worker import run_trial
 
@@ -142,8 +142,8 @@ def run_on_node(payload: TrialPayload, shipped: list[tuple[Shipment, Folder]], d
         if not run_dir.is_dir():
             raise BakeoffError(f"trial {payload.trial}: no run folder in the node's store after the trial")
         _rebase(run_dir, rebase)
-        weights = keeps_checkpoint(checkpoints, summary, best or {})
-        return summary, pack(run_dir, keep=lambda relative: travels(relative, weights))
+        kept = weights(summary)
+        return summary, pack(run_dir, keep=lambda relative: travels(relative, kept))
 
 
 def _place(typed: str, shipment: Shipment, work: Path) -> Path | None:
@@ -170,43 +170,46 @@ def travels(relative: str, weights: bool) -> bool:
     return True
 
 
-def keeps_checkpoint(policy: str, summary: TrialSummary, best: dict[str, float]) -> bool:
-    """Whether a trial's checkpoint travels back: ``all``; ``best``: when no trial of its task in the study
-    did better before it was sent (so the study's best trial always has its checkpoint); ``none``.
+def keeps_checkpoint(policy: str, summary: TrialSummary, offer: Callable[[str, float], bool]) -> bool:
+    """Whether an ended trial's checkpoint travels back: ``all``; ``none``; ``best``: when ``offer`` (a
+    ``BestSoFar``'s, for the trial's task) finds its metric at least as good as every trial of its task that ended
+    before it, so the study's best trial always has its checkpoint.
 
-    >>> keeps_checkpoint("best", TrialSummary("t", "COMPLETED", 0.8, "accuracy"), {"accuracy": 0.9})
+    >>> keeps_checkpoint("best", TrialSummary("t", "COMPLETED", 0.8, "accuracy"), lambda name, value: False)
     False
     """
-    from bakeoff.metrics import is_better
-
     if policy == "all":
         return True
     if policy == "none" or summary.status != "COMPLETED" or summary.metric is None or summary.metric_name is None:
         return False
-    so_far = best.get(summary.metric_name)
-    return so_far is None or summary.metric == so_far or is_better(summary.metric_name, summary.metric, so_far)
+    return offer(summary.metric_name, summary.metric)
 
 
 class BestSoFar:
-    """The best validation metric of each task among a study's finished trials (for ``checkpoints: best``)."""
+    """The best validation metric of each task among a study's ended trials (``checkpoints: best``). On Ray it is
+    one actor, which each trial asks as it ends, so the answer knows every trial that ended before."""
 
     def __init__(self) -> None:
         self._best: dict[str, dict[str, float]] = {}
 
-    def of(self, config: dict[str, Any]) -> dict[str, float]:
-        return dict(self._best.get(_task_key(config), {}))
+    def offer(self, task: str, metric_name: str, value: float) -> bool:
+        """Whether ``value`` is at least the best of ``task`` so far (a tie too); recorded when it is.
 
-    def add(self, config: dict[str, Any], summary: TrialSummary) -> None:
+        >>> best = BestSoFar(); best.offer("sst2", "accuracy", 0.8), best.offer("sst2", "accuracy", 0.7)
+        (True, False)
+        """
         from bakeoff.metrics import is_better
 
-        if summary.status != "COMPLETED" or summary.metric is None or summary.metric_name is None:
-            return
-        best = self._best.setdefault(_task_key(config), {})
-        if is_better(summary.metric_name, summary.metric, best.get(summary.metric_name)):
-            best[summary.metric_name] = summary.metric
+        best = self._best.setdefault(task, {})
+        so_far = best.get(metric_name)
+        if so_far is None or value == so_far or is_better(metric_name, value, so_far):
+            best[metric_name] = value
+            return True
+        return False
 
 
-def _task_key(config: dict[str, Any]) -> str:
+def task_key(config: dict[str, Any]) -> str:
+    """The task a trial is compared within: its task's name, or its own data."""
     return str(config.get("task") or config.get("data"))
 
 
