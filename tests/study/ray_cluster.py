@@ -79,8 +79,10 @@ def two_node_cluster(hidden: Path, worker_cpus: int = 2, timeout: float = 60.0) 
         _wait_for_port(nodes[0], port, timeout, temp_dir / "head.log")
         worker = (f"mount -t tmpfs tmpfs '{hidden}' && exec '{RAY}' start --address=127.0.0.1:{port} "
                   f"--num-cpus {worker_cpus} {' '.join(common)}")
-        nodes.append(_start(["unshare", "-m", "--propagation", "private", "sh", "-c", worker], env,
-                            temp_dir / "worker.log"))
+        node_tmp = temp_dir / "node-tmp"  # the worker node's own /tmp, removed with the cluster: a killed trial
+        node_tmp.mkdir()  # leaves its scratch folder behind, as on a real node
+        nodes.append(_start(["unshare", "-m", "--propagation", "private", "sh", "-c", worker],
+                            {**env, "TMPDIR": str(node_tmp)}, temp_dir / "worker.log"))
         address = f"127.0.0.1:{port}"
         _wait_for_worker(ray, address, worker_cpus, hidden, timeout, temp_dir / "worker.log")
         yield Cluster(address, [node.pid for node in nodes])
