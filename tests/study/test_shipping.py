@@ -113,6 +113,27 @@ def test_relative_model_and_data_paths_are_recorded_as_the_study_wrote_them(tmp_
     assert "models/tiny" in read_json(run_dir / "experiment.json")["tags"]
 
 
+def test_a_trial_reads_only_the_shipped_copies_of_its_task_and_model(tmp_path, tiny_model_dir, monkeypatch):
+    import shutil
+
+    data_dir, model = tmp_path / "data", tmp_path / "model"
+    write_tsv(data_dir / "sst2" / "train.tsv", sentiment_rows(80, seed=1))
+    write_tsv(data_dir / "sst2" / "dev.tsv", sentiment_rows(20, seed=2))
+    shutil.copytree(tiny_model_dir, model)
+    monkeypatch.setenv("BAKEOFF_DATA_DIR", str(data_dir))
+    config = {"model": str(model), "data": None, "task": "sst2", "epochs": 1, "batch_size": 16, "precision": "fp32",
+              "project": "p", "name": "copies", "quiet": True, "tags": []}
+    shipped = [(shipment, shipment.read()) for shipment in shipments(config)]
+    assert sorted(shipment.kind for shipment, _ in shipped) == ["data_dir", "model"]
+    shutil.rmtree(data_dir)  # as on a node that shares no disk with the driver: only the shipped bytes are left
+    shutil.rmtree(model)
+    summary, folder = run_on_node(TrialPayload("t", config), shipped, str(Store().root))
+    assert summary.status == "COMPLETED", summary.error
+    assert os.environ["BAKEOFF_DATA_DIR"] == str(data_dir)  # the worker's own setting back
+    result = read_json(land(folder, Store().root, "p", "copies") / "result.json")
+    assert result["data"]["sizes"]["train"] == 80 and result["model"]["location"] == str(model)
+
+
 def test_a_compressions_report_always_travels_its_model_with_the_checkpoint():
     for name in ("result.json", "logs/logs.jsonl", "metrics/train/loss/data.jsonl", "compressed/bf16/report.json"):
         assert travels(name, weights=False) and travels(name, weights=True)
