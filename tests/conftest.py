@@ -51,9 +51,14 @@ def sentiment_dir(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A 2-layer, 32-wide BERT with a word-level vocabulary, saved as a Hugging Face folder (random weights)."""
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def save_tiny_bert(folder: Path) -> Path:
+    """The tiny BERT of ``tiny_model_dir``, saved into ``folder`` (benchmarks use it too)."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
+    folder.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *FILLER,
              *"abcdefghijklmnopqrstuvwxyz", ".", ",", "!", "?", "'"]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")

@@ -106,6 +106,7 @@ def test_trial_identity_is_the_resolved_config(tmp_path):
     ("models: [minilm-l6]\ntasks: [demo]\nsettings: {best_metric: nonsense}\n", 3,
      "setting 'best_metric' 'nonsense' is not one of"),
     ("models: [minilm-l6]\ntasks: [demo]\nsettings: {tags: 3}\n", 3, "setting 'tags' must be a list of texts"),
+    ("models: [minilm-l6]\ntasks: [demo]\ncheckpoints: some\n", 3, "checkpoints 'some': use all, best, none"),
 ])
 def test_mistakes_name_their_line(tmp_path, body, line, message):
     path = _study(tmp_path, body)

@@ -6,8 +6,8 @@ from bakeoff.data.dataset import (
            nested_fraction,
            stratified_split,
 )
-from bakeoff.data.load import DataOptions, load_task_data
+from bakeoff.data.load import DataOptions, load_task_data, local_files
 from bakeoff.data.tables import DataError
 
-__all__ = ["DataError", "DataOptions", "TaskData", "TextDataset", "load_task_data", "nested_fraction",
-           "stratified_split"]
+__all__ = ["DataError", "DataOptions", "TaskData", "TextDataset", "load_task_data", "local_files",
+           "nested_fraction", "stratified_split"]

@@ -70,6 +70,25 @@ def has_local_data(task: TaskSpec) -> bool:
     return bool(local and ((env_dir and (Path(env_dir) / task.name).is_dir()) or local.builtin))
 
 
+def local_files(task: TaskSpec | None, data: Path | None) -> tuple[Path, list[Path]] | None:
+    """The folder and the files in it that a run reads from this machine's disk, by the rules above.
+
+    None when nothing is read from disk: the task ships inside bakeoff or comes from the hub. A study on a
+    cluster ships exactly these files to the node that runs the trial.
+
+    >>> local_files(None, Path("reviews.csv"))  # doctest: +SKIP
+    (PosixPath('.'), [PosixPath('reviews.csv')])
+    """
+    local = task.local if task else None
+    if data is not None:
+        files = _split_files(Path(data), local)[0]
+        return (Path(data) if Path(data).is_dir() else Path(data).parent), list(files.values())
+    env_dir = os.environ.get("BAKEOFF_DATA_DIR")
+    if task is not None and local and env_dir and (Path(env_dir) / task.name).is_dir():
+        return Path(env_dir) / task.name, list(_split_files(Path(env_dir) / task.name, local)[0].values())
+    return None
+
+
 def _read_splits(task: TaskSpec | None, options: DataOptions) -> dict[str, _RawSplit]:
     local = task.local if task else None
     if options.data is not None:

@@ -48,7 +48,8 @@ def locate(ref: str, method: str | None = None) -> Located:
         model_dir, run_dir = run.path / CHECKPOINT_DIR, run.path
         if not model_dir.is_dir():
             raise BakeoffError(f"run {ref!r} ({run.status}) has no checkpoint: it was trained with "
-                               "save_checkpoint off, or did not finish")
+                               "save_checkpoint off, did not finish, or ran on a Ray cluster whose study kept "
+                               "only some checkpoints (checkpoints: best or none)")
     result = _result_of(run_dir)
     sha = ((result.get("model") or {}).get("checkpoint_sha256") or {}) if model_dir.name == CHECKPOINT_DIR else {}
     if method is not None:

@@ -19,9 +19,23 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from bakeoff.errors import BakeoffError
+from bakeoff.study.shipping import (
+    NODE_ENV,
+    BestSoFar,
+    Folder,
+    Shipment,
+    clear_incoming,
+    keeps_checkpoint,
+    land,
+    record_crashed,
+    run_on_node,
+    shipments,
+    task_key,
+)
 from bakeoff.study.trials import TrialSummary
 from bakeoff.study.worker import TrialPayload
 
@@ -171,47 +185,115 @@ def _die_with_study(study_pid: int) -> None:
 
 
 class RayExecutor:
-    """Each trial a Ray task with its CPU/GPU request; results go to the same store as locally."""
+    """Each trial a Ray task with its CPU/GPU request, on any node of the cluster, sharing no disk with the driver.
+
+    What a trial reads from the driver's disk travels with it through Ray's object store (one ``ray.put`` per
+    distinct data folder or model folder); its run folder travels back and lands in the driver's store
+    (``study/shipping.py``). A trial whose worker or node dies is recorded CRASHED there, and runs again on resume.
+    """
 
     name = "ray"
 
     def __init__(self, address: str | None = None, cpus: int = 1, gpus: float = 0,
-                 max_parallel: int | None = None) -> None:
+                 max_parallel: int | None = None, checkpoints: str = "all") -> None:
         self.address, self.cpus, self.gpus, self.max_parallel = address, cpus, gpus, max_parallel
+        self.checkpoints = checkpoints
+        self._refs: dict[Shipment, Any] = {}  # one object-store copy of each shipped folder, for the whole study
+        self._best: Any = None  # checkpoints: best: one BestSoFar actor the study's trials ask as they end
 
     def map(self, payloads: list[TrialPayload], on_start: OnStart = lambda payload: None,
             on_progress: OnProgress = lambda payload, step, total, seconds: None,
             ) -> Iterator[tuple[TrialPayload, TrialSummary]]:
         """``on_progress`` is not called: a Ray task reports only when it ends."""
+        from bakeoff.track import default_root
+
         ray = require_ray()
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False, include_dashboard=False, configure_logging=False)
+        store_root = default_root().resolve()
+        for project in {payload.config["project"] for payload in payloads}:
+            clear_incoming(store_root / project)
         task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus, max_retries=0)(_ray_trial).options(
-            runtime_env={"env_vars": study_environment()})
+            runtime_env={"env_vars": ray_environment()})
+        if self.checkpoints == "best" and self._best is None:
+            self._best = ray.remote(num_cpus=0)(BestSoFar).remote()
         pending = deque(payloads)
         running: dict[Any, TrialPayload] = {}
         limit = self.max_parallel or len(payloads)
         while pending or running:
             while pending and len(running) < limit:
                 payload = pending.popleft()
-                running[task.remote(payload)] = payload
+                shipped = [(shipment, self._ref(ray, shipment)) for shipment in self._shipments(payload)]
+                running[task.remote(payload, shipped, str(store_root), self.checkpoints, self._best)] = payload
                 on_start(payload)  # submitted: Ray starts it when a worker has the resources
             done, _ = ray.wait(list(running), num_returns=1)
             payload = running.pop(done[0])
-            try:
-                summary = ray.get(done[0])
-            except Exception as error:  # noqa: BLE001 - a Ray worker lost or killed: that trial failed
-                summary = TrialSummary.lost(payload.trial, f"Ray task failed: {str(error).splitlines()[0][:200]}")
-            yield payload, summary
+            yield payload, self._collect(ray, done[0], payload, store_root)
+
+    @staticmethod
+    def _shipments(payload: TrialPayload) -> list[Shipment]:
+        try:
+            return shipments(payload.config)
+        except BakeoffError:  # e.g. its data folder is missing: the trial fails on its node, recorded as locally
+            return []
+
+    def _ref(self, ray: Any, shipment: Shipment) -> Any:
+        if shipment not in self._refs:
+            self._refs[shipment] = ray.put(shipment.read())
+        return self._refs[shipment]
+
+    def _collect(self, ray: Any, ref: Any, payload: TrialPayload, store_root: Path) -> TrialSummary:
+        """The trial's summary, once its run folder is in the driver's store (or recorded CRASHED there)."""
+        try:
+            summary, folder = ray.get(ref)
+            land(folder, store_root, payload.config["project"], payload.config["name"])
+        except Exception as error:  # noqa: BLE001 - a Ray worker or node lost, or the run not written back
+            message = _lost(error)
+            record_crashed(payload, message, store_root)
+            return TrialSummary.lost(payload.trial, message)
+        return summary
 
 
-def _ray_trial(payload: TrialPayload) -> TrialSummary:
+def _lost(error: Exception) -> str:
+    """One line for a trial that came back with no run folder."""
+    if isinstance(error, OSError):
+        return f"the run could not be written into the store: {error}"
+    cause = getattr(error, "cause", None)  # a RayTaskError: an exception raised in the task, on the node
+    if isinstance(cause, BaseException):
+        return f"Ray task failed on its node: {type(cause).__name__}: {str(cause).splitlines()[0][:200]}"
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return f"Ray task failed: {lines[0][:200] if lines else type(error).__name__}"
+
+
+def _ray_trial(payload: TrialPayload, shipped: list[tuple[Shipment, Any]], driver_store: str, checkpoints: str,
+               best: Any) -> tuple[TrialSummary, Folder]:
+    import ray
     import torch
 
-    from bakeoff.study.worker import run_trial
-
     torch.set_num_threads(payload.config.get("threads") or 1)
-    return run_trial(payload)
+    folders = ray.get([ref for _, ref in shipped])  # nested refs: fetched here, from wherever the driver put them
+    task = task_key(payload.config)
+
+    def weights(summary: TrialSummary) -> bool:
+        return keeps_checkpoint(checkpoints, summary,
+                                lambda name, value: ray.get(best.offer.remote(task, name, value)))
+
+    return run_on_node(payload, [(shipment, folder) for (shipment, _), folder in zip(shipped, folders, strict=True)],
+                       driver_store, weights)
+
+
+PATH_SUFFIXES = ("_HOME", "_CACHE", "_DIR", "_PATH", "_FILE")  # HF_HOME, HF_HUB_CACHE, ...: folders of the driver
+
+
+def ray_environment() -> dict[str, str]:
+    """The study's environment for a Ray trial: its switches (``HF_HUB_OFFLINE``, ...), not the driver's folders
+    (its store, data folder, Hugging Face caches), which mean nothing on a node that shares no disk with it.
+
+    >>> os.environ["HF_HOME"] = "/home/me/.cache/hf"; "HF_HOME" in ray_environment()  # doctest: +SKIP
+    False
+    """
+    return {key: value for key, value in study_environment().items()
+            if key not in NODE_ENV and not key.endswith(PATH_SUFFIXES)}
 
 
 ENV_PREFIXES = ("BAKEOFF_", "HF_")

@@ -99,7 +99,8 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
         require_ray()  # before anything is locked or written
         cpus = study.cpus or 1
         runner: LocalExecutor | RayExecutor = RayExecutor(ray_address, cpus=cpus, gpus=study.gpus,
-                                                          max_parallel=max_parallel if max_parallel > 1 else None)
+                                                          max_parallel=max_parallel if max_parallel > 1 else None,
+                                                          checkpoints=study.checkpoints)
     else:
         cpus = study.cpus or max(1, (os.cpu_count() or 1) // max(1, max_parallel))
         runner = LocalExecutor(max_parallel)
@@ -190,6 +191,9 @@ def _payload(trial: Trial, study: Study, cpus: int) -> TrialPayload:
         ([f"sweep:{trial.sweep}"] if trial.sweep else [])
     config = {**trial.config, "threads": cpus, "project": study.name, "name": trial.run_name, "quiet": True,
               "tags": [*trial.config.get("tags", []), *tags]}  # the study's settings' tags, then its own
+    if study.gpus >= 2 and float(study.gpus).is_integer() and config.get("nproc", 1) == 1 and not trial.embedding:
+        # N whole GPUs per trial: one run across them (runs/launch.py); nproc is no part of a trial's identity
+        config["nproc"] = int(study.gpus)
     return TrialPayload(trial.id, config, list(trial.compress))
 
 

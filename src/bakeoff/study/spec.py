@@ -18,7 +18,9 @@ A study file (every key but ``models`` and ``tasks`` optional)::
     compress: [dynamic-int8]        # applied to every trained trial
     budget: {max_trials: 20, max_hours: 2}
     schedule: asha                  # or {asha: {reduction_factor: 3, min_epochs: 1}}
-    resources: {cpus: 1}            # per trial: torch threads locally, the Ray request on a cluster
+    resources: {cpus: 1}            # per trial: torch threads locally, the Ray request on a cluster;
+                                    # {gpus: N}, N >= 2 whole: the Ray request, and one run across N processes
+    checkpoints: all                # which trials' checkpoints travel back from Ray nodes: all, best, none
     sweeps:                         # optional: several sub-studies that inherit every key above
       - {name: lengths, axes: [...]}    # a sweep's settings add to (and override) the study's
 
@@ -55,7 +57,7 @@ from bakeoff.study.lines import LineMap, StudyError, known_keys
 from bakeoff.study.trials import Trial, make_trial
 
 TOP_KEYS = ("name", "description", "models", "tasks", "fallback_task", "settings", "task_settings", "axes", "seeds",
-            "compress", "budget", "schedule", "resources", "random_seed", "embedding", "sweeps")
+            "compress", "budget", "schedule", "resources", "checkpoints", "random_seed", "embedding", "sweeps")
 SWEEP_KEYS = ("name", "models", "tasks", "settings", "task_settings", "axes", "seeds", "compress", "embedding")
 
 
@@ -86,6 +88,7 @@ class Study:
     gpus: float = 0
     description: str = ""
     notes: list[str] = field(default_factory=list)  # what the file asked for that the trials do not show
+    checkpoints: str = "all"  # what a Ray trial ships back (study/shipping.py); local trials keep theirs on disk
 
 
 def load_study(path: str | Path) -> Study:
@@ -138,7 +141,8 @@ def load_study(path: str | Path) -> Study:
                                          "trains nothing, leave it out")
     cpus, gpus = _resources(doc, lines)
     study = Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
-                  schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""))
+                  schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""),
+                  checkpoints=_checkpoints(doc, lines))
     if generated > len(trials):  # a random axis drawing the same (rounded) values again, or sweeps overlapping
         study.notes.append(f"{generated} trials listed or drawn, {len(trials)} distinct: {generated - len(trials)} "
                            "repeat another trial's settings exactly and run once (a random axis can draw the same "
@@ -333,3 +337,18 @@ def _resources(doc: dict[str, Any], lines: LineMap) -> tuple[int | None, float]:
     if cpus == 0:
         raise lines.error(("resources", "cpus"), "cpus must be >= 1")
     return cpus, _number(resources, "gpus", 0, float, lines, ("resources",))
+
+
+def _checkpoints(doc: dict[str, Any], lines: LineMap) -> str:
+    """``checkpoints``: which trials' checkpoints a Ray trial ships back to the driver's store.
+
+    Default ``all``: a study on a cluster then leaves the same store as on one machine, every run usable by
+    ``bakeoff evaluate`` and ``compress``, which is what a user switching ``--executor`` expects; ``best`` (the
+    best trial of each task so far) and ``none`` are the economies a big sweep of big models opts into.
+    """
+    from bakeoff.study.shipping import CHECKPOINT_POLICIES
+
+    value = doc.get("checkpoints", "all")
+    if value not in CHECKPOINT_POLICIES:
+        raise lines.error(("checkpoints",), f"checkpoints {value!r}: use {', '.join(CHECKPOINT_POLICIES)}")
+    return str(value)
