@@ -27,6 +27,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info
 from bakeoff.report.baselines import MAJORITY, baselines_for
+from bakeoff.report.ranks import rank_intervals
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
     CONFUSION_METRICS,
@@ -69,6 +70,8 @@ class Row:
     difference_low: float | None = None
     difference_high: float | None = None
     verdict_scope: str = ""
+    rank_low: int = 0  # the plausible ranks given every pair's verdict (ranks.py); 0 before ranking
+    rank_high: int = 0
     baseline: bool = False
     failed_to_learn: str = ""  # why, when some or all of its seeds did not learn
     run_paths: list[str] = field(default_factory=list, repr=False)  # one run folder per seed
@@ -92,6 +95,7 @@ class Ranking:
     rows: list[Row]
     minimum_detectable_effect: float | None = None
     caption: str = ""  # the verdict's method and the minimum detectable effect, in words
+    adjacent_ties: list[int] = field(default_factory=list)  # i: rows[i] and rows[i + 1] cannot be told apart
 
     @property
     def trained(self) -> list[Row]:
@@ -102,6 +106,7 @@ class Ranking:
         return {"task": self.task, "split": self.split, "metric": self.metric,
                 "higher_is_better": self.higher_is_better,
                 "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
+                "adjacent_ties": self.adjacent_ties,
                 "rows": [row.to_dict() for row in self.rows]}
 
 
@@ -124,7 +129,7 @@ class Leaderboard:
         import io
 
         buffer = io.StringIO()
-        columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
+        columns = ["task", "split", "rank", "rank_low", "rank_high", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
                    "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value"]
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -200,8 +205,11 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _failed_to_learn(rows, higher, notes)
     _verdicts(rows, metric)
+    intervals = rank_intervals(rows, lambda a, b: compare_rows(a, b, metric), higher)
+    for row, (low, high) in zip(rows, intervals.intervals, strict=True):
+        row.rank_low, row.rank_high = low, high
     mde, caption = _power(rows, split)
-    return Ranking(task, split, metric, higher, rows, mde, caption)
+    return Ranking(task, split, metric, higher, rows, mde, caption, intervals.untold_neighbours())
 
 
 def _row(entries: list[_Entry], method: str) -> Row:

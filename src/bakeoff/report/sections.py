@@ -7,6 +7,7 @@ built per ``Ranking`` (one task scored on one split): rows are never compared ac
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,16 @@ from bakeoff.report.leaderboard import (
     Row,
     compare_rows,
 )
+from bakeoff.report.ranks import interval_text
 from bakeoff.runs.files import RESULT_FILE
 from bakeoff.runs.results import TrainResult
+from bakeoff.track.layout import read_metric
 
 NOT_SETTINGS = {*IGNORED_IN_LABEL, "project", "name", "quiet", "threads", "tags", "device", "eval_batch_size"}
 DISAGREEMENTS_SHOWN = 12
+ADJACENT_SHOWN = 8  # adjacent pairs named in the leaderboard's sentence
+CURVES_SHOWN = 6  # rows drawn in the learning curves, best first
+LOSS_POINTS = 40  # training-loss points per curve (window means)
 
 
 @dataclass
@@ -44,23 +50,39 @@ class Section:
 
 def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Section:
     percent = ranking.metric != "loss"
-    header = ["rank", "row", f"{ranking.metric} (mean over seeds)", "95% interval", "seeds", "vs leader",
-              "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
+    header = ["rank", "plausible ranks", "row", f"{ranking.metric} (mean over seeds)", "95% interval", "seeds",
+              "vs leader", "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
     table = [header]
     for row in ranking.rows:
         interval = f"[{row.low:.3f}, {row.high:.3f}]" if row.low is not None else "-"
         gap = (f"{_points(row.difference, percent)} [{_points(row.difference_low, percent)}, "
                f"{_points(row.difference_high, percent)}]" if row.difference is not None else "-")
-        table.append([str(row.rank), row.label, f"{row.mean:.4f}", interval,
-                      str(len(row.seeds)) if not row.baseline else "fixed", row.verdict, gap,
-                      _num(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
+        table.append([str(row.rank), interval_text(row.rank_low, row.rank_high) if row.rank_low else "-", row.label,
+                      f"{row.mean:.4f}", interval, str(len(row.seeds)) if not row.baseline else "fixed", row.verdict,
+                      gap, _num(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
     sentences = [ranking.caption, *(notes or [])]
     sentences += [f"{row.label}: {row.failed_to_learn}" for row in ranking.rows if row.failed_to_learn]
-    ties = [f"{a.label} and {b.label}" for a, b in zip(ranking.rows, ranking.rows[1:])
-            if b.verdict.startswith("noise") and a.rank == 1]
-    if ties:
-        sentences.append(f"Cannot be told apart from the leader: {'; '.join(ties)}.")
+    sentences += _rank_sentences(ranking)
     return Section(f"Leaderboard: {ranking.task}, {ranking.split}", sentences, table, data=ranking.to_dict())
+
+
+def _rank_sentences(ranking: Ranking) -> list[str]:
+    """What the plausible ranks say: how they were made, and which adjacent rows cannot be told apart."""
+    rows = ranking.rows
+    if len(rows) < 2 or not rows[0].rank_low:
+        return []
+    out = [f"Plausible ranks: each row's best and worst rank given which pairs of rows differ significantly (the "
+           f"same test, Holm-corrected over all {len(rows) * (len(rows) - 1) // 2} pairs, so more cautious than "
+           "'vs leader')."]
+    ties = ranking.adjacent_ties
+    if not ties:
+        out.append("Every pair of adjacent rows can be told apart.")
+        return out
+    shown = "; ".join(f"{rows[i].rank} {rows[i].label} and {rows[i + 1].rank} {rows[i + 1].label}"
+                      for i in ties[:ADJACENT_SHOWN])
+    more = f"; and {len(ties) - ADJACENT_SHOWN} more" if len(ties) > ADJACENT_SHOWN else ""
+    out.append(f"Adjacent rows cannot be told apart in {len(ties)} of {len(rows) - 1} places: {shown}{more}.")
+    return out
 
 
 def setting_sections(ranking: Ranking) -> list[Section]:
@@ -213,28 +235,84 @@ def _pareto(rows: list[Row], higher: bool, cost: str) -> list[Row]:
 
 
 def learning_curve_section(ranking: Ranking) -> Section | None:
-    """Validation metric against step per variant, the seeds' range as error bars (on the validation ranking)."""
+    """Per variant, the validation metric and the training loss against step, the seeds' range as a band.
+
+    Only on the validation ranking: training evaluates on validation alone. The training loss is the run's
+    ``train/loss`` metric (one point per optimizer step), averaged per window of steps so a long run stays a
+    few dozen points.
+    """
     if ranking.split != "validation":
-        return None  # training evaluates on validation only
-    series = []
-    for row in [r for r in ranking.rows if r.method == "trained" and not r.baseline][:6]:
-        histories = [result.history for result in _results(row)]
-        by_step: dict[int, list[float]] = {}
-        for history in histories:
-            for point in history:
-                if ranking.metric in point:
-                    by_step.setdefault(int(point["step"]), []).append(float(point[ranking.metric]))
-        steps = sorted(s for s, v in by_step.items() if len(v) == len(histories))
-        if len(steps) < 2:
-            continue
-        series.append(svg.Series(row.label, [float(s) for s in steps], [float(np.mean(by_step[s])) for s in steps],
-                                 [min(by_step[s]) for s in steps], [max(by_step[s]) for s in steps],
-                                 [f"{row.label} step {s}: {np.mean(by_step[s]):.4f} ({len(by_step[s])} seeds)"
-                                  for s in steps]))
-    if not series:
         return None
-    return Section("Learning curves", ["Validation metric at each evaluation; bars: the range over seeds."],
-                   figures=[svg.chart(series, "training step", f"validation {ranking.metric}")])
+    rows = [r for r in ranking.rows if r.method == "trained" and not r.baseline][:CURVES_SHOWN]
+    validation, loss = [], []
+    for row in rows:
+        histories = [[(int(p["step"]), float(p[ranking.metric])) for p in result.history if ranking.metric in p]
+                     for result in _results(row)]
+        found = _seed_band(row, histories, ranking.metric, "validation " + ranking.metric)
+        if found is not None:
+            validation.append(found)
+        found = _seed_band(row, [_windowed(read_loss(Path(path))) for path in row.run_paths], "loss",
+                           "training loss")
+        if found is not None:
+            loss.append(found)
+    if not validation and not loss:
+        return None
+    figures = []
+    if validation:
+        figures.append(svg.chart(validation, "training step", f"validation {ranking.metric}"))
+    if loss:
+        figures.append(svg.chart(loss, "training step", "training loss (window mean)"))
+    several_seeds = any(len(r.run_paths) > 1 for r in rows)
+    sentences = [f"Validation {ranking.metric} at each evaluation"
+                 + (" and the training loss (mean over each window of steps)" if loss else "")
+                 + (f"; bands: the range over seeds (min to max). Up to {CURVES_SHOWN} rows, best first."
+                    if several_seeds else f"; one seed per row, so no band. Up to {CURVES_SHOWN} rows, best first.")]
+    return Section("Learning curves", sentences, figures=figures,
+                   data={"validation": {s.name: {"step": s.x, "mean": s.y} for s in validation},
+                         "training_loss": {s.name: {"step": s.x, "mean": s.y} for s in loss}})
+
+
+def read_loss(run_path: Path) -> list[tuple[int, float]]:
+    """A run's training loss as (step, loss), from its ``train/loss`` metric; empty when it logged none.
+
+    >>> read_loss(Path("/nonexistent"))
+    []
+    """
+    return [(int(point["data"]["step"]), float(point["data"]["value"]))
+            for point in read_metric(run_path, "train/loss")
+            if "step" in point["data"] and point["data"].get("value") is not None]
+
+
+def _windowed(points: list[tuple[int, float]], windows: int = LOSS_POINTS) -> list[tuple[int, float]]:
+    """At most ``windows`` points: the mean loss over each window of consecutive steps, at the window's last step.
+
+    >>> _windowed([(1, 1.0), (2, 3.0), (3, 5.0), (4, 7.0)], windows=2)
+    [(2, 2.0), (4, 6.0)]
+    """
+    if len(points) <= windows:
+        return points
+    size = math.ceil(len(points) / windows)
+    return [(chunk[-1][0], float(np.mean([v for _, v in chunk])))
+            for chunk in (points[i:i + size] for i in range(0, len(points), size))]
+
+
+def _seed_band(row: Row, curves: list[list[tuple[int, float]]], metric: str, what: str) -> svg.Series | None:
+    """One row's curve: the mean over seeds at each step every seed reached, with the seeds' min and max."""
+    curves = [curve for curve in curves if curve]
+    by_step: dict[int, list[float]] = {}
+    for curve in curves:
+        for step, value in curve:
+            by_step.setdefault(step, []).append(value)
+    steps = sorted(step for step, values in by_step.items() if len(values) == len(curves))
+    if len(steps) < 2:
+        return None
+    banded = len(curves) > 1
+    means = [float(np.mean(by_step[s])) for s in steps]
+    return svg.Series(row.label, [float(s) for s in steps], means,
+                      [min(by_step[s]) for s in steps] if banded else [],
+                      [max(by_step[s]) for s in steps] if banded else [],
+                      [f"{row.label} step {s}: {what} {m:.4f} (mean of {len(by_step[s])} seed(s))"
+                       for s, m in zip(steps, means, strict=True)], band=banded, markers=len(steps) <= 12)
 
 
 def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[str] | None) -> Section | None:

@@ -9,7 +9,7 @@ What it gives up is zoom and pan, which these charts do not need.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -29,6 +29,8 @@ class Series:
     axis: str = "left"  # "right": the second y axis
     line: bool = True
     dashed: bool = False
+    band: bool = False  # the interval as a shaded band between low and high (else error bars)
+    markers: bool = True  # a marker (with its hover tip) on every point
 
 
 def chart(series: list[Series], x_label: str, y_label: str, y2_label: str = "", x_ticks: Sequence[str] = (),
@@ -82,14 +84,18 @@ def chart(series: list[Series], x_label: str, y_label: str, y2_label: str = "", 
     for index, s in enumerate(series):
         color = COLORS[index % len(COLORS)]
         points = [(px(x), py(y, s.axis)) for x, y in zip(s.x, s.y, strict=True)]
+        if s.band:
+            out.append(_band(s, px, lambda v, axis=s.axis: py(v, axis), color))
         if s.line and len(points) > 1:
             dash = ' stroke-dasharray="5,4"' if s.dashed else ""
             out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="'
-                       + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+                       + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + f'"><title>{escape(s.name)}</title></polyline>')
         for i, (x, y) in enumerate(points):
-            if i < len(s.low) and s.low[i] is not None and s.high[i] is not None:
+            if not s.band and i < len(s.low) and s.low[i] is not None and s.high[i] is not None:
                 out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(s.low[i], s.axis):.1f}" '
                            f'y2="{py(s.high[i], s.axis):.1f}" stroke="{color}" stroke-width="1.5"/>')
+            if not s.markers:
+                continue
             tip = escape(s.tips[i]) if i < len(s.tips) else f"{escape(s.name)}: {_fmt(s.y[i])}"
             shape = (f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{color}">' if s.axis == "right"
                      else f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{color}">')
@@ -133,6 +139,16 @@ def heatmap(rows: list[str], columns: list[str], values: list[list[float | None]
                        f'</title></rect>' + _text(x + cell_w / 2, y + cell_h / 2 + 4, f"{value:.3f}", "middle", ink))
     out.append("</svg>")
     return "".join(out)
+
+
+def _band(s: Series, px: Callable[[float], float], py: Callable[[float], float], color: str) -> str:
+    """The shaded area between ``low`` and ``high`` (points without both are left out of the band)."""
+    kept = [(x, lo, hi) for x, lo, hi in zip(s.x, s.low, s.high, strict=False) if lo is not None and hi is not None]
+    if len(kept) < 2:
+        return ""
+    outline = [(px(x), py(hi)) for x, _, hi in kept] + [(px(x), py(lo)) for x, lo, _ in reversed(kept)]
+    return (f'<polygon fill="{color}" fill-opacity="0.18" stroke="none" points="'
+            + " ".join(f"{x:.1f},{y:.1f}" for x, y in outline) + '"/>')
 
 
 def _legend(series: list[Series]) -> str:
