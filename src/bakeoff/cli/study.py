@@ -121,8 +121,9 @@ def _print_board(board: Any) -> None:
         view = Table(title=f"{board.project}: {ranking.task}, ranked by {ranking.split} {ranking.metric} ({direction} "
                            "is better), mean over seeds [95% interval]",
                      caption=ranking.caption + ". Beside a rank: the ranks the row could hold given every pair's "
-                     "verdict (Holm over all pairs)" + (f"; adjacent rows cannot be told apart in "
-                     f"{len(ranking.adjacent_ties)} of {len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
+                     "verdict (Holm over all pairs)" + (
+                         f"; adjacent rows cannot be told apart in {len(ranking.adjacent_ties)} of "
+                         f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
         view.add_column("", no_wrap=True, min_width=2)
         view.add_column("model", overflow="fold")
         for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):

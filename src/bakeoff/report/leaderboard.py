@@ -291,11 +291,11 @@ def _label(rows: list[Row]) -> None:
     keys = sorted({k for row in rows for k in identity(row.config)} - set(IGNORED_IN_LABEL))
     varying = [k for k in keys if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1]
     for row in rows:
-        parts = [row.model, *(f"{_short(k)}={row.config.get(k)}" for k in varying)]
+        parts = [row.model, *(f"{short_setting(k)}={row.config.get(k)}" for k in varying)]
         row.label = " ".join(parts) + ("" if row.method == "trained" else f" +{row.method}")
 
 
-def _short(key: str) -> str:
+def short_setting(key: str) -> str:
     return {"learning_rate": "lr", "max_length": "len", "batch_size": "bs", "train_fraction": "frac",
             "warmup_ratio": "warmup"}.get(key, key)
 

@@ -15,6 +15,8 @@ from html import escape
 
 WIDTH, HEIGHT = 560, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 64, 20, 52
+LEGEND_LINE = 15  # px per legend line under a chart
+LEGEND_CHARS = 84  # what fits in a chart's width at 11 px
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
 
 
@@ -58,8 +60,10 @@ def chart(series: list[Series], x_label: str, y_label: str, y2_label: str = "", 
         lo, hi = scales[axis]
         return TOP + plot_h - (v - lo) / (hi - lo) * plot_h
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-           f'height="{HEIGHT}" role="img" font-family="sans-serif" font-size="11">',
+    legend = _legend(series)
+    height = HEIGHT + LEGEND_LINE * legend.count("<text")  # the legend below the chart, one line per series
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
+           f'height="{height}" role="img" font-family="sans-serif" font-size="11">',
            f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#999"/>']
     if x_ticks:
         for i, name in enumerate(x_ticks):
@@ -89,7 +93,8 @@ def chart(series: list[Series], x_label: str, y_label: str, y2_label: str = "", 
         if s.line and len(points) > 1:
             dash = ' stroke-dasharray="5,4"' if s.dashed else ""
             out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="'
-                       + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + f'"><title>{escape(s.name)}</title></polyline>')
+                       + " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+                       + f'"><title>{escape(s.name)}</title></polyline>')
         for i, (x, y) in enumerate(points):
             if not s.band and i < len(s.low) and s.low[i] is not None and s.high[i] is not None:
                 out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(s.low[i], s.axis):.1f}" '
@@ -100,7 +105,7 @@ def chart(series: list[Series], x_label: str, y_label: str, y2_label: str = "", 
             shape = (f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{color}">' if s.axis == "right"
                      else f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{color}">')
             out.append(f'{shape}<title>{tip}</title></{"rect" if s.axis == "right" else "circle"}>')
-    out.append(_legend(series))
+    out.append(legend)
     out.append("</svg>")
     return "".join(out)
 
@@ -152,13 +157,15 @@ def _band(s: Series, px: Callable[[float], float], py: Callable[[float], float],
 
 
 def _legend(series: list[Series]) -> str:
-    parts, x = [], LEFT + 6
+    """One line per series under the x axis label: a row label can be long (``minilm-l3 len=128 lr=0.0001``), and
+    a legend inside the plot covered the curves."""
+    parts = []
     for index, s in enumerate(series):
         color = COLORS[index % len(COLORS)]
-        marker = "■" if s.axis == "right" else "●"
-        label = f"{marker} {s.name}" + (" (right axis)" if s.axis == "right" else "")
-        parts.append(_text(x, TOP + 12, label, "start", color))
-        x += 7 * len(label) + 14
+        marker = "■" if s.axis == "right" else ("▬" if s.band else "●")
+        label = f"{marker} {s.name}" + (" (right axis, dashed)" if s.axis == "right" else "")
+        label = label if len(label) <= LEGEND_CHARS else label[:LEGEND_CHARS - 1] + "…"  # the full name: hover
+        parts.append(_text(LEFT, HEIGHT + 4 + LEGEND_LINE * index, label, "start", color))
     return "".join(parts)
 
 
