@@ -429,6 +429,7 @@ def _power(rows: list[Row], split: str) -> tuple[float | None, str]:
     share = float(np.median(disagreement)) if disagreement else 0.1
     mde = minimum_detectable_effect(truth.size, seeds, seed_sd, share)
     unit = 100 if rows[0].metric in CONFUSION_METRICS else 1
+    spread = f"seed spread {seed_sd * unit:.1f} points" if spreads else "seed spread unknown: one seed per row"
     return mde, (f"{method}. Minimum detectable effect: with {truth.size} {split} rows and {seeds} seed(s) "
-                 f"(seed spread {seed_sd * unit:.1f} points, {share:.0%} of rows answered differently), gaps under "
+                 f"({spread}, {share:.0%} of rows answered differently), gaps under "
                  f"{mde * unit:.1f} points cannot be told from noise at 80% power")

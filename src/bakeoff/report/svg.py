@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-WIDTH, HEIGHT = 560, 300
+WIDTH, HEIGHT = 520, 300  # two charts side by side on a laptop screen
 LEFT, RIGHT, TOP, BOTTOM = 64, 64, 20, 52
 LEGEND_LINE = 15  # px per legend line under a chart
-LEGEND_CHARS = 84  # what fits in a chart's width at 11 px
+LEGEND_CHARS = 76  # what fits in a chart's width at 11 px
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
 
 
@@ -69,16 +69,18 @@ def chart(series: list[Series], x_label: str, y_label: str, y2_label: str = "", 
         for i, name in enumerate(x_ticks):
             out.append(_text(px(i), TOP + plot_h + 14, name, "middle"))
     else:
-        for v in _ticks(min(s for s in (min(se.x) for se in series)), max(max(se.x) for se in series), log_x):
+        ticks = _ticks(min(s for s in (min(se.x) for se in series)), max(max(se.x) for se in series), log_x)
+        for v, name in zip(ticks, tick_labels(ticks), strict=True):
             out.append(f'<line x1="{px(v):.1f}" x2="{px(v):.1f}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 4}" '
-                       'stroke="#666"/>' + _text(px(v), TOP + plot_h + 15, _fmt(v), "middle"))
+                       'stroke="#666"/>' + _text(px(v), TOP + plot_h + 15, name, "middle"))
     for axis, (lo, hi) in scales.items():
-        for v in _ticks(lo, hi):
+        ticks = _ticks(lo, hi)
+        for v, name in zip(ticks, tick_labels(ticks), strict=True):
             x = LEFT if axis == "left" else LEFT + plot_w
             anchor, dx = ("end", -5) if axis == "left" else ("start", 5)
             out.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{py(v, axis):.1f}" y2="{py(v, axis):.1f}" '
                        f'stroke="#eee"/>' if axis == "left" else "")
-            out.append(_text(x + dx, py(v, axis) + 4, _fmt(v), anchor))
+            out.append(_text(x + dx, py(v, axis) + 4, name, anchor))
     out.append(_text(LEFT + plot_w / 2, HEIGHT - 12, x_label, "middle", bold=True))
     out.append(f'<text transform="translate(14,{TOP + plot_h / 2}) rotate(-90)" text-anchor="middle" '
                f'font-weight="bold">{escape(y_label)}</text>')
@@ -200,7 +202,23 @@ def _ticks(lo: float, hi: float, log: bool = False) -> list[float]:
     return [start + i * step for i in range(int((hi - start) / step) + 1)]
 
 
-def _fmt(v: float) -> str:
+def tick_labels(ticks: list[float]) -> list[str]:
+    """Tick labels with as many digits as it takes for no two to read the same.
+
+    >>> tick_labels([6e-05, 8e-05, 1e-04, 1.2e-04])
+    ['6.0e-05', '8.0e-05', '1.0e-04', '1.2e-04']
+    >>> tick_labels([0.5, 0.55, 0.6])
+    ['0.5', '0.55', '0.6']
+    """
+    for digits in range(0, 6):
+        names = [_fmt(v, digits) for v in ticks]
+        if len(set(names)) == len(names):
+            return names
+    return names
+
+
+def _fmt(v: float, digits: int = 0) -> str:
+    """A short number: ``digits`` after the point in e-notation for tiny or huge values, else 4 significant."""
     if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
-        return f"{v:.0e}"
-    return f"{v:.4g}"
+        return f"{v:.{digits}e}"
+    return f"{v:.{4 + digits}g}"
