@@ -148,8 +148,9 @@ def _markdown(sections: list[Section], title: str, summary: list[str], figures_d
 
 def _md_text(text: str) -> str:
     """Plain text that Markdown shows as written: no stray emphasis, links, HTML or table cells from run names or
-    reviews (underscores inside words, as in max_length, are left alone: GitHub's Markdown reads them as text)."""
-    return re.sub(r"([\\`*\[\]<>|])", r"\\\1", text)
+    reviews. Underscores inside words (max_length) and a ">" inside a line ("128 -> 256") are left alone: Markdown
+    reads them as text."""
+    return re.sub(r"([\\`*\[\]<|])", r"\\\1", text)
 
 
 def _md_cell(text: str) -> str:
