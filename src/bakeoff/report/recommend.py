@@ -5,7 +5,8 @@ batch 1, else smaller) is within noise of it, the cheaper one is recommended and
 nothing qualifies, the reasons name the budget that binds and what the nearest row would need. Latency is the
 batch-1 p50 measured on the machine that ran each row. Baselines and runs that failed to learn are not
 candidates, but the reasons end with how the choice stands against the best baseline (beats it, cannot be told
-apart from it, or is beaten by it). A recommendation is made within one ``Ranking`` (one task, one split): ``ranking_for`` picks it.
+apart from it, or is beaten by it). A recommendation is made within one ``Ranking`` (one task, one split):
+``ranking_for`` picks it.
 """
 
 from __future__ import annotations
