@@ -129,8 +129,9 @@ class Leaderboard:
         import io
 
         buffer = io.StringIO()
-        columns = ["task", "split", "rank", "rank_low", "rank_high", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
-                   "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value"]
+        columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
+                   "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value",
+                   "rank_low", "rank_high"]  # appended last: scripts may read the others by position
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in self.rows:
