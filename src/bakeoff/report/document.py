@@ -27,6 +27,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-botto
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}p{line-height:1.45}.figures{display:flex;flex-wrap:wrap;gap:12px}
 .summary{background:#f6f8ff;border-left:4px solid #1f77b4;padding:8px 12px}
+.figures svg{max-width:100%;height:auto}
 @media print{body{max-width:none}.figures svg{break-inside:avoid}}"""
 
 
