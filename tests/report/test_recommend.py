@@ -88,10 +88,10 @@ def _with_baseline(accuracy):
 def test_the_reasons_say_how_the_choice_stands_against_the_best_baseline():
     beaten = recommend(_with_baseline(0.70))  # the choice (bert-base +int8, ~0.92) is far ahead
     assert beaten.choice == "bert-base +int8"
-    assert "It beats the best baseline, baseline: tf-idf + logreg (0.7" in beaten.paragraph
+    assert "It beats the best baseline, tf-idf + logreg (0.7" in beaten.paragraph
     assert "points (p<0.001)" in beaten.paragraph
     ahead = recommend(_with_baseline(0.99))  # a linear model better than every trained row: said plainly
-    assert "But the baseline baseline: tf-idf + logreg is significantly better (0.9" in ahead.paragraph
+    assert "But the baseline tf-idf + logreg is significantly better (0.9" in ahead.paragraph
     assert "no trained row here beats a linear model" in ahead.paragraph
     level = recommend(_with_baseline(0.92), Budgets(max_latency_ms=10))  # minilm-l3 (~0.80) chosen; baseline ~0.92
     assert level.choice == "minilm-l3" and "significantly better" in level.paragraph

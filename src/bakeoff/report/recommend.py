@@ -110,14 +110,14 @@ def _against_baselines(ranking: Ranking, choice: Row) -> str:
     points = f"{abs(gap) * (100 if ranking.metric != 'loss' else 1):.1f} points"
     ahead = gap > 0 if ranking.higher_is_better else gap < 0
     if comparison is None:
-        return f"The best baseline, {best.label}, scores {best.mean:.4f} (no verdict: scored on different rows)."
+        return f"The best baseline, {best.model}, scores {best.mean:.4f} (no verdict: scored on different rows)."
     p = comparison.text.split(" ", 1)[1]
     if not comparison.significant:
-        return (f"It cannot be told apart from the best baseline, {best.label} ({best.mean:.4f}, {p}): here a "
+        return (f"It cannot be told apart from the best baseline, {best.model} ({best.mean:.4f}, {p}): here a "
                 "simple model does about as well.")
     if ahead:
-        return f"It beats the best baseline, {best.label} ({best.mean:.4f}), by {points} ({p})."
-    return (f"But the baseline {best.label} is significantly better ({best.mean:.4f}, {points} ahead, {p}): no "
+        return f"It beats the best baseline, {best.model} ({best.mean:.4f}), by {points} ({p})."
+    return (f"But the baseline {best.model} is significantly better ({best.mean:.4f}, {points} ahead, {p}): no "
             "trained row here beats a linear model; train longer or on more data before choosing a transformer.")
 
 
