@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -458,7 +459,7 @@ def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[
             shown = np.random.default_rng(0).permutation(differ)[:DISAGREEMENTS_SHOWN]
             names = label_names or [str(c) for c in range(int(truth.max()) + 1)]
             table = [[f"{ranking.split} row", "text", "true", top[0].label, top[1].label]]
-            table += [[str(i), texts[i][:200], names[truth[i]], names[first[i]], names[second[i]]] for i in sorted(shown)]
+            table += [[str(i), _plain(texts[i])[:200], names[truth[i]], names[first[i]], names[second[i]]] for i in sorted(shown)]
             sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} {ranking.split} rows; "
                              f"{len(shown)} of them, drawn at random:")
             data["disagreements"] = int(differ.size)
@@ -496,6 +497,15 @@ def _load(run_path: Path) -> TrainResult | None:
         return TrainResult.load(run_path / RESULT_FILE)
     except BakeoffError:  # the run folder changed since the leaderboard was built
         return None
+
+
+def _plain(text: str) -> str:
+    """A text as it reads: IMDB reviews carry HTML line breaks (``<br /><br />``), shown here as spaces.
+
+    >>> _plain("Not good.<br /><br />But strange.")
+    'Not good. But strange.'
+    """
+    return re.sub(r"\s+", " ", re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)).strip()
 
 
 def _points(value: float | None, percent: bool) -> str:
