@@ -219,7 +219,8 @@ def _panel(ranking: Ranking, rows: list[Row], key: str, keys: list[str]) -> Sect
                                                                                                   strict=True)],
                                  axis="right", dashed=True))
     names = [str(json.loads(v)) for v in all_values]
-    figure = svg.chart(series, key, ranking.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x)
+    figure = svg.chart(series, key, ranking.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x,
+                       y_min_span=ranking.minimum_detectable_effect)
     for name, chosen in lines:
         sentences += _step_sentences(ranking, key, name, chosen)
     data = {"setting": key, "lines": [{"name": name, "values": [json.loads(v) for v, _ in chosen],

@@ -36,10 +36,12 @@ class Series:
 
 
 def chart(series: list[Series], x_label: str, y_label: str, y2_label: str = "", x_ticks: Sequence[str] = (),
-          log_x: bool = False) -> str:
+          log_x: bool = False, y_min_span: float | None = None) -> str:
     """An SVG line/scatter chart with error bars, an optional second y axis and hover tips.
 
-    ``x_ticks``: category names (then x holds 0, 1, 2...).
+    ``x_ticks``: category names (then x holds 0, 1, 2...). ``y_min_span``: the left axis spans at least this
+    much (the gap noise could make), so a difference within noise is not drawn across the whole chart. The right
+    axis starts at zero.
 
     >>> chart([Series("acc", [1, 2], [0.8, 0.9])], "step", "accuracy").startswith("<svg")
     True
@@ -51,7 +53,13 @@ def chart(series: list[Series], x_label: str, y_label: str, y2_label: str = "", 
     for axis in ("left", "right"):
         values = [v for s in series if s.axis == axis for v in (*s.y, *filter(None, s.low), *filter(None, s.high))]
         if values:
-            scales[axis] = _padded(min(values), max(values), 0.08)
+            lo, hi = min(values), max(values)
+            if axis == "left" and y_min_span and hi - lo < y_min_span:
+                middle = (lo + hi) / 2
+                lo, hi = middle - y_min_span / 2, middle + y_min_span / 2
+            if axis == "right":  # a cost (seconds): from zero, so 1.1x the time does not look like 10x
+                lo = min(lo, 0.0)
+            scales[axis] = _padded(lo, hi, 0.08)
 
     def px(v: float) -> float:
         return LEFT + (_tx(v, log_x) - x_lo) / (x_hi - x_lo) * plot_w
