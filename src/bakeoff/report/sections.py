@@ -205,7 +205,9 @@ def _panel(ranking: Ranking, rows: list[Row], key: str, keys: list[str]) -> Sect
     log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 20
     series = []
     for name, chosen in lines:
-        label = f"{ranking.metric}, {name}" if name else f"{ranking.metric} (mean, 95% interval)"
+        interval = any(r.low is not None for _, r in chosen)
+        label = (f"{ranking.metric}, {name}" if name else
+                 f"{ranking.metric} ({'mean, 95% interval' if interval else 'one seed: no interval'})")
         series.append(svg.Series(label, [position[v] for v, _ in chosen], [r.mean for _, r in chosen],
                                  [r.low for _, r in chosen], [r.high for _, r in chosen],
                                  [f"{r.label}: {ranking.metric} {r.mean:.4f}, seeds {r.seeds}, "
