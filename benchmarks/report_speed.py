@@ -20,10 +20,10 @@ import numpy as np
 os.environ["BAKEOFF_STORE"] = tempfile.mkdtemp(prefix="bakeoff-report-bench-")
 
 from bakeoff.data import DataOptions, load_task_data
-from bakeoff.tasks import get_task
-from bakeoff.track import Experiment
 from bakeoff.io import write_json_atomic
 from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE
+from bakeoff.tasks import get_task
+from bakeoff.track import Experiment
 
 
 STEPS = 300  # optimizer steps per synthetic run: its training-loss curve

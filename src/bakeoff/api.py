@@ -114,7 +114,7 @@ def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str
     path_given = Path(str(study_or_project))
     study_text = path_given.read_text(encoding="utf-8") if path_given.is_file() else None
     board = leaderboard(study_or_project)
-    summary = [f"Recommendation for {ranking.task} ({ranking.split}, no budgets): " + choose(ranking).paragraph
+    summary = [f"Recommendation for {ranking.name} ({ranking.split}, no budgets): " + choose(ranking).paragraph
                for ranking in board.rankings if ranking.split == "validation"]
     path = Path(out) if out else document.default_out(board.project, fmt)
     return document.save(document.sections_for(board, study_text), f"bakeoff report: {board.project}", summary, fmt,

@@ -78,10 +78,30 @@ METRICS: dict[str, Metric] = {
 LOSS = Metric("loss", False, lambda *_: float("nan"), "mean cross-entropy on the split")
 
 
+def _from_scores(*_: object) -> float:
+    raise ValueError("this metric is computed from similarity scores or ranks, not from predicted labels")
+
+
+# Embedding tasks' metrics (bakeoff.embedding.metrics computes them from scores and ranks): registered for their
+# direction, so leaderboards and sweeps read it as they read accuracy's; never computed from label predictions.
+SCORE_METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("average_precision", True, _from_scores, "area under the precision-recall curve of pair scores"),
+        Metric("recall@1", True, _from_scores, "share of queries whose relevant document ranks first"),
+        Metric("recall@10", True, _from_scores, "share of queries whose relevant document is in the top 10"),
+        Metric("mrr@10", True, _from_scores, "mean reciprocal rank of the relevant document (0 below 10)"),
+        Metric("ndcg@10", True, _from_scores, "normalised discounted cumulative gain at 10"),
+    )
+}
+
+
 def metric_info(name: str) -> Metric:
     """A registered metric, or ``loss`` (lower is better)."""
     if name == "loss":
         return LOSS
+    if name in SCORE_METRICS:
+        return SCORE_METRICS[name]
     if name not in METRICS:
         from bakeoff.errors import BakeoffError
 
@@ -112,8 +132,8 @@ def direction_of(name: str) -> bool | None:
     leaf = name.lower().rsplit("/", 1)[-1]
     if leaf == "loss":
         return LOSS.higher_is_better
-    if leaf in METRICS:
-        return METRICS[leaf].higher_is_better
+    if leaf in METRICS or leaf in SCORE_METRICS:
+        return metric_info(leaf).higher_is_better
     if any(word in leaf for word in _LOWER_WORDS):
         return False
     if any(word in leaf for word in _HIGHER_WORDS):

@@ -30,7 +30,51 @@ CASES = [
     (T + ["--name", "two\nlines"], "is not a usable run name"),
     (T + ["--name", "x" * 300], "is not a usable run name"),
     (T + ["--name", "../escape"], "is not a usable run name"),
+    (T + ["--project", "two\twords"], "is not a usable project name"),
 ]
+
+# files a user points bakeoff at: name -> (files to write, the arguments, the expected line)
+FILES = {
+    "a CSV with a header only": ({"d.csv": "text,label\n"}, ["--data", "d.csv"], "d.csv has no rows (a header only?)"),
+    "two rows, nothing to hold out": ({"d.csv": "text,label\ngood,1\nbad,0\n"}, ["--data", "d.csv"],
+                                      "d.csv: 2 labelled row(s) are too few to hold out a validation split"),
+    "an empty validation file": ({"d/train.csv": "text,label\n" + "good,1\nbad,0\n" * 10,
+                                  "d/validation.csv": "text,label\n"}, ["--data", "d"],
+                                 "validation.csv has no rows"),
+    "one class": ({"d.csv": "text,label\n" + "good,1\n" * 20}, ["--data", "d.csv"],
+                  "every training row has the label '1': a classifier needs at least two classes"),
+    "a pickled model": ({"m/config.json": "{}", "m/pytorch_model.bin": "pickle"}, ["--model", "m", "--task", "demo"],
+                        "holds its weights as a pickle (pytorch_model.bin), which bakeoff never loads"),
+    "a model folder without weights": ({"m/config.json": "{}"}, ["--model", "m", "--task", "demo"],
+                                       "has a config.json but no weights"),
+}
+
+
+@pytest.mark.parametrize("case", list(FILES))
+def test_bad_files_are_one_clear_line(case, tmp_path, monkeypatch):
+    files, args, expected = FILES[case]
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    base = ["train", "--model", "minilm-l3", "--max-steps", "2", "--quiet"]
+    result = runner.invoke(app, base + args)
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert Store().list() == []
+
+
+def test_text_that_is_not_utf8_on_the_command_line_is_refused(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable.encode(), b"-m", b"bakeoff", b"embed", b"minilm-l3", b"caf\xe9", b"--out",
+               str(tmp_path / "v.npy").encode()]
+    result = subprocess.run(command, capture_output=True, timeout=60, env={**os.environ, "LC_ALL": "C.UTF-8"})
+    message = " ".join(result.stderr.decode().split())
+    assert result.returncode == 2 and "the argument 'caf\\xe9' is not UTF-8 text (byte 0xe9)" in message, message
+    assert not (tmp_path / "v.npy").exists()
 
 
 @pytest.mark.parametrize("args,expected", CASES, ids=[" ".join(a[len(T):] if a[:len(T)] == T else a)[:40]

@@ -90,3 +90,31 @@ def test_bad_options_are_one_clear_error(args, expected):
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.output.split()) and "Traceback" not in result.output
     assert Store().list() == []
+
+
+def test_every_command_option_and_argument_says_what_it_is_for():
+    """`--help` is the CLI's manual: no option without a description (five had none)."""
+    import click
+    import typer.main
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield " ".join(path), command
+
+    missing = [f"{path} {param.name}" for path, command in walk(typer.main.get_command(app), [])
+               for param in command.params if param.name != "help" and not getattr(param, "help", None)]
+    assert missing == []
+
+
+def test_tasks_say_whether_their_data_is_on_this_machine(tmp_path, monkeypatch):
+    (tmp_path / "sst2").mkdir()
+    monkeypatch.setenv("BAKEOFF_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["tasks", "--json"])
+    here = {name: task["on_this_machine"] for name, task in json.loads(result.output).items()}
+    assert here["sst2"] == "yes" and here["demo"] == "shipped" and here["mrpc"] == "hub only"
+    monkeypatch.delenv("BAKEOFF_DATA_DIR")
+    result = runner.invoke(app, ["tasks"])
+    assert "BAKEOFF_DATA_DIR is not set" in " ".join(result.output.split())

@@ -67,7 +67,17 @@ def test_ls_shows_each_run_by_its_name_model_and_task_in_80_columns(tmp_path):
     assert "demo-mi" in result.output and "seed42" in result.output  # the name, folded inside its cell
     assert "None" not in result.output and "0.8490" in result.output and "minilm-" in result.output
     assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert f"│ {experiment.id[:8]} │" in result.output and experiment.id not in result.output  # short, like git
+    assert runner.invoke(app, ["runs", "show", experiment.id[:8], "--store", str(tmp_path)]).exit_code == 0
     result = runner.invoke(app, ["runs", "ls", "--store", str(tmp_path), "--columns", "name,accuracy", "--json"])
     assert result.exit_code == 0
     result = runner.invoke(app, ["runs", "ls", "--store", str(tmp_path), "--columns", "name,accuracy"])
     assert result.exit_code == 0 and "0.849" in result.output
+
+
+def test_short_ids_grow_until_they_tell_runs_apart():
+    from bakeoff.cli.runs import _short_ids
+
+    assert _short_ids(["abcdef0123456789", "abcdef0199999999"]) == {"abcdef0123456789": "abcdef012",
+                                                                     "abcdef0199999999": "abcdef019"}
+    assert _short_ids(["1234567890abcdef"]) == {"1234567890abcdef": "12345678"}

@@ -270,3 +270,20 @@ def test_the_package_root_names_the_operations_and_the_package_is_a_noun():
     assert issubclass(bakeoff.Embedder, bakeoff.embedding.Embedder)
     assert issubclass(bakeoff.Index, bakeoff.embedding.Index)
     assert bakeoff.evaluate_embeddings is bakeoff.api.evaluate_embeddings
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
+def test_onnx_runtime_embeddings_match_pytorch(tiny_model_dir, pooling):
+    """The bare encoder exported to ONNX Runtime gives PyTorch's vectors, over padded and unpadded batches."""
+    texts = TEXTS * 3
+    reference = Embedder(str(tiny_model_dir), pooling=pooling, batch_size=4).encode(texts)
+    onnx = Embedder(str(tiny_model_dir), pooling=pooling, batch_size=4, precision="onnx").encode(texts)
+    assert (onnx * reference).sum(axis=1).min() > 0.99999
+
+
+def test_onnx_int8_embeddings_change_a_little(tiny_model_dir):
+    """int8 MatMuls move the vectors (the int8 graph is really used), never beyond recognition."""
+    texts = TEXTS * 3
+    reference = Embedder(str(tiny_model_dir), batch_size=4).encode(texts)
+    int8 = Embedder(str(tiny_model_dir), batch_size=4, precision="onnx-int8").encode(texts)
+    assert (int8 * reference).sum(axis=1).min() > 0.9 and not np.allclose(int8, reference, atol=1e-4)

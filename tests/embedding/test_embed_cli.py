@@ -114,4 +114,6 @@ def test_embed_eval_records_a_run(tiny_model_dir, tmp_path):
     assert stored["kind"] == "retrieval" and stored["pooling"] == "cls" and stored["details"]["documents"] == 4
     assert set(stored["metrics"]) == {"recall@1", "recall@10", "mrr@10", "ndcg@10"}
     assert stored["metrics"]["recall@10"] == 1.0  # 4 documents: the relevant one is always in the top 10
+    listed = runner.invoke(app, ["runs", "ls"], env={"COLUMNS": "150"})
+    assert f"ndcg@10 {stored['metrics']['ndcg@10']:.4f}" in listed.output  # ranked by its kind's metric
     assert "--kind 'nope'" in _error(runner.invoke(app, ["embed-eval", str(tiny_model_dir), "--kind", "nope"]))

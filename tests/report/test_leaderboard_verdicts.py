@@ -48,3 +48,15 @@ def test_rows_on_different_validation_rows_get_no_verdict():
     other = _row("b", [_noisy(truth, 0.8, rng)], truth, [1], fingerprint="other rows")
     _verdicts([leader, other], "accuracy")
     assert other.verdict.startswith("n/a") and other.p_value is None
+
+
+def test_exact_ties_share_their_rank_and_medal():
+    """Four rows at the same score (all predicting the majority class) are not gold, silver and bronze."""
+    from bakeoff.report.leaderboard import _rank
+
+    truth = np.array([1] * 51 + [0] * 49)
+    best = _row("best", [np.where(np.arange(100) < 80, truth, 1 - truth)], truth, [1])
+    same = [_row(f"one-class-{i}", [np.full(100, 1)], truth, [i + 2]) for i in range(4)]
+    ranking = _rank("t", "validation", [*same, best], None, [])
+    assert [(row.label, row.rank, row.medal) for row in ranking.rows] == [
+        ("best", 1, "🥇"), *[(f"one-class-{i}", 2, "🥈") for i in range(4)]]

@@ -51,8 +51,10 @@ def test_two_tied_rows_share_ranks_one_and_two_and_the_report_says_so():
     assert section.table[0][:3] == ["rank", "plausible ranks", "row"]
     assert [line[1] for line in section.table[1:]] == ["1-2", "1-2", "3"]
     told = [s for s in section.sentences if s.startswith("Adjacent rows cannot be told apart")]
+    # the two have the same accuracy exactly, so they share rank 1 (and the plausible ranks 1-2)
+    assert [row.rank for row in ranking.rows] == [1, 1, 3]
     assert len(told) == 1 and "in 1 of 2 places" in told[0] and told[0].endswith(
-        f"1 {ranking.rows[0].label} and 2 {ranking.rows[1].label}.")
+        f"1 {ranking.rows[0].label} and 1 {ranking.rows[1].label}.")
     assert ranking.to_dict()["rows"][2]["rank_low"] == 3
 
 

@@ -133,3 +133,28 @@ def test_a_studys_own_tags_reach_its_runs_beside_the_study_tags(tmp_path):
                                         "settings: {tags: [team-a, baseline]}\n"))
     tags = _payload(study.trials[0], study, 1).config["tags"]
     assert tags[:2] == ["team-a", "baseline"] and "study:tagged" in tags and f"trial:{study.trials[0].id}" in tags
+
+
+def test_what_the_trials_do_not_show_is_said_before_anything_runs(tmp_path):
+    """A random axis drawing rounded values twice, and a max_trials cap: both stated, in --dry-run too."""
+    path = _study(tmp_path, "name: drawn\nmodels: [minilm-l6]\ntasks: [demo]\n"
+                            "axes:\n  - random: {warmup_ratio: [0.0, 0.1]}\n    trials: 50\n"
+                            "budget: {max_trials: 1}\n")
+    study = load_study(path)
+    assert len(study.trials) == 2
+    assert study.notes == ["50 trials listed or drawn, 2 distinct: 48 repeat another trial's settings exactly and run "
+                           "once (a random axis can draw the same values again; the numbers it draws are rounded to "
+                           "3-4 significant digits)",
+                           "budget max_trials 1: only the first 1 of the 2 trials run"]
+    from typer.testing import CliRunner
+
+    from bakeoff.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(path), "--dry-run"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0 and "48 repeat another trial's settings" in output and "max_trials 1" in output
+
+
+def test_a_study_name_must_be_usable_as_a_project_folder(tmp_path):
+    with pytest.raises(StudyError, match=r":1: name 'My study' is not a usable study name"):
+        load_study(_study(tmp_path, "name: My study\nmodels: [minilm-l6]\ntasks: [demo]\n"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from bakeoff.config import TrainConfig
 from bakeoff.errors import BakeoffError
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
+                  rich_markup_mode=None,  # plain help: option names never cut, at any terminal width
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(runs.app, name="runs")
 app.add_typer(embed.index_app, name="index")
@@ -36,6 +38,26 @@ def _version(value: bool) -> None:
 def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                help="Print the version and exit.")] = False) -> None:
     """Fair, fast, reproducible comparisons of encoder transformers."""
+    _check_arguments_decode(sys.argv[1:])
+
+
+def _check_arguments_decode(arguments: list[str]) -> None:
+    """Bytes that are not text in the locale's encoding arrive as lone surrogates: refuse them at the door."""
+    for argument in arguments:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError as error:
+            bad = argument[error.start].encode("utf-8", "surrogateescape")
+            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            from rich.markup import escape
+
+            from bakeoff.cli._common import error_console
+
+            error_console.print(f"[bold red]error:[/] the argument '{escape(shown)}' is not UTF-8 text (byte "
+                                f"0x{bad.hex()}): "
+                                "re-encode it as UTF-8 (e.g. iconv -f latin1 -t utf-8), or pass the text in a file "
+                                "with --file", highlight=False, soft_wrap=True, markup=True)
+            raise typer.Exit(2) from None
 
 Task = Annotated[str | None, typer.Option(help="Task name (see `bakeoff tasks`).")]
 Data = Annotated[str | None, typer.Option(help="A folder of split files, or one CSV/TSV/JSONL/Parquet file.")]
@@ -50,12 +72,13 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 @with_config_options(TrainConfig)
 def train(as_json: AsJson = False, **options: Any) -> None:
     """Fine-tune a model on a task; evaluate it; save a checkpoint; record the run."""
-    from bakeoff.api import train as train_model
-
     if "data" in options and "task" not in options:
         options["task"] = None  # your own data needs no task
     if as_json:
         options["quiet"] = True  # stdout is the JSON alone
+    TrainConfig.from_dict(options).validate()  # a wrong option is refused before torch is even imported
+    from bakeoff.api import train as train_model
+
     result = train_model(**options)
     if as_json:
         print_json(result.to_dict())
@@ -170,21 +193,27 @@ def predict(
 @friendly_errors
 def tasks(as_json: AsJson = False) -> None:
     """The tasks bakeoff knows, with their labels, primary metric and where their data comes from."""
+    from bakeoff.data.load import has_local_data
     from bakeoff.tasks import all_tasks
 
     specs = all_tasks()
+    here = {name: ("shipped" if s.local and s.local.builtin else "yes") if has_local_data(s) else
+            ("hub only" if s.hub else "no") for name, s in specs.items()}
     if as_json:
         print_json({name: {"description": s.description, "labels": list(s.label_names), "pair": s.pair,
-                           "primary_metric": s.primary_metric, "hub": s.hub.path if s.hub else None}
-                    for name, s in specs.items()})
+                           "primary_metric": s.primary_metric, "hub": s.hub.path if s.hub else None,
+                           "on_this_machine": here[name]} for name, s in specs.items()})
         return
     view = Table(title="tasks (data: --data, then $BAKEOFF_DATA_DIR/<task>/, then the Hugging Face hub)")
-    for column in ("task", "input", "labels", "metric", "description"):
+    for column in ("task", "input", "labels", "metric", "data here", "description"):
         view.add_column(column, overflow="fold")
     for name, spec in specs.items():
         view.add_row(name, "pair" if spec.pair else "single", ", ".join(spec.label_names), spec.primary_metric,
-                     spec.description)
+                     here[name], spec.description)
     console.print(view)
+    if not os.environ.get("BAKEOFF_DATA_DIR"):
+        console.print("data here: BAKEOFF_DATA_DIR is not set, so only the shipped task is on this machine; "
+                      "set it to a folder holding <task>/ folders (e.g. GLUE's TSVs)", highlight=False)
 
 
 @app.command()

@@ -13,11 +13,13 @@ from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 
-index_app = typer.Typer(help="Build a semantic-search index.", no_args_is_help=True)
+index_app = typer.Typer(help="Build a semantic-search index.", no_args_is_help=True, rich_markup_mode=None)
 
 Pooling = Annotated[str, typer.Option(help="mean, cls or max.")]
 TextColumn = Annotated[str | None, typer.Option(help="Column holding the text (default: text, else the first).")]
-Precision = Annotated[str, typer.Option(help="fp32, bf16 or int8 (dynamic int8 Linear layers).")]
+Precision = Annotated[str, typer.Option(help="fp32, bf16, int8 (PyTorch dynamic int8 Linear layers), onnx or onnx-int8 "
+                                             "(the encoder in ONNX Runtime, exported when the command starts; needs "
+                                             "'bakeoff[onnx]').")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 

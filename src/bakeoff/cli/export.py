@@ -9,7 +9,7 @@ from rich.table import Table
 
 from bakeoff.cli._common import console, friendly_errors, print_json
 
-app = typer.Typer(help="Send a study's runs to a team's tracker (MLflow).", no_args_is_help=True)
+app = typer.Typer(help="Send a study's runs to a team's tracker (MLflow).", no_args_is_help=True, rich_markup_mode=None)
 SHOWN_RUNS = 40
 
 

@@ -11,7 +11,7 @@ from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.errors import StoreError
 from bakeoff.track import Store
 
-app = typer.Typer(help="List, show and compare tracked runs.", no_args_is_help=True)
+app = typer.Typer(help="List, show and compare tracked runs.", no_args_is_help=True, rich_markup_mode=None)
 
 StoreOption = Annotated[str | None, typer.Option("--store", help="Store root (default $BAKEOFF_STORE or .bakeoff).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -52,9 +52,20 @@ def list_runs(
         view.add_column(column.rsplit(".", 1)[0] if column.endswith((".best", ".last")) else column,
                         justify="right" if numeric else "left",
                         no_wrap=column in ("id", "status"), overflow="fold", max_width=None if numeric else 28)
+    short = _short_ids([str(row.get("id")) for row in records])
     for row in records:
-        view.add_row(*(_cell(column, row) for column in shown))
+        view.add_row(*(short.get(str(row.get("id")), "-") if column == "id" else _cell(column, row)
+                       for column in shown))
     console.print(view)
+
+
+def _short_ids(ids: list[str], least: int = 8) -> dict[str, str]:
+    """Each id cut to the shortest length (at least ``least``) that still tells these runs apart, as git does;
+    any unique prefix finds a run."""
+    for length in range(least, max(map(len, ids), default=least) + 1):
+        if len({i[:length] for i in ids}) == len(set(ids)):
+            return {i: i[:length] for i in ids}
+    return {i: i for i in ids}
 
 
 DEFAULT_COLUMNS = ("id", "name", "model", "task", "status", "metric", "seconds")
@@ -62,12 +73,15 @@ DEFAULT_COLUMNS = ("id", "name", "model", "task", "status", "metric", "seconds")
 
 def _with_primary_metric(table: Any) -> Any:
     """Add ``metric`` (e.g. ``accuracy 0.849``: the task's primary validation metric) and ``seconds``."""
+    from bakeoff.config.embedding import PRIMARY_METRICS
     from bakeoff.tasks import all_tasks
 
     primaries = {name: spec.primary_metric for name, spec in all_tasks().items()}
 
     def primary(row: Any) -> str | None:
-        name = primaries.get(str(row.get("task")), "accuracy")
+        kind = row.get("kind")  # a frozen-embedding run is ranked by its kind's metric, not its task's
+        name = PRIMARY_METRICS.get(kind) if isinstance(kind, str) else None
+        name = name or primaries.get(str(row.get("task")), "accuracy")
         value = row.get(f"final/validation/{name}.last")
         return f"{name} {value:.4f}" if isinstance(value, float) and value == value else None
 

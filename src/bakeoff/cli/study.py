@@ -19,7 +19,8 @@ from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 
-STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "red", "BUDGET": "yellow"}
+STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "red", "BUDGET": "yellow",
+                "INTERRUPTED": "yellow"}
 
 
 @friendly_errors
@@ -38,6 +39,7 @@ def run(
         StudyEvent,
         StudyStarted,
         TrialFinished,
+        TrialProgress,
         TrialStarted,
         load_study,
     )
@@ -46,33 +48,52 @@ def run(
     if dry_run:
         for trial in spec.trials:
             console.print(f"{trial.id}  {trial.run_name}  seed {trial.config['seed']}", highlight=False)
+        _print_notes(spec.notes)
         console.print(f"{len(spec.trials)} trials in study {spec.name!r}; nothing was run")
         return
+    _print_notes(spec.notes)
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True,
                    disable=not sys.stdout.isatty())
     task_id = None
+    trial_rows: dict[str, Any] = {}  # a running trial's id -> its row under the study's bar
+    quarters: dict[str, int] = {}  # without a terminal: a log line as each trial passes 25%, 50%, 75%
+    done = total = kept = 0
 
     def on_event(event: StudyEvent) -> None:
-        nonlocal task_id
+        nonlocal task_id, done, total, kept
         if isinstance(event, StudyStarted):
+            total = event.total
             task_id = bar.add_task(spec.name, total=event.total)
         elif isinstance(event, RungStarted):
             bar.console.print(f"successive halving: {event.trials} trials go on to {event.epochs:g} epochs")
+            total += event.trials
             if task_id is not None:
-                bar.update(task_id, total=(bar.tasks[0].total or 0) + event.trials)
+                bar.update(task_id, total=total)
         elif isinstance(event, TrialStarted):
             bar.console.print(f"[dim]started  {event.trial.run_name}  seed {event.trial.config['seed']}[/]",
                               highlight=False)
             bar.console.file.flush()
+            trial_rows[event.trial.id] = bar.add_task(f"  {event.trial.run_name}", total=None)
+        elif isinstance(event, TrialProgress):
+            _show_progress(bar, trial_rows.get(event.trial.id), event, quarters)
         elif isinstance(event, TrialFinished):
-            _print_trial(bar, event.outcome)
+            done += 1
+            kept += event.outcome.status in ("COMPLETED", "FAILED")
+            if event.outcome.trial.id in trial_rows:
+                bar.remove_task(trial_rows.pop(event.outcome.trial.id))
+            _print_trial(bar, event.outcome, f"[{done}/{total}]")
             if task_id is not None:
                 bar.advance(task_id)
 
-    with bar:
-        outcome = run_study(spec, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
-                            retry_failed=retry_failed, on_event=on_event)
+    try:
+        with bar:
+            outcome = run_study(spec, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
+                                retry_failed=retry_failed, on_event=on_event)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted:[/] {kept} finished trial(s) are kept; run `bakeoff run {study}` "
+                      "again to resume (interrupted trials run again from the start)", highlight=False)
+        raise typer.Exit(130) from None
     done = outcome.count("COMPLETED")
     console.print(f"study {spec.name!r}: {done} completed, {outcome.count('FAILED', 'CRASHED')} failed, "
                   f"{outcome.count('BUDGET')} not run (budget); {sum(o.resumed for o in outcome.outcomes)} were "
@@ -83,7 +104,27 @@ def run(
         raise typer.Exit(1)
 
 
-def _print_trial(bar: Progress, outcome: Any) -> None:
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _show_progress(bar: Progress, row: Any, event: Any, quarters: dict[str, int]) -> None:
+    """A running trial's step on its row of the bar; in a log (no terminal), a line at each quarter."""
+    if row is not None:
+        bar.update(row, completed=event.step, total=event.total)
+    if not bar.disable or not event.total or not event.step:
+        return
+    quarter = 4 * event.step // event.total
+    if 0 < quarter < 4 and quarter > quarters.get(event.trial.id, 0):
+        quarters[event.trial.id] = quarter
+        eta = event.seconds / event.step * (event.total - event.step)
+        bar.console.print(f"[dim]         {event.trial.run_name}  step {event.step}/{event.total}  "
+                          f"eta {eta:.0f} s[/]", highlight=False)
+        bar.console.file.flush()
+
+
+def _print_trial(bar: Progress, outcome: Any, count: str = "") -> None:
     trial = outcome.trial
     style = STATUS_STYLE.get(outcome.status, "")
     metric = f"{outcome.metric_name} {outcome.metric:.4f}" if outcome.metric is not None else ""
@@ -93,7 +134,7 @@ def _print_trial(bar: Progress, outcome: Any) -> None:
         error += (f"  [red]{method} failed: {change['error']}[/]" if "error" in change else
                   f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x")
     bar.console.print(f"[{style}]{outcome.status:<9}[/] {trial.run_name}  seed {trial.config['seed']}  "
-                      f"{metric}  {took}{error}", highlight=False)
+                      f"{metric}  {took}  {count}{error}", highlight=False)
     bar.console.file.flush()  # a study's log is read while it runs, often from a file
 
 
@@ -118,7 +159,7 @@ def leaderboard(
 def _print_board(board: Any) -> None:
     for ranking in board.rankings:
         direction = "higher" if ranking.higher_is_better else "lower"
-        view = Table(title=f"{board.project}: {ranking.task}, ranked by {ranking.split} {ranking.metric} ({direction} "
+        view = Table(title=f"{board.project}: {ranking.name}, ranked by {ranking.split} {ranking.metric} ({direction} "
                            "is better), mean over seeds [95% interval]",
                      caption=ranking.caption + ". Beside a rank: the ranks the row could hold given every pair's "
                      "verdict (Holm over all pairs)" + (

@@ -40,28 +40,30 @@ def require_onnxruntime() -> ModuleType:
     return onnxruntime
 
 
-class _Logits(nn.Module):
-    """The classifier as a function of positional tensors, returning logits only (what the graph exports)."""
+class _Output(nn.Module):
+    """The model as a function of positional tensors, returning one output (what the graph exports): a
+    classifier's ``logits``, or a bare encoder's ``last_hidden_state`` (for sentence embeddings)."""
 
-    def __init__(self, model: nn.Module, names: list[str]) -> None:
+    def __init__(self, model: nn.Module, names: list[str], output: str) -> None:
         super().__init__()
-        self.model, self.names = model, names
+        self.model, self.names, self.output = model, names, output
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-        return self.model(**dict(zip(self.names, tensors, strict=True))).logits
+        return getattr(self.model(**dict(zip(self.names, tensors, strict=True))), self.output)
 
 
-def export(model: nn.Module, tokenizer: Any, path: Path) -> None:
-    """Write ``model`` (fp32, eval mode) as an ONNX graph with dynamic batch and sequence axes."""
+def export(model: nn.Module, tokenizer: Any, path: Path, output: str = "logits") -> None:
+    """Write ``model`` (fp32, eval mode) as an ONNX graph with dynamic batch and sequence axes and one output."""
     require_onnxruntime()
     example = tokenizer(["an example sentence to trace", "and a second one"], return_tensors="pt", padding=True)
     names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in example]
-    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {
+        output: {0: "batch", 1: "sequence"} if output == "last_hidden_state" else {0: "batch"}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation and tracer warnings: see the module docstring
         try:
-            torch.onnx.export(_Logits(model.float().eval(), names), tuple(example[n] for n in names), str(path),
-                              input_names=names, output_names=["logits"], dynamic_axes=axes,
+            torch.onnx.export(_Output(model.float().eval(), names, output), tuple(example[n] for n in names),
+                              str(path), input_names=names, output_names=[output], dynamic_axes=axes,
                               opset_version=OPSET, dynamo=False)
         except (TypeError, RuntimeError) as error:
             raise BakeoffError(f"ONNX export failed ({str(error).splitlines()[0][:160]}): "
@@ -84,8 +86,8 @@ def quantize(source: Path, target: Path, embeddings: bool) -> None:
         root.setLevel(level)
 
 
-def session_forward(path: Path, threads: int) -> Forward:
-    """An ONNX Runtime CPU session over ``path`` as a ``Forward`` (logits as float32 NumPy)."""
+def session_forward(path: Path, threads: int, output: str = "logits") -> Forward:
+    """An ONNX Runtime CPU session over ``path`` as a ``Forward`` (its ``output`` as float32 NumPy)."""
     ort = require_onnxruntime()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -100,6 +102,6 @@ def session_forward(path: Path, threads: int) -> Forward:
     def forward(batch: dict[str, torch.Tensor]) -> np.ndarray:
         ids = batch["input_ids"]
         feed = {name: (batch[name] if name in batch else torch.zeros_like(ids)).numpy() for name in names}
-        return session.run(["logits"], feed)[0]
+        return session.run([output], feed)[0]
 
     return forward

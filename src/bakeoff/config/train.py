@@ -99,6 +99,7 @@ class TrainConfig:
             raise BakeoffError("no data: give --task (see `bakeoff tasks`) or --data FILE_OR_FOLDER")
         if self.name is not None:
             check_run_name(self.name)
+        check_run_name(self.project, "project")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,11 +123,13 @@ class TrainConfig:
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
-def check_run_name(name: str) -> str:
-    """A run name is letters, digits, '-', '_' and '.', starts with a letter or digit, at most 128 characters."""
-    if not _RUN_NAME.match(name):
-        shown = name if len(name) <= 40 else name[:37] + "..."
-        raise OptionError("name", f"{shown!r} is not a usable run name: use 1-128 letters, digits, '-', '_' or "
+def check_run_name(name: str, option: str = "name") -> str:
+    """A run (or project) name is letters, digits, '-', '_' and '.', starts with a letter or digit, at most 128
+    characters: it becomes a folder and a cell of every table."""
+    if not isinstance(name, str) or not _RUN_NAME.match(name):
+        shown = name if len(str(name)) <= 40 else str(name)[:37] + "..."
+        what = "run name" if option == "name" else f"{option} name"
+        raise OptionError(option, f"{shown!r} is not a usable {what}: use 1-128 letters, digits, '-', '_' or "
                                   "'.', starting with a letter or digit")
     return name
 

@@ -192,13 +192,27 @@ def _to_task_data(task: TaskSpec | None, raw: dict[str, _RawSplit], label_names:
         train_index, val_index = stratified_split(train.labels, 0.10, seed)
         train, validation = train.subset(train_index), train.subset(val_index)
         notes.append(f"no validation split: stratified 10% of train held out (seed {seed})")
+    for name, split in (("train", train), ("validation", validation), ("test", test)):
+        if split is not None and len(split) == 0:
+            _refuse_empty(name, split, raw, notes)
     return TaskData(task=task.name if task else "custom", label_names=label_names, train=train,
                     validation=validation, test=test,
                     primary_metric=task.primary_metric if task else "accuracy", notes=notes)
 
 
+def _refuse_empty(name: str, split: TextDataset, raw: dict[str, _RawSplit], notes: list[str]) -> None:
+    """A split with no rows: a file holding only its header, or data too small to hold rows out of."""
+    if name in raw and not notes:
+        raise DataError(f"{split.source} has no rows (a header only?): add labelled rows, or leave the file out")
+    rows = len(raw["train"].labels)
+    raise DataError(f"{raw['train'].source}: {rows} labelled row(s) are too few to hold out a {name} split: "
+                    "give at least 10 rows per class, or a validation file beside the training file")
+
+
 def _label_names(train: _RawSplit) -> list[str]:
     """Your own data's classes, from its training labels; refused when they cannot be classes."""
+    if not train.labels:
+        raise DataError(f"{train.source} has no rows (a header only?): add labelled rows")
     unique = set(train.labels)
     whole = {v for v in unique if v.lstrip("-").isdigit()}
     if len(unique) < 2:

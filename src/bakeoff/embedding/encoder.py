@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bakeoff.config.embedding import EMBEDDING_PRECISIONS
 from bakeoff.data.batching import collate, encode, sorted_batches
 from bakeoff.data.dataset import TextDataset
 from bakeoff.embedding.locate import EncoderSource, as_source
@@ -24,7 +25,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.models import keep_layers, load_tokenizer, resolve_model
 from bakeoff.runtime import autocast
 
-PRECISIONS = ("fp32", "bf16", "int8")  # int8: bakeoff's dynamic int8 Linear layers (compression/int8.py)
+PRECISIONS = EMBEDDING_PRECISIONS  # int8: bakeoff's dynamic int8 Linear layers (compression/int8.py)
 DEFAULT_MAX_LENGTH = 512
 
 
@@ -63,6 +64,7 @@ class Embedder:
             from bakeoff.compression.int8 import quantize_model
 
             quantize_model(self.model, embeddings=False)
+        self._session = self._onnx_session(threads) if precision.startswith("onnx") else None
         self.max_length = max_length or _default_max_length(self.source, self.tokenizer, self.model.config)
         self.dimension = int(self.model.config.hidden_size)
         self.last_seconds = 0.0
@@ -89,6 +91,10 @@ class Embedder:
             batch = collate(encoded, rows)
             batch.pop("labels")
             inputs = dict(batch)
+            if self._session is not None:
+                hidden = torch.from_numpy(self._session(inputs))
+                vectors[rows] = pool(hidden, batch["attention_mask"], self.pooling).numpy()
+                continue
             if bool(batch["attention_mask"].all()):
                 # length-sorted batches are mostly unpadded; without a mask, attention takes its mask-free kernel
                 inputs.pop("attention_mask")
@@ -99,6 +105,23 @@ class Embedder:
             vectors = l2_normalize(vectors).astype(np.float32)
         self.last_seconds = time.perf_counter() - start
         return quantize_vectors(vectors, quantize) if quantize else vectors
+
+
+    def _onnx_session(self, threads: int | None) -> Any:
+        """The encoder as an ONNX Runtime session (int8 weights with ``onnx-int8``), built in a temporary folder
+        that lives as long as this Embedder."""
+        import tempfile
+
+        from bakeoff.compression.onnx import export, quantize, session_forward
+
+        self._folder = tempfile.TemporaryDirectory(prefix="bakeoff-embed-onnx-")
+        path = Path(self._folder.name) / "encoder.onnx"
+        export(self.model, self.tokenizer, path, output="last_hidden_state")
+        if self.precision == "onnx-int8":
+            quantized = path.with_name("encoder-int8.onnx")
+            quantize(path, quantized, embeddings=False)
+            path = quantized
+        return session_forward(path, threads or torch.get_num_threads(), output="last_hidden_state")
 
 
 def embed(texts: list[str], model: str | EncoderSource = "minilm-l6", *, pooling: str = "mean", normalize: bool = True,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from bakeoff.config.embedding import POOLINGS
 from bakeoff.errors import BakeoffError
 
-POOLINGS = ("mean", "cls", "max")
+__all__ = ["POOLINGS", "check_pooling", "l2_normalize", "pool"]
 
 
 def check_pooling(pooling: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from bakeoff.config.embedding import KINDS, PRIMARY_METRICS
 from bakeoff.data.dataset import TaskData, TextDataset
 from bakeoff.data.tables import read_table
 from bakeoff.embedding.encoder import Embedder
@@ -29,8 +30,7 @@ from bakeoff.embedding.metrics import (
 )
 from bakeoff.errors import BakeoffError
 
-KINDS = ("pairs", "probe", "retrieval")
-PRIMARY = {"pairs": "average_precision", "probe": "accuracy", "retrieval": "ndcg@10"}
+PRIMARY = PRIMARY_METRICS
 
 
 @dataclass

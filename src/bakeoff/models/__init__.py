@@ -61,6 +61,7 @@ def resolve_model(name: str, layers: list[int] | None = None) -> ModelSource:
         if not (path / "config.json").is_file():
             raise BakeoffError(f"{path} is not a Hugging Face model folder (no config.json): "
                                "pass a folder saved with save_pretrained(), an alias, or a hub id")
+        _check_safe_weights(path)
         return ModelSource(name, str(path.resolve()), keep, "path")
     if "/" in name:
         return ModelSource(name, name, keep, "hub")
@@ -70,6 +71,19 @@ def resolve_model(name: str, layers: list[int] | None = None) -> ModelSource:
         raise BakeoffError(f"unknown model {name!r}: {hint}use an alias ({', '.join(table)}), "
                            "a hub id like org/name, or a local folder")
     return ModelSource(name, name, keep, "hub")  # a hub id without an org, such as bert-base-uncased
+
+
+def _check_safe_weights(folder: Path) -> None:
+    """A local folder's weights must be safetensors: a pickled ``.bin`` can run code when it is loaded."""
+    if any(folder.glob("*.safetensors")):
+        return
+    pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
+    if pickled:
+        raise BakeoffError(f"{folder} holds its weights as a pickle ({pickled[0]}), which bakeoff never loads (it can "
+                           "run code): convert it once where you trust the file, e.g. "
+                           "AutoModel.from_pretrained(folder).save_pretrained(folder) writes model.safetensors")
+    raise BakeoffError(f"{folder} has a config.json but no weights (*.safetensors): save the model with "
+                       "save_pretrained(), or pass an alias or a hub id")
 
 
 def load_tokenizer(source: ModelSource) -> Any:
@@ -92,7 +106,7 @@ def load_for_classification(source: ModelSource, label_names: list[str]) -> nn.M
             model = AutoModelForSequenceClassification.from_pretrained(
                 source.location, num_labels=len(label_names),
                 id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)},
-                ignore_mismatched_sizes=True, dtype=torch.float32,
+                ignore_mismatched_sizes=True, dtype=torch.float32, use_safetensors=True,
             )
     finally:
         hf_logging.set_verbosity(verbosity)

@@ -43,8 +43,8 @@ def sections_for(board: Leaderboard, study_text: str | None = None, *, load_text
         own = [leaderboard_section(ranking, board.notes), *setting_sections(ranking), learning_curve_section(ranking),
                tuning_budget_section(ranking), tradeoff_section(ranking), errors_section(ranking, texts, label_names)]
         for section in own:
-            if section is not None and several and ranking.task not in section.title:
-                section.title = f"{section.title} ({ranking.task}, {ranking.split})"
+            if section is not None and several and ranking.name not in section.title:
+                section.title = f"{section.title} ({ranking.name}, {ranking.split})"
         found += own
     found.append(provenance_section(board, study_text))
     return [section for section in found if section is not None]

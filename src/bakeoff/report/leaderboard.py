@@ -11,11 +11,18 @@ Each row's verdict against the leader counts both seed and example noise (``verd
 the rows of its ranking; rows measured on different rows get no verdict ("n/a"). Runs that predict one class
 or score at or below the majority baseline are named "failed to learn", with a hint. Each ranking states its
 minimum detectable effect.
+
+Embedding runs (``evaluate_embeddings``, or an embedding study's trials) are *frozen* rows, ranked per task,
+split and embedding kind (pairs, probe, retrieval) by their kind's primary metric. A probe's predictions pair
+like a trained run's (and meet the same baselines); pair scores (average precision) and query ranks (nDCG@10)
+pair through ``compare_scores``. A frozen row scored once has no seed noise: its interval and verdict count the
+examples (pairs, queries, rows) alone, and say so.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,7 @@ from bakeoff.config import identity, model_label, variant_of
 from bakeoff.errors import BakeoffError
 from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info
+from bakeoff.report import frozen
 from bakeoff.report.baselines import MAJORITY, baselines_for
 from bakeoff.report.ranks import rank_intervals
 from bakeoff.report.stats import mean_interval
@@ -39,10 +47,16 @@ from bakeoff.report.verdict import (
     single_class,
 )
 from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE, compression_reports
-from bakeoff.runs.results import CompressReport, TrainResult
+from bakeoff.runs.results import (
+    CompressReport,
+    EmbeddingEvalResult,
+    TrainResult,
+    load_result,
+)
 from bakeoff.track import Run, Store
 
 MEDALS = ("🥇", "🥈", "🥉")
+FROZEN = "frozen"  # a row's method when it scores a frozen encoder's embeddings (nothing trained)
 IGNORED_IN_LABEL = ("model", "seed", "task")  # shown in their own columns
 
 
@@ -76,11 +90,16 @@ class Row:
     failed_to_learn: str = ""  # why, when some or all of its seeds did not learn
     run_paths: list[str] = field(default_factory=list, repr=False)  # one run folder per seed
     config: dict[str, Any] = field(default_factory=dict, repr=False)
+    kind: str = ""  # an embedding row's kind (pairs, probe, retrieval); "" for trained rows
+    deterministic: bool = False  # a frozen row whose score no seed can change (no training subset)
     _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
+    # per seed: (per-example values, their labels or None, fingerprint) for metrics of scores and ranks
+    _scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("_predictions")
+        out.pop("_scores")
         return out
 
 
@@ -95,7 +114,13 @@ class Ranking:
     rows: list[Row]
     minimum_detectable_effect: float | None = None
     caption: str = ""  # the verdict's method and the minimum detectable effect, in words
+    kind: str = ""  # embedding kind of a ranking of frozen rows (pairs, probe, retrieval); "" for trained rows
     adjacent_ties: list[int] = field(default_factory=list)  # i: rows[i] and rows[i + 1] cannot be told apart
+
+    @property
+    def name(self) -> str:
+        """The task, and the embedding kind for a ranking of frozen embeddings: ``mrpc``, ``mrpc pairs``."""
+        return f"{self.task} {self.kind}" if self.kind else self.task
 
     @property
     def trained(self) -> list[Row]:
@@ -103,7 +128,7 @@ class Ranking:
         return [row for row in self.rows if not row.baseline]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "split": self.split, "metric": self.metric,
+        return {"task": self.task, "kind": self.kind, "split": self.split, "metric": self.metric,
                 "higher_is_better": self.higher_is_better,
                 "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
                 "adjacent_ties": self.adjacent_ties,
@@ -130,7 +155,7 @@ class Leaderboard:
 
         buffer = io.StringIO()
         columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
-                   "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value",
+                   "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value", "kind",
                    "rank_low", "rank_high"]  # appended last: scripts may read the others by position
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -144,13 +169,15 @@ class _Entry:
     """One finished run (and, for a compressed row, one of its compression reports)."""
 
     run: Run
-    result: TrainResult
+    result: TrainResult | EmbeddingEvalResult
     rung: int
     predictions: dict[str, Any]
     report: CompressReport | None = None
 
     @property
     def split(self) -> str:
+        if isinstance(self.result, EmbeddingEvalResult):
+            return self.result.split
         return self.report.split if self.report else "validation"
 
 
@@ -164,11 +191,15 @@ def build(project: str, store: Store | None = None, baselines: bool = True) -> L
         if run.status != "COMPLETED" or not (run.path / RESULT_FILE).is_file():
             continue
         try:
-            result = TrainResult.load(run.path / RESULT_FILE)
+            result = load_result(run.path / RESULT_FILE)
         except BakeoffError as error:
             notes.append(f"{run.name}: left out ({error})")
             continue
         rung = max([int(t.split(":", 1)[1]) for t in run.info.get("tags") or [] if t.startswith("rung:")] or [0])
+        if isinstance(result, EmbeddingEvalResult):
+            groups.setdefault((variant_of(result.config), FROZEN, result.split), []).append(
+                _Entry(run, result, rung, {}))
+            continue
         entry = _Entry(run, result, rung, read_json(run.path / PREDICTIONS_FILE, default=None) or {})
         variant = variant_of(result.config)
         groups.setdefault((variant, "trained", "validation"), []).append(entry)
@@ -181,36 +212,49 @@ def build(project: str, store: Store | None = None, baselines: bool = True) -> L
             compressed = _Entry(run, result, rung, entry.predictions, report)
             groups.setdefault((variant, report.method, report.split), []).append(compressed)
     groups = _highest_rungs(groups)
-    by_ranking: dict[tuple[str, str], list[Row]] = {}
+    by_ranking: dict[tuple[str, str, str], list[Row]] = {}
     for (_, method, split), entries in groups.items():
-        row = _row(entries, method)
-        by_ranking.setdefault((row.task, split), []).append(row)
-    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes)
-                for (task, split), rows in sorted(by_ranking.items(), key=_order)]
+        row = _frozen_row(entries) if method == FROZEN else _row(entries, method)
+        by_ranking.setdefault((row.task, split, row.kind), []).append(row)
+    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes, kind)
+                for (task, split, kind), rows in sorted(by_ranking.items(), key=_order)]
     return Leaderboard(project, rankings, notes)
 
 
-def _order(item: tuple[tuple[str, str], list[Row]]) -> tuple[str, int, str]:
-    (task, split), _ = item
-    return task, ("validation", "test", "train").index(split) if split in ("validation", "test", "train") else 3, split
+def _order(item: tuple[tuple[str, str, str], list[Row]]) -> tuple[str, str, int, str]:
+    (task, split, kind), _ = item
+    known = ("validation", "test", "train")
+    return task, kind, known.index(split) if split in known else 3, split
 
 
-def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str]) -> Ranking:
+def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str],
+          kind: str = "") -> Ranking:
     metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
     _label(rows)
     if project_dir is not None:
         rows += _baseline_rows(rows, project_dir, split, metric, higher, notes)
+    for row in rows:
+        row.kind = kind  # the baselines join the ranking's kind (a probe's)
     rows.sort(key=lambda r: r.mean, reverse=higher)
-    for rank, row in enumerate(rows, start=1):
+    for position, row in enumerate(rows, start=1):  # exact ties share a rank and its medal (1, 1, 3, ...)
+        tied = position > 1 and math.isclose(row.mean, rows[position - 2].mean, rel_tol=0, abs_tol=1e-12)
+        rank = rows[position - 2].rank if tied else position
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _failed_to_learn(rows, higher, notes)
     _verdicts(rows, metric)
     intervals = rank_intervals(rows, lambda a, b: compare_rows(a, b, metric), higher)
     for row, (low, high) in zip(rows, intervals.intervals, strict=True):
         row.rank_low, row.rank_high = low, high
-    mde, caption = _power(rows, split)
-    return Ranking(task, split, metric, higher, rows, mde, caption, intervals.untold_neighbours())
+    if rows[0]._scores:
+        mde, caption = frozen.score_power(rows, [compare_rows(rows[0], row, metric) for row in rows[1:]], split)
+    else:
+        mde, caption = _power(rows, split)
+    if kind:
+        caption += (". Frozen-embedding rows: the 95% interval counts the examples (jackknife) and the seeds; "
+                    "a deterministic row has no seed noise")
+    return Ranking(task, split, metric, higher, rows, mde, caption, kind,
+                   adjacent_ties=intervals.untold_neighbours())
 
 
 def _row(entries: list[_Entry], method: str) -> Row:
@@ -253,6 +297,31 @@ def _row(entries: list[_Entry], method: str) -> Row:
                config=config, _predictions=predictions, run_paths=paths)
 
 
+def _frozen_row(entries: list[_Entry]) -> Row:
+    """One embedding variant (its seeds): the metric per seed, and per-example values for paired verdicts."""
+    results = sorted((e.result for e in entries if isinstance(e.result, EmbeddingEvalResult)), key=lambda r: r.seed)
+    first = results[0]
+    metric, split = first.primary_metric, first.split
+    values, seeds, predictions, scores = [], [], {}, {}
+    for result in results:
+        seeds.append(result.seed)
+        values.append(result.metrics[metric])
+        scored, predicted = frozen.per_example_of(result)
+        if scored is not None:
+            scores[result.seed] = scored
+        if predicted is not None:
+            predictions[result.seed] = predicted
+    config = first.config
+    mean, low, high = mean_interval(values)
+    row = Row(rank=0, medal="", label="", model=_model_name(str(config.get("model"))), task=first.task,
+              split=split, method=FROZEN, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
+              train_seconds=None, latency_p50_ms=None, size_mb=None, run_paths=[str(e.run.path) for e in entries],
+              config=config, kind=first.kind, deterministic=frozen.is_deterministic(first),
+              _predictions=predictions, _scores=scores)
+    row.low, row.high = frozen.example_interval(row)
+    return row
+
+
 def _side_by_side_p50(entry: _Entry) -> float | None:
     """The original model's batch-1 p50 from its compression report, when it has one: measured minutes apart from
     the compressed model's, in a fresh process each, so the two rows compare like for like. The figure taken at the
@@ -293,7 +362,7 @@ def _label(rows: list[Row]) -> None:
     varying = [k for k in keys if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1]
     for row in rows:
         parts = [row.model, *(f"{short_setting(k)}={row.config.get(k)}" for k in varying)]
-        row.label = " ".join(parts) + ("" if row.method == "trained" else f" +{row.method}")
+        row.label = " ".join(parts) + ("" if row.method in ("trained", FROZEN) else f" +{row.method}")
 
 
 def short_setting(key: str) -> str:
@@ -334,6 +403,8 @@ def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, 
 
 FAILED_HINT = ("a run that failed to learn predicts one class or scores at or below the majority class: "
                "try more steps, warmup (warmup_ratio 0.1) or a lower learning rate (Mosbach et al. 2021)")
+FROZEN_HINT = ("a probe on frozen embeddings that predicts one class or scores at or below the majority class finds "
+               "no usable signal in the vectors: try another pooling, another model, or more training rows")
 
 
 def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
@@ -350,8 +421,9 @@ def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
         if failed:
             row.failed_to_learn = ("failed to learn" if len(failed) == len(row.seeds) else
                                    f"{len(failed)} of {len(row.seeds)} seeds failed to learn") + ": " + "; ".join(failed)
-    if any(row.failed_to_learn for row in rows) and FAILED_HINT not in notes:
-        notes.append(FAILED_HINT)
+    for hint, frozen_rows in ((FAILED_HINT, False), (FROZEN_HINT, True)):  # nothing was trained in a frozen row
+        if any(row.failed_to_learn and (row.method == FROZEN) == frozen_rows for row in rows) and hint not in notes:
+            notes.append(hint)
 
 
 def _verdicts(rows: list[Row], metric: str) -> None:
@@ -362,7 +434,8 @@ def _verdicts(rows: list[Row], metric: str) -> None:
     for row in rows[1:]:
         comparison = compare_rows(leader, row, metric)
         if comparison is None:
-            row.verdict = "n/a: different rows" if row._predictions else "n/a: one seed, no predictions"
+            row.verdict = ("n/a: different rows" if row._predictions or row._scores else
+                           "n/a: one seed, no predictions")
             continue
         tested.append((row, comparison))
     for (row, comparison), adjusted in zip(tested, holm([c.p_value for _, c in tested]), strict=True):
@@ -385,12 +458,15 @@ def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
     """
     if leader.split != row.split:
         return None  # never paired across splits
+    if leader._scores or row._scores:
+        return frozen.compare_scored(leader, row, metric)
     fingerprint = _fingerprint(leader)
     if metric in CONFUSION_METRICS and fingerprint is not None and fingerprint == _fingerprint(row):
         first, truth = _stack(leader)
         second, _ = _stack(row)
         comparison = compare(first, second, truth, metric=metric, first_seeds=leader.seeds, second_seeds=row.seeds,
-                             first_fixed=leader.baseline, second_fixed=row.baseline)
+                             first_fixed=leader.baseline or leader.deterministic,
+                             second_fixed=row.baseline or row.deterministic)
     elif fingerprint is not None and _fingerprint(row) is not None:
         return None  # scored on different rows: never compared
     else:

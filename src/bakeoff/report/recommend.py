@@ -44,15 +44,18 @@ class Recommendation:
 
 
 def ranking_for(board: Leaderboard, task: str | None = None, split: str = "validation") -> Ranking:
-    """The ranking of ``task`` on ``split``; without ``task``, the only task the board has on that split.
+    """The ranking of ``task`` on ``split``; without ``task``, the only task the board has on that split. A ranking
+    of frozen embeddings is named by its task and kind (``mrpc pairs``) when the task alone is ambiguous.
 
     >>> ranking_for(Leaderboard("p", [Ranking("sst2", "validation", "accuracy", True, [])])).task
     'sst2'
     """
-    found = [r for r in board.rankings if r.split == split and (task is None or r.task == task)]
+    found = [r for r in board.rankings if r.split == split and (task is None or task in (r.task, r.name))]
+    if len(found) > 1 and task is not None:
+        found = [r for r in found if r.name == task] or found
     if len(found) == 1:
         return found[0]
-    tasks = sorted({r.task for r in board.rankings if r.split == split})
+    tasks = sorted({r.name for r in board.rankings if r.split == split})
     if not found:
         raise BakeoffError(f"project {board.project!r} has no {split} ranking" + (f" for task {task!r}" if task else "")
                            + (f": its tasks on {split} are {', '.join(tasks)}" if tasks else ""))

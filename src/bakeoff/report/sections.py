@@ -20,6 +20,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.metrics import per_class
 from bakeoff.report import svg
 from bakeoff.report.leaderboard import (
+    FROZEN,
     IGNORED_IN_LABEL,
     Leaderboard,
     Ranking,
@@ -29,7 +30,7 @@ from bakeoff.report.leaderboard import (
 )
 from bakeoff.report.ranks import interval_text
 from bakeoff.runs.files import RESULT_FILE
-from bakeoff.runs.results import TrainResult
+from bakeoff.runs.results import EmbeddingEvalResult, TrainResult, load_result
 from bakeoff.track.layout import read_metric
 
 NOT_SETTINGS = {*IGNORED_IN_LABEL, "project", "name", "quiet", "threads", "tags", "device", "eval_batch_size"}
@@ -67,7 +68,7 @@ def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Sec
     sentences = [ranking.caption, *(notes or [])]
     sentences += [f"{row.label}: {row.failed_to_learn}" for row in ranking.rows if row.failed_to_learn]
     sentences += _rank_sentences(ranking)
-    return Section(f"Leaderboard: {ranking.task}, {ranking.split}", sentences, table, data=ranking.to_dict())
+    return Section(f"Leaderboard: {ranking.name}, {ranking.split}", sentences, table, data=ranking.to_dict())
 
 
 def _rank_sentences(ranking: Ranking) -> list[str]:
@@ -90,14 +91,15 @@ def _rank_sentences(ranking: Ranking) -> list[str]:
 
 
 def setting_sections(ranking: Ranking) -> list[Section]:
-    """One panel per swept setting, plus a heatmap per pair of numeric settings crossed as a grid.
+    """One panel per swept setting (``pooling`` of frozen-embedding rows too), plus a heatmap per pair of numeric
+    settings crossed as a grid.
 
     A study often holds several sweeps (seed 004: length x learning rate, then data fraction, then model size),
     so a setting is compared only between rows that differ in that setting alone: each such set is a line of
     the panel ("one line per lr"). A setting never varied alone (a ``zip`` that moves it with others) falls back
     to each value's best row.
     """
-    rows = [row for row in ranking.rows if row.method == "trained" and not row.baseline]
+    rows = [row for row in ranking.rows if row.method in ("trained", FROZEN) and not row.baseline]
     keys = sorted(k for k in {k for row in rows for k in row.config} - NOT_SETTINGS
                   if len({_key(row, k) for row in rows}) > 1)
     keys = (["model"] if len({row.model for row in rows}) > 1 else []) + keys
@@ -466,8 +468,8 @@ def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[
             sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} {ranking.split} rows; "
                              f"{len(shown)} of them, drawn at random:")
             data["disagreements"] = int(differ.size)
-    return Section(f"Errors ({ranking.task}, {ranking.split}): confusion, per-class F1, disagreements", sentences, table,
-                   data=data)
+    return Section(f"Errors ({ranking.name}, {ranking.split}): confusion, per-class F1, disagreements", sentences,
+                   table, data=data)
 
 
 def provenance_section(board: Leaderboard, study_text: str | None) -> Section:
@@ -483,21 +485,22 @@ def provenance_section(board: Leaderboard, study_text: str | None) -> Section:
     table = [["ranking", "row", "runs", "data fingerprints"]]
     for ranking in board.rankings:
         for row in ranking.rows:
-            prints = {json.dumps(result.data.fingerprints, sort_keys=True) for result in _results(row)}
-            table.append([f"{ranking.task}, {ranking.split}", row.label, str(len(row.run_paths)),
+            loaded = [result for result in map(_load, map(Path, row.run_paths)) if result is not None]
+            prints = {json.dumps(_fingerprints(result), sort_keys=True) for result in loaded}
+            table.append([f"{ranking.name}, {ranking.split}", row.label, str(len(row.run_paths)),
                           "; ".join(sorted(prints)) or "-"])
     data = {"hardware": hardware, "study": study_text}
     return Section("Provenance", sentences, table, data=data)
 
 
 def _results(row: Row) -> list[TrainResult]:
-    """The typed results of a row's runs (one per seed); unreadable ones are left out."""
-    return [result for result in map(_load, map(Path, row.run_paths)) if result is not None]
+    """The typed training results of a row's runs (one per seed); unreadable ones are left out."""
+    return [result for result in map(_load, map(Path, row.run_paths)) if isinstance(result, TrainResult)]
 
 
-def _load(run_path: Path) -> TrainResult | None:
+def _load(run_path: Path) -> TrainResult | EmbeddingEvalResult | None:
     try:
-        return TrainResult.load(run_path / RESULT_FILE)
+        return load_result(run_path / RESULT_FILE)
     except BakeoffError:  # the run folder changed since the leaderboard was built
         return None
 
@@ -509,6 +512,12 @@ def _plain(text: str) -> str:
     'Not good. But strange.'
     """
     return re.sub(r"\s+", " ", re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)).strip()
+
+
+def _fingerprints(result: TrainResult | EmbeddingEvalResult) -> dict[str, str]:
+    if isinstance(result, EmbeddingEvalResult):
+        return dict(result.data.get("fingerprints") or {})
+    return result.data.fingerprints
 
 
 def _points(value: float | None, percent: bool) -> str:

@@ -29,6 +29,11 @@ variance, and says so (``scope``).
 Rows with the same truth and the same predictions everywhere are interchangeable, so the work is done per
 joint pattern (a few dozen for binary tasks), not per row: a comparison takes about a millisecond.
 
+Metrics computed from per-example values rather than predicted labels (an embedding run's pair similarity scores
+-> average precision, its per-query ranks -> nDCG@10) get the same test through ``compare_scores``: the
+jackknife leaves one example (pair, query) out of both rows and recomputes the metric; exact arithmetic when the
+metric is a mean of per-example gains, a recomputation per left-out example otherwise (average precision).
+
 Holm's step-down correction (Holm 1979) adjusts the p-values of the rows compared with the leader, and the
 minimum detectable effect (Card et al. 2020, "With Little Power Comes Great Responsibility") says how large a
 gap this many rows and seeds could detect at 80% power.
@@ -37,6 +42,7 @@ gap this many rows and seeds could detect at 80% power.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
@@ -47,6 +53,7 @@ SCOPE_BOTH = "seeds and examples"
 SCOPE_EXAMPLES = "examples only (one seed: a second seed could change this)"
 SCOPE_BORROWED = "seeds and examples (one side's single seed borrows the other's seed spread)"
 SCOPE_SEEDS = "seeds only (no stored predictions on shared rows)"
+SCOPE_FIXED = "examples (both rows are deterministic: no seed noise)"
 CONFUSION_METRICS = ("accuracy", "f1", "f1_macro", "mcc")
 
 
@@ -128,10 +135,75 @@ def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric
     paired = (first_seeds is not None and first_seeds == second_seeds and k1 == k2 > 1
               and not first_fixed and not second_fixed)
     seed_parts = _seed_variance(per_seed_first, per_seed_second, first_fixed, second_fixed, paired)
-    scope = SCOPE_EXAMPLES if (k1 == 1 and not first_fixed) and (k2 == 1 and not second_fixed) else SCOPE_BOTH
-    if scope == SCOPE_BOTH and ((k1 == 1 and not first_fixed) or (k2 == 1 and not second_fixed)):
-        scope = SCOPE_BORROWED
+    scope = _scope(k1, k2, first_fixed, second_fixed)
     return _t_test(observed, [(example_variance, n - 1), *seed_parts], scope, paired)
+
+
+Statistic = Callable[[np.ndarray, "np.ndarray | None"], float]
+LeftOut = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
+
+
+def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, *, labels: np.ndarray | None = None,
+                   gains: Callable[[np.ndarray], np.ndarray] | None = None, first_seeds: list[int] | None = None,
+                   second_seeds: list[int] | None = None, first_fixed: bool = False, second_fixed: bool = False,
+                   left_out: LeftOut | None = None) -> Comparison:
+    """``statistic(first) - statistic(second)`` for a metric of per-example values (scores, ranks) on the same
+    examples, tested against example noise (jackknife) and seed noise, as ``compare`` does for label metrics.
+
+    Args:
+        first: per-example values, (seeds, examples); a 1-d array is one seed.
+        second: the other row's values on the same examples in the same order.
+        statistic: ``statistic(values, labels) -> metric`` for one seed's values.
+        labels: what the statistic needs beside the values (the pairs' labels for average precision), or None.
+        gains: when the metric is the mean of a per-example gain, that gain (leave-one-out is then exact and fast).
+        first_fixed: ``first`` is deterministic (a frozen encoder scored without sampling): no seed variance.
+        left_out: ``left_out(values, labels)`` -> the statistic with each example left out, (examples,), when it
+            can do better than one recomputation per example (average precision: prefix sums).
+
+    >>> ranks_good, ranks_bad = np.array([1, 1, 2, 1] * 50), np.array([3, 1, 20, 8] * 50)
+    >>> compare_scores(ranks_good, ranks_bad, lambda r, _: float((r == 1).mean()),
+    ...                gains=lambda r: (r == 1).astype(float)).significant
+    True
+    """
+    first, second = np.atleast_2d(first).astype(float), np.atleast_2d(second).astype(float)
+    n = first.shape[1]
+    if second.shape[1] != n or (labels is not None and len(labels) != n):
+        raise ValueError("both rows need a value for every example")
+    full_first, left_out_first = _leave_one_out(first, labels, statistic, gains, left_out)
+    full_second, left_out_second = _leave_one_out(second, labels, statistic, gains, left_out)
+    observed = float(full_first.mean() - full_second.mean())
+    # the jackknife over examples, one example left out of BOTH rows (paired), on the seed-averaged difference
+    effect = ((n - 1) * (full_first[:, None] - left_out_first)).mean(axis=0) - \
+        ((n - 1) * (full_second[:, None] - left_out_second)).mean(axis=0)  # (examples,)
+    example_variance = float(((effect - effect.mean()) ** 2).sum()) / (n * (n - 1))
+    k1, k2 = first.shape[0], second.shape[0]
+    paired = (first_seeds is not None and first_seeds == second_seeds and k1 == k2 > 1
+              and not first_fixed and not second_fixed)
+    seed_parts = _seed_variance(full_first, full_second, first_fixed, second_fixed, paired)
+    return _t_test(observed, [(example_variance, n - 1), *seed_parts], _scope(k1, k2, first_fixed, second_fixed),
+                   paired)
+
+
+def score_interval(values: np.ndarray, statistic: Statistic, *, labels: np.ndarray | None = None,
+                   gains: Callable[[np.ndarray], np.ndarray] | None = None, fixed: bool = False,
+                   left_out: LeftOut | None = None) -> tuple[float, float]:
+    """A 95% interval of one row's metric of per-example values, counting example noise (and seeds unless
+    ``fixed``): for a frozen encoder scored once, the examples are the only noise there is.
+
+    >>> low, high = score_interval(np.array([1, 0] * 50), lambda v, _: float(v.mean()), gains=lambda v: v)
+    >>> round(low, 2), round(high, 2)
+    (0.4, 0.6)
+    """
+    values = np.atleast_2d(values).astype(float)
+    n = values.shape[1]
+    full, without = _leave_one_out(values, labels, statistic, gains, left_out)
+    effect = ((n - 1) * (full[:, None] - without)).mean(axis=0)
+    parts = [(float(((effect - effect.mean()) ** 2).sum()) / (n * (n - 1)), n - 1)]
+    if not fixed and values.shape[0] > 1:
+        parts.append((float(np.var(full, ddof=1)) / full.size, full.size - 1))
+    result = _t_test(float(full.mean()), parts, SCOPE_BOTH, False)
+    return float(result.low if result.low is not None else full.mean()), \
+        float(result.high if result.high is not None else full.mean())
 
 
 def compare_values(first: list[float], second: list[float]) -> Comparison | None:
@@ -218,6 +290,34 @@ def _patterns(columns: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray
     codes, counts = np.unique(weights @ columns, return_counts=True)
     patterns = (codes[None, :] // weights[:, None]) % classes
     return patterns, counts
+
+
+def _scope(k1: int, k2: int, first_fixed: bool, second_fixed: bool) -> str:
+    """What the verdict could count: seeds and examples, examples only (one seed each), or examples alone
+    because neither row has seed noise."""
+    if first_fixed and second_fixed:
+        return SCOPE_FIXED
+    one_first, one_second = k1 == 1 and not first_fixed, k2 == 1 and not second_fixed
+    if one_first and one_second:
+        return SCOPE_EXAMPLES
+    return SCOPE_BORROWED if one_first or one_second else SCOPE_BOTH
+
+
+def _leave_one_out(values: np.ndarray, labels: np.ndarray | None, statistic: Statistic,
+                   gains: Callable[[np.ndarray], np.ndarray] | None,
+                   left_out: LeftOut | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed, the statistic on every example (seeds,) and with each example left out (seeds, examples)."""
+    n = values.shape[1]
+    if gains is not None:  # a mean of per-example gains: leaving one out is arithmetic
+        gained = gains(values)
+        return gained.mean(axis=1), (gained.sum(axis=1, keepdims=True) - gained) / (n - 1)
+    full = np.array([statistic(row, labels) for row in values])
+    if left_out is not None:
+        return full, np.array([left_out(row, labels) for row in values])
+    keep = ~np.eye(n, dtype=bool)
+    left_out = np.array([[statistic(row[keep[i]], None if labels is None else labels[keep[i]]) for i in range(n)]
+                         for row in values])
+    return full, left_out
 
 
 def _onehot(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:

@@ -26,6 +26,20 @@
   ``requests``, ``threads``, in the training precision.
 - ``hardware``: CPU model, core count, torch threads, relevant CPU flags, CUDA device, Python/torch versions.
 
+``result.json`` of an embedding evaluation (``EmbeddingEvalResult``, schema_version 2; schema 1 files still load;
+``load_result`` tells the two kinds of ``result.json`` apart by ``config.kind``/``kind``):
+
+- ``run``, ``bakeoff_version``, ``git_commit``, ``created_at``, ``hardware``: as above.
+- ``config`` (schema 2): the resolved ``EmbeddingConfig`` (``config/embedding.py``): the leaderboard's row key and
+  a study trial's identity, as ``config`` is for training (schema 1 files: rebuilt from the fields below).
+- ``model``: the resolved encoder (``EncoderSource``: reference, location, origin, layers, run_max_length).
+- ``task``, ``kind`` (pairs, probe, retrieval), ``split``, ``pooling``, ``normalize``, ``precision``,
+  ``max_length``; ``metrics`` {name: value} and ``primary_metric``.
+- ``per_example``: per row of the split, in order, for paired verdicts: ``score``/``label``/``correct`` for pairs,
+  ``predicted``/``true`` for probe, ``rank`` (1-based, of each query's relevant document) for retrieval.
+- ``details`` (thresholds, corpus size); ``data`` {sizes, fingerprints, notes}; ``timings`` {embed_seconds,
+  texts_embedded, texts_per_second, seconds}.
+
 ``compressed/<method>/report.json`` (``CompressReport``, schema_version 1): ``run``, ``method``, ``path``, ``split``,
 ``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``: ``method``, ``backend``,
 ``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles, throughput per length
@@ -41,11 +55,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bakeoff.config.embedding import KINDS
 from bakeoff.errors import BakeoffError
 from bakeoff.eval.results import EvalResult
 from bakeoff.io import read_json, write_json_atomic
+from bakeoff.runs.files import RESULT_FILE
 
 SCHEMA_VERSION = 2
+EMBEDDING_SCHEMA_VERSION = 2
 T = TypeVar("T")
 
 
@@ -166,6 +183,81 @@ class TrainResult:
 
 
 @dataclass
+class EmbeddingEvalResult:
+    """What ``evaluate_embeddings`` returns; ``to_dict()`` is the run's ``result.json`` (see the module docstring)."""
+
+    run: RunInfo
+    model: dict[str, Any]
+    task: str
+    kind: str
+    split: str
+    pooling: str
+    normalize: bool
+    precision: str
+    max_length: int
+    metrics: dict[str, float]
+    primary_metric: str
+    per_example: dict[str, list[Any]] = field(repr=False)
+    details: dict[str, Any]
+    data: dict[str, Any]
+    timings: dict[str, float]
+    hardware: dict[str, Any]
+    bakeoff_version: str
+    created_at: str
+    git_commit: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = EMBEDDING_SCHEMA_VERSION
+
+    @property
+    def primary(self) -> float:
+        return self.metrics[self.primary_metric]
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.get("seed", 42))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> EmbeddingEvalResult:
+        """Any schema so far: 1 had no ``config`` (rebuilt from the run's own fields and parameters)."""
+        version = int(document.get("schema_version", 1))
+        if version > EMBEDDING_SCHEMA_VERSION:
+            raise BakeoffError(f"embedding result schema {version} is newer than this bakeoff reads "
+                               f"({EMBEDDING_SCHEMA_VERSION}): upgrade bakeoff")
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in document.items() if k in known}
+        if not values.get("config"):
+            values["config"] = {"model": (document.get("model") or {}).get("reference"), "task": document["task"],
+                                "kind": document["kind"], "pooling": document["pooling"],
+                                "normalize": document["normalize"], "precision": document["precision"],
+                                "max_length": document["max_length"], "split": document["split"]}
+        return cls(**{**values, "run": _build(RunInfo, document["run"]), "schema_version": version})
+
+    @classmethod
+    def load(cls, path: str | Path) -> EmbeddingEvalResult:
+        """Read a run folder's (or a file's) ``result.json``."""
+        path = Path(path)
+        file = path / RESULT_FILE if path.is_dir() else path
+        document = _read(file, "result")
+        if document.get("kind") not in KINDS:
+            raise BakeoffError(f"{path}: not an embedding evaluation result")
+        return _checked(file, "result", cls.from_dict, document)
+
+
+def load_result(path: Path) -> TrainResult | EmbeddingEvalResult:
+    """A run's ``result.json``, typed by what it holds: a training result or an embedding evaluation.
+
+    >>> load_result(Path("store/bakeoff/sst2-minilm-l6-seed42/result.json")).run.status  # doctest: +SKIP
+    'COMPLETED'
+    """
+    document = _read(path, "result")
+    parse = EmbeddingEvalResult.from_dict if document.get("kind") in KINDS else TrainResult.from_dict
+    return _checked(path, "result", parse, document)
+
+
+@dataclass
 class MeasuredModel:
     """One model measured on one split: metrics, size, and its ``bench`` (latency, throughput, memory)."""
 
@@ -241,8 +333,12 @@ def _read(path: Path, what: str) -> dict[str, Any]:
 
 
 def _parsed(path: Path, what: str, parse: Any) -> Any:
+    return _checked(path, what, parse, _read(path, what))
+
+
+def _checked(path: Path, what: str, parse: Any, values: dict[str, Any]) -> Any:
     try:
-        return parse(_read(path, what))
+        return parse(values)
     except (KeyError, TypeError) as error:
         raise BakeoffError(f"{path}: the {what} is incomplete ({type(error).__name__}: {error}): run it again") \
             from None

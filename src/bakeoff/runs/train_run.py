@@ -37,11 +37,12 @@ from bakeoff.training.display import BarDisplay, SilentDisplay
 from bakeoff.training.distributed import current_world
 
 
-def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
+def train(config: TrainConfig | None = None, *, display: Any = None, **overrides: Any) -> TrainResult:
     """Fine-tune a model on a task, evaluate it, save a checkpoint, and record the run in the store.
 
     Everything that can be wrong with the input (task, data, model name, options) is checked before the
-    run is created, so a bad call leaves nothing behind.
+    run is created, so a bad call leaves nothing behind. ``display`` shows the progress (``training.display``'s
+    protocol: start/advance/evaluated/stop); by default a bar on stderr, none with ``quiet``.
 
     >>> result = bakeoff.train(model="minilm-l3", task="demo", epochs=3, quiet=True)  # doctest: +SKIP
     >>> result.validation.metrics["accuracy"]  # doctest: +SKIP
@@ -84,7 +85,7 @@ def train(config: TrainConfig | None = None, **overrides: Any) -> TrainResult:
         experiment.parameters().set(**config.to_dict(), precision_resolved=precision, device_resolved=str(device),
                                     world_size=world.size, backend=world.backend)
         experiment.log(f"training {config.model} on {data.task}: {data.sizes()}", fingerprints=data.fingerprints())
-        display = SilentDisplay() if config.quiet else BarDisplay(f"{config.model} on {data.task}")
+        display = display or (SilentDisplay() if config.quiet else BarDisplay(f"{config.model} on {data.task}"))
         outcome = fit(model, splits["train"], config, evaluate=lambda m: evaluate_on("validation", m),
                       select_by=select_by, precision=precision, device=device,
                       log=lambda metric, **fields: experiment.metric(metric).append(**fields), display=display,

@@ -5,6 +5,7 @@ from bakeoff.study.events import (
            StudyEvent,
            StudyStarted,
            TrialFinished,
+           TrialProgress,
            TrialStarted,
 )
 from bakeoff.study.lines import StudyError
@@ -13,4 +14,4 @@ from bakeoff.study.spec import Study, load_study
 from bakeoff.study.trials import Trial, TrialSummary
 
 __all__ = ["RungStarted", "Study", "StudyError", "StudyEvent", "StudyOutcome", "StudyStarted", "Trial",
-           "TrialFinished", "TrialOutcome", "TrialStarted", "TrialSummary", "load_study", "run_study"]
+           "TrialFinished", "TrialOutcome", "TrialProgress", "TrialStarted", "TrialSummary", "load_study", "run_study"]

@@ -1,5 +1,8 @@
 """A study's settings and axes: each value checked against the option it sets (``config``), axes expanded into
-points (grid: every combination; zip: paired lists; random: draws from lists or ranges)."""
+points (grid: every combination; zip: paired lists; random: draws from lists or ranges).
+
+``config_type`` is the config the settings belong to: ``TrainConfig`` for training trials, ``EmbeddingConfig``
+for an embedding study's (``pooling: [mean, cls, max]`` is checked against its choices at its line)."""
 
 from __future__ import annotations
 
@@ -16,30 +19,36 @@ SETTINGS = tuple(name for name, spec in specs(TrainConfig).items() if spec.study
 STUDY_OWNED = tuple(name for name, spec in specs(TrainConfig).items() if not spec.study)
 
 
-def check_setting(key: Any, value: Any, at: tuple[Any, ...], lines: LineMap) -> Any:
+def check_setting(key: Any, value: Any, at: tuple[Any, ...], lines: LineMap, config_type: type = TrainConfig) -> Any:
     """``value`` as the option ``key`` takes it (coerced: YAML 1.1 reads ``1e-4`` as text), or the error at its
     line. ``value`` None checks only the key."""
-    if key in STUDY_OWNED:
-        raise lines.error(at, f"{key!r} is set by the study itself: use models:, tasks:, seeds: or resources:")
-    if key not in SETTINGS:
-        close = difflib.get_close_matches(str(key), SETTINGS, n=1)
+    declared = specs(config_type)
+    if key in declared and not declared[key].study:
+        raise lines.error(at, f"{key!r} is set by the study itself: use models:, tasks:, seeds:, resources: "
+                              "or embedding:")
+    settings = [name for name, spec in declared.items() if spec.study]
+    if key not in settings:
+        close = difflib.get_close_matches(str(key), settings, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise lines.error(at, f"unknown setting {key!r}{hint}")
+        what = "embedding setting" if config_type is not TrainConfig else "setting"
+        raise lines.error(at, f"unknown {what} {key!r}{hint}")
     if value is None:
         return None
     try:
-        return coerce_option(TrainConfig, key, value)
+        return coerce_option(config_type, key, value)
     except OptionError as error:
         raise lines.error(at, f"setting {key!r} {error.problem}") from None
 
 
-def check_settings(settings: Any, at: tuple[Any, ...], lines: LineMap) -> dict[str, Any]:
+def check_settings(settings: Any, at: tuple[Any, ...], lines: LineMap,
+                   config_type: type = TrainConfig) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise lines.error(at, "settings is a mapping of `bakeoff train` settings, e.g. {epochs: 3}")
-    return {key: check_setting(key, value, (*at, key), lines) for key, value in settings.items()}
+    return {key: check_setting(key, value, (*at, key), lines, config_type) for key, value in settings.items()}
 
 
-def expand_axis(axis: Any, at: tuple[Any, ...], lines: LineMap, rng: random.Random) -> list[dict[str, Any]]:
+def expand_axis(axis: Any, at: tuple[Any, ...], lines: LineMap, rng: random.Random,
+                config_type: type = TrainConfig) -> list[dict[str, Any]]:
     kinds = [k for k in ("grid", "zip", "random") if isinstance(axis, dict) and k in axis]
     if len(kinds) != 1:
         raise lines.error(at, "each axis is one of {grid: {...}}, {zip: {...}} or {random: {...}, trials: N}")
@@ -50,12 +59,12 @@ def expand_axis(axis: Any, at: tuple[Any, ...], lines: LineMap, rng: random.Rand
         raise lines.error((*at, kind), f"{kind} needs at least one setting with a list of values")
     values = dict(values)
     for key, options in values.items():
-        check_setting(key, None, (*at, kind, key), lines)
+        check_setting(key, None, (*at, kind, key), lines, config_type)
         if kind == "random" and isinstance(options, dict):
             continue
         if not isinstance(options, list) or not options:
             raise lines.error((*at, kind, key), f"axis {key!r} is empty: give a non-empty list of values")
-        values[key] = [check_setting(key, option, (*at, kind, key, index), lines)
+        values[key] = [check_setting(key, option, (*at, kind, key, index), lines, config_type)
                        for index, option in enumerate(options)]
     if kind == "grid":
         keys = list(values)
@@ -70,7 +79,7 @@ def expand_axis(axis: Any, at: tuple[Any, ...], lines: LineMap, rng: random.Rand
         raise lines.error(at, "a random axis needs trials: N (how many samples to draw)")
     drawn = [{key: _sample(key, options, (*at, kind, key), lines, rng) for key, options in values.items()}
              for _ in range(count)]
-    return [{key: check_setting(key, value, (*at, kind, key), lines) for key, value in point.items()}
+    return [{key: check_setting(key, value, (*at, kind, key), lines, config_type) for key, value in point.items()}
             for point in drawn]
 
 

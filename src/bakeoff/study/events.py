@@ -22,6 +22,16 @@ class TrialStarted:
 
 
 @dataclass(frozen=True)
+class TrialProgress:
+    """A running trial's training: ``step`` of ``total`` optimizer steps after ``seconds`` of training."""
+
+    trial: Trial
+    step: int
+    total: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class TrialFinished:
     outcome: TrialOutcome
 
@@ -34,5 +44,5 @@ class RungStarted:
     epochs: float
 
 
-StudyEvent = Union[StudyStarted, TrialStarted, TrialFinished, RungStarted]
+StudyEvent = Union[StudyStarted, TrialStarted, TrialProgress, TrialFinished, RungStarted]
 OnEvent = Callable[[StudyEvent], None]

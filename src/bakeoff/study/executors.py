@@ -26,10 +26,14 @@ from bakeoff.study.trials import TrialSummary
 from bakeoff.study.worker import TrialPayload
 
 OnStart = Callable[[TrialPayload], None]
-
+OnProgress = Callable[[TrialPayload, int, int, float], None]  # (payload, step, total steps, training seconds)
 
 
 class LocalExecutor:
+    """Ctrl-C stops a study the way it stops ``bakeoff train``: each running trial hears it once (the trials run in
+    their own process group, and the study passes the signal on), keeps its best weights and ends INTERRUPTED;
+    no new trial starts; then ``KeyboardInterrupt`` reaches the caller. A second Ctrl-C stops everything at once."""
+
     name = "local"
 
     def __init__(self, max_parallel: int = 1) -> None:
@@ -37,35 +41,49 @@ class LocalExecutor:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["bakeoff.study.preload"])
 
-    def map(self, payloads: list[TrialPayload],
-            on_start: OnStart = lambda payload: None) -> Iterator[tuple[TrialPayload, TrialSummary]]:
+    def map(self, payloads: list[TrialPayload], on_start: OnStart = lambda payload: None,
+            on_progress: OnProgress = lambda payload, step, total, seconds: None,
+            ) -> Iterator[tuple[TrialPayload, TrialSummary]]:
         pending = deque(payloads)
         running: dict[Connection, tuple[Any, TrialPayload]] = {}
         finished = []
-        try:
-            while pending or running:
-                while pending and len(running) < self.max_parallel:
-                    process, conn = self._spawn()
-                    payload = pending.popleft()
-                    conn.send((payload, study_environment(), os.getcwd()))
-                    running[conn] = (process, payload)
-                    on_start(payload)
-                for conn in wait(list(running)):
-                    process, payload = running.pop(conn)
-                    try:
-                        summary = conn.recv()
-                    except (EOFError, OSError):
-                        process.join()
-                        summary = TrialSummary.lost(payload.trial,
-                                                    f"the trial's process died (exit code {process.exitcode})")
-                    conn.close()
-                    finished.append(process)  # joined later: its interpreter shutdown is not on the study's path
-                    yield payload, summary
-        finally:
-            for process, _ in running.values():
-                process.kill()
-            for process in [*finished, *(p for p, _ in running.values())]:
-                process.join()
+        with _CtrlC() as ctrl_c:
+            try:
+                while pending or running:
+                    while pending and len(running) < self.max_parallel and not ctrl_c.pressed:
+                        process, conn = self._spawn()
+                        payload = pending.popleft()
+                        conn.send((payload, study_environment(), os.getcwd()))
+                        running[conn] = (process, payload)
+                        on_start(payload)
+                    if ctrl_c.pressed and not ctrl_c.passed_on:
+                        ctrl_c.pass_on(process for process, _ in running.values())
+                    if not running:
+                        break
+                    for conn in wait(list(running), timeout=0.25):  # a short wait, so a Ctrl-C is seen at once
+                        process, payload = running[conn]
+                        try:
+                            kind, message = conn.recv()
+                        except (EOFError, OSError):
+                            kind, message = "done", None
+                        if kind == "progress":
+                            on_progress(payload, *message)
+                            continue
+                        del running[conn]
+                        if message is None:
+                            process.join()
+                            message = TrialSummary.lost(payload.trial,
+                                                        f"the trial's process died (exit code {process.exitcode})")
+                        conn.close()
+                        finished.append(process)  # joined later: its interpreter shutdown is not on the study's path
+                        yield payload, message
+                if ctrl_c.pressed:
+                    raise KeyboardInterrupt
+            finally:
+                for process, _ in running.values():
+                    process.kill()
+                for process in [*finished, *(p for p, _ in running.values())]:
+                    process.join()
 
     def _spawn(self) -> tuple[Any, Connection]:
         parent, child = self._context.Pipe()
@@ -76,8 +94,39 @@ class LocalExecutor:
         return process, parent
 
 
+class _CtrlC:
+    """While a study runs in the main thread: the first Ctrl-C is noted (not raised), the second raises."""
+
+    def __init__(self) -> None:
+        self.pressed = self.passed_on = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt  # the second: stop now, trials are killed
+        self.pressed = True
+
+    def pass_on(self, processes: Iterator[Any]) -> None:
+        """Each running trial hears the Ctrl-C once: it stops training, keeps its best weights, reports back."""
+        self.passed_on = True
+        for process in processes:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGINT)
+
+
 def _serve(conn: Connection, parent_pid: int) -> None:
-    """A trial process: die with the study, take one trial, send its summary back."""
+    """A trial process: die with the study, take one trial, send its progress and summary back."""
+    os.setpgrp()  # the terminal's Ctrl-C goes to the study, which passes it on once (see _CtrlC)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a fork server may have inherited SIGINT ignored
     _die_with_study(parent_pid)
     from bakeoff.study.worker import run_trial, warm_up
 
@@ -97,7 +146,9 @@ def _serve(conn: Connection, parent_pid: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-    conn.send(run_trial(payload))
+    summary = run_trial(payload, progress=lambda step, total, seconds: conn.send(("progress", (step, total,
+                                                                                                seconds))))
+    conn.send(("done", summary))
 
 
 def _die_with_study(study_pid: int) -> None:
@@ -128,8 +179,10 @@ class RayExecutor:
                  max_parallel: int | None = None) -> None:
         self.address, self.cpus, self.gpus, self.max_parallel = address, cpus, gpus, max_parallel
 
-    def map(self, payloads: list[TrialPayload],
-            on_start: OnStart = lambda payload: None) -> Iterator[tuple[TrialPayload, TrialSummary]]:
+    def map(self, payloads: list[TrialPayload], on_start: OnStart = lambda payload: None,
+            on_progress: OnProgress = lambda payload, step, total, seconds: None,
+            ) -> Iterator[tuple[TrialPayload, TrialSummary]]:
+        """``on_progress`` is not called: a Ray task reports only when it ends."""
         ray = require_ray()
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False, include_dashboard=False, configure_logging=False)

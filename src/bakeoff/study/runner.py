@@ -21,12 +21,13 @@ from typing import Any
 
 from bakeoff.errors import BakeoffError
 from bakeoff.runs.files import RESULT_FILE
-from bakeoff.runs.results import TrainResult
+from bakeoff.runs.results import TrainResult, load_result
 from bakeoff.study.events import (
     OnEvent,
     RungStarted,
     StudyStarted,
     TrialFinished,
+    TrialProgress,
     TrialStarted,
 )
 from bakeoff.study.executors import LocalExecutor, RayExecutor, require_ray
@@ -144,7 +145,10 @@ def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExec
         if budget.out_of_time():
             break
         wave = payloads[first:first + width]
-        for payload, summary in runner.map(wave, on_start=lambda p: on_event(TrialStarted(by_id[p.trial]))):
+        for payload, summary in runner.map(
+                wave, on_start=lambda p: on_event(TrialStarted(by_id[p.trial])),
+                on_progress=lambda p, step, total, seconds: on_event(TrialProgress(by_id[p.trial], step, total,
+                                                                                   seconds))):
             trial = by_id[payload.trial]
             outcomes[trial.id] = TrialOutcome.of(trial, summary)
             on_event(TrialFinished(outcomes[trial.id]))
@@ -167,12 +171,14 @@ def _finished(store: Store, project: str, trial: Trial, retry_failed: bool) -> T
     status = run.status if run is not None else "UNKNOWN"
     if status == "COMPLETED":
         try:
-            result = TrainResult.load(run_dir / RESULT_FILE)
+            result = load_result(run_dir / RESULT_FILE)  # a TrainResult, or an embedding trial's result
         except BakeoffError:
             result = None
-        if result is not None:
+        if isinstance(result, TrainResult):
             return TrialOutcome(trial, "COMPLETED", result.validation.primary, result.validation.primary_metric,
                                 None, result.training.seconds, resumed=True)
+        if result is not None:
+            return TrialOutcome(trial, "COMPLETED", result.primary, result.primary_metric, resumed=True)
     if status == "FAILED" and not retry_failed:
         return TrialOutcome(trial, "FAILED", error=(run.info.get("error") if run else None), resumed=True)
     shutil.rmtree(run_dir)  # CRASHED, INTERRUPTED or a RUNNING left by a killed study: run it again

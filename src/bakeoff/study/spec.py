@@ -21,6 +21,19 @@ A study file (every key but ``models`` and ``tasks`` optional)::
     resources: {cpus: 1}            # per trial: torch threads locally, the Ray request on a cluster
     sweeps:                         # optional: several sub-studies that inherit every key above
       - {name: lengths, axes: [...]}    # a sweep's settings add to (and override) the study's
+
+An embedding study (or sweep) scores frozen embeddings instead of training: ``embedding: KIND`` (or
+``{kind: KIND}``) with KIND one of pairs, probe, retrieval. Its settings and axes are ``EmbeddingConfig``'s
+(``pooling``, ``normalize``, ``precision``, ``max_length``, ``batch_size``, ``train_fraction``, ``split``, data
+columns), each value checked at its line; its models may be trained runs (``project/name``) beside their base::
+
+    models: [minilm-l6]
+    axes: [{grid: {pooling: [mean, cls, max]}}]
+    sweeps:
+      - {name: pairs, tasks: [mrpc], embedding: pairs}
+      - {name: probe, tasks: [sst2], embedding: {kind: probe}}
+
+``compress:`` and ``schedule:`` apply to training only, and are refused beside ``embedding:``.
 """
 
 from __future__ import annotations
@@ -34,15 +47,16 @@ from typing import Any
 
 import yaml
 
-from bakeoff.config import TrainConfig
+from bakeoff.config import OptionError, TrainConfig, check_run_name
+from bakeoff.config.embedding import KINDS, EmbeddingConfig
 from bakeoff.errors import BakeoffError
 from bakeoff.study.axes import check_settings, expand_axis
 from bakeoff.study.lines import LineMap, StudyError, known_keys
 from bakeoff.study.trials import Trial, make_trial
 
 TOP_KEYS = ("name", "description", "models", "tasks", "fallback_task", "settings", "task_settings", "axes", "seeds",
-            "compress", "budget", "schedule", "resources", "random_seed", "sweeps")
-SWEEP_KEYS = ("name", "models", "tasks", "settings", "task_settings", "axes", "seeds", "compress")
+            "compress", "budget", "schedule", "resources", "random_seed", "embedding", "sweeps")
+SWEEP_KEYS = ("name", "models", "tasks", "settings", "task_settings", "axes", "seeds", "compress", "embedding")
 
 
 @dataclass
@@ -71,6 +85,7 @@ class Study:
     cpus: int | None = None
     gpus: float = 0
     description: str = ""
+    notes: list[str] = field(default_factory=list)  # what the file asked for that the trials do not show
 
 
 def load_study(path: str | Path) -> Study:
@@ -92,16 +107,15 @@ def load_study(path: str | Path) -> Study:
         raise lines.error((), "a study file is a mapping (models:, tasks:, settings:, ...)")
     known_keys(doc, TOP_KEYS, (), lines)
     name = str(doc.get("name") or path.stem)
-    from bakeoff.track.names import check_name
-
     try:
-        check_name(name, "study name")
-    except BakeoffError as error:
-        raise lines.error(("name",), str(error)) from None
+        check_run_name(name, "study")  # the study's name is the project its runs are stored in
+    except OptionError as error:
+        raise lines.error(("name",) if "name" in doc else (), f"name {error.problem}") from None
     sweeps = doc.get("sweeps") or [{}]
     if not isinstance(sweeps, list):
         raise lines.error(("sweeps",), "sweeps is a list of sub-studies")
     trials: dict[str, Trial] = {}
+    generated = 0
     rng = random.Random(_number(doc, "random_seed", 0, int, lines))
     for index, sweep in enumerate(sweeps):
         at = ("sweeps", index) if "sweeps" in doc else ()
@@ -110,22 +124,37 @@ def load_study(path: str | Path) -> Study:
         known_keys(sweep, SWEEP_KEYS, at, lines)
         merged = {**doc, **{k: v for k, v in sweep.items() if k != "name"}}
         where = {key: ((*at, key) if key in sweep else (key,)) for key in SWEEP_KEYS}
+        kind = _embedding_kind(merged.get("embedding"), where["embedding"], lines)
+        config_type = EmbeddingConfig if kind else TrainConfig
         if "settings" in sweep and isinstance(doc.get("settings"), dict) and isinstance(sweep["settings"], dict):
-            merged["settings"] = {**check_settings(doc["settings"], ("settings",), lines),
+            merged["settings"] = {**check_settings(doc["settings"], ("settings",), lines, config_type),
                                   **sweep["settings"]}
         merged["fallback_task"] = doc.get("fallback_task")
-        for trial in _expand(merged, where, lines, rng, sweep.get("name")):
+        for trial in _expand(merged, where, lines, rng, sweep.get("name"), kind):
+            generated += 1
             trials.setdefault(trial.id, trial)
+    if doc.get("schedule") not in (None, "none") and any(trial.embedding for trial in trials.values()):
+        raise lines.error(("schedule",), "schedule (successive halving) shortens training: an embedding study "
+                                         "trains nothing, leave it out")
     cpus, gpus = _resources(doc, lines)
-    return Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
-                 schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""))
+    study = Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
+                  schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""))
+    if generated > len(trials):  # a random axis drawing the same (rounded) values again, or sweeps overlapping
+        study.notes.append(f"{generated} trials listed or drawn, {len(trials)} distinct: {generated - len(trials)} "
+                           "repeat another trial's settings exactly and run once (a random axis can draw the same "
+                           "values again; the numbers it draws are rounded to 3-4 significant digits)")
+    cap = study.budget.max_trials
+    if cap is not None and cap < len(study.trials):
+        study.notes.append(f"budget max_trials {cap}: only the first {cap} of the {len(study.trials)} trials run")
+    return study
 
 
 def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineMap, rng: random.Random,
-            sweep: str | None) -> list[Trial]:
+            sweep: str | None, kind: str | None = None) -> list[Trial]:
+    config_type = EmbeddingConfig if kind else TrainConfig
     models = _names(doc, "models", where["models"], lines)
     _check_models(models, where["models"], lines)
-    settings = check_settings(doc.get("settings") or {}, where["settings"], lines)
+    settings = check_settings(doc.get("settings") or {}, where["settings"], lines, config_type)
     tasks: list[str | None]
     if doc.get("tasks") is None and settings.get("data"):
         tasks = [None]  # your own data (settings: {data: ...}) needs no task
@@ -133,34 +162,69 @@ def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineM
         named = _names(doc, "tasks", where["tasks"], lines)
         _check_tasks(named, where["tasks"], lines)
         tasks = list(_available(named, doc.get("fallback_task"), lines))
+        if kind:
+            _check_kind_fits(named, kind, where["tasks"], lines)
+            if set(tasks) - set(named):  # the fallback stands in for a task whose data is missing: it must fit too
+                _check_kind_fits([str(doc.get("fallback_task"))], kind, ("fallback_task",), lines)
     per_task = doc.get("task_settings") or {}
     if not isinstance(per_task, dict):
         raise lines.error(where["task_settings"], "task_settings maps a task name to its own settings")
     per_task = dict(per_task)
     for task, values in per_task.items():
         _check_tasks([task], (*where["task_settings"], task), lines)
-        per_task[task] = check_settings(values, (*where["task_settings"], task), lines)
+        per_task[task] = check_settings(values, (*where["task_settings"], task), lines, config_type)
     seeds = doc.get("seeds", [42])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
                                                           for s in seeds):
         raise lines.error(where["seeds"], "seeds is a non-empty list of whole numbers, e.g. [1, 2, 3]")
     compress = _compress(doc.get("compress") or [], where["compress"], lines)
+    if kind and compress:
+        raise lines.error(where["compress"], "compress applies to trained models: an embedding study scores frozen "
+                                             "encoders, leave it out (or compare precision: [fp32, int8])")
     axes = doc.get("axes") or []
     if not isinstance(axes, list):
         raise lines.error(where["axes"], "axes is a list of {grid: ...}, {zip: ...} or {random: ..., trials: N}")
     points = [{}]
     for index, axis in enumerate(axes):
-        expanded = expand_axis(axis, (*where["axes"], index), lines, rng)
+        expanded = expand_axis(axis, (*where["axes"], index), lines, rng, config_type)
         points = [{**left, **right} for left, right in itertools.product(points, expanded)]
     trials = []
     for model, task, point, seed in itertools.product(models, tasks, points, seeds):
         values = {**settings, **(per_task.get(task) or {}), **point, "model": model, "task": task, "seed": seed}
         try:
-            config = TrainConfig.from_dict(values).validate()
+            config = (EmbeddingConfig.from_dict({**values, "kind": kind}) if kind else
+                      TrainConfig.from_dict(values)).validate()
         except BakeoffError as error:
             raise lines.error(where["settings"], f"{error} (in the trial {model} on {task}, seed {seed})") from None
         trials.append(make_trial(config, compress, sweep))
     return trials
+
+
+def _embedding_kind(value: Any, at: tuple[Any, ...], lines: LineMap) -> str | None:
+    """The embedding kind a study (or sweep) declares: ``embedding: pairs`` or ``embedding: {kind: pairs}``."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        known_keys(value, ("kind",), at, lines)
+        value, at = value.get("kind"), (*at, "kind")
+    if not isinstance(value, str) or value not in KINDS:
+        close = difflib.get_close_matches(str(value), KINDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise lines.error(at, f"embedding kind {value!r}: use one of {', '.join(KINDS)}{hint}")
+    return value
+
+
+def _check_kind_fits(tasks: list[str], kind: str, at: tuple[Any, ...], lines: LineMap) -> None:
+    """pairs and retrieval need a task of text pairs (mrpc); the probe a task of single texts (sst2)."""
+    from bakeoff.tasks import get_task
+
+    for index, task in enumerate(tasks):
+        pair = get_task(task).pair
+        if pair != (kind != "probe"):
+            need = "single texts (e.g. sst2)" if kind == "probe" else "text pairs (e.g. mrpc)"
+            raise lines.error((*at, index) if (*at, index) in lines.lines else at,
+                              f"embedding kind {kind} needs a task of {need}; {task} has "
+                              f"{'text pairs' if pair else 'single texts'}")
 
 
 def _available(tasks: list[str], fallback: Any, lines: LineMap) -> list[str]:

@@ -1,4 +1,5 @@
-"""A trial: one fully resolved training config (plus compression steps); its id is a hash of exactly that.
+"""A trial: one fully resolved config (plus compression steps); its id is a hash of exactly that. A training
+trial's config is a ``TrainConfig``'s; an embedding trial's an ``EmbeddingConfig``'s (``embedding`` is then True).
 And what a trial sends back from wherever it ran: a ``TrialSummary``."""
 
 from __future__ import annotations
@@ -7,12 +8,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bakeoff.config import TrainConfig, config_digest, run_name, variant_of
+from bakeoff.config.embedding import EmbeddingConfig, is_embedding
 
 
 @dataclass(frozen=True)
 class Trial:
     id: str
-    config: dict[str, Any]  # TrainConfig.to_dict() with the study's values
+    config: dict[str, Any]  # TrainConfig.to_dict() (or EmbeddingConfig.to_dict()) with the study's values
     compress: tuple[str, ...] = ()
     sweep: str | None = None
     rung: int = 0  # successive-halving rung (0 without it)
@@ -20,9 +22,14 @@ class Trial:
     variant: str = field(default="", compare=False)  # what the trial compares: config minus seed, as text
 
     @property
+    def embedding(self) -> bool:
+        """An embedding evaluation (frozen vectors scored), not a training run."""
+        return is_embedding(self.config)
+
+    @property
     def run_name(self) -> str:
         """The trial's run name in the store: readable, and unique through the id."""
-        return run_name(self.config, self.id)
+        return run_name(self.config, f"{self.config['kind']}-{self.id}" if self.embedding else self.id)
 
     @property
     def epochs(self) -> float:
@@ -33,8 +40,8 @@ class Trial:
         return make_trial(config, self.compress, self.sweep, rung, max_epochs)
 
 
-def make_trial(config: TrainConfig, compress: list[str] | tuple[str, ...] = (), sweep: str | None = None,
-               rung: int = 0, max_epochs: float | None = None) -> Trial:
+def make_trial(config: TrainConfig | EmbeddingConfig, compress: list[str] | tuple[str, ...] = (),
+               sweep: str | None = None, rung: int = 0, max_epochs: float | None = None) -> Trial:
     values = config.to_dict()
     digest = config_digest(values, {"compress": sorted(compress)})
     return Trial(id=digest, config=values, compress=tuple(compress), sweep=sweep, rung=rung,

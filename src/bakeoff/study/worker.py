@@ -1,4 +1,5 @@
-"""Run one trial where an executor put it (a fresh local process or a Ray task): train, compress, summarize.
+"""Run one trial where an executor put it (a fresh local process or a Ray task): train, compress, summarize;
+an embedding trial evaluates frozen embeddings instead (``evaluate_embeddings``), recorded as a run the same way.
 
 Whatever happens, the trial ends up in the store exactly once: a failure inside training is recorded by the
 run itself (FAILED, with the error); a failure before the run exists gets a FAILED run of its own.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bakeoff.config.embedding import is_embedding
 from bakeoff.errors import BakeoffError
 from bakeoff.study.trials import TrialSummary
 
@@ -30,19 +33,32 @@ class TrialPayload:
         return f"{self.config['project']}/{self.config['name']}"
 
 
-def run_trial(payload: TrialPayload) -> TrialSummary:
-    """Train the trial's config, apply its compression steps; a summary back."""
-    from bakeoff.runs import compress, train
+Progress = Callable[[int, int, float], None]  # (step, total steps, training seconds so far)
+
+
+def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialSummary:
+    """Train the trial's config, apply its compression steps (or evaluate its frozen embeddings); a summary back.
+    ``progress`` hears the training's step about once a second, for the study's display."""
+    from bakeoff.runs import compress, evaluate_embeddings, train
     from bakeoff.track import Experiment, Store
 
     start = time.perf_counter()
     summary = TrialSummary(payload.trial, pid=os.getpid())
     try:
-        result = train(**payload.config)
-        summary.status, summary.train_seconds = result.run.status, result.training.seconds
-        summary.metric, summary.metric_name = result.validation.primary, result.validation.primary_metric
-        for method in payload.compress:
-            summary.compress[method] = _compress(compress, payload.run_ref, method)
+        if is_embedding(payload.config):  # an embedding trial: nothing is trained, nothing to compress
+            scored = evaluate_embeddings(**payload.config)
+            summary.status, summary.metric, summary.metric_name = (scored.run.status, scored.primary,
+                                                                   scored.primary_metric)
+        else:
+            result = train(**payload.config, display=_ProgressDisplay(progress) if progress else None)
+            summary.status, summary.train_seconds = result.run.status, result.training.seconds
+            summary.metric, summary.metric_name = result.validation.primary, result.validation.primary_metric
+            for method in payload.compress:
+                if summary.status != "COMPLETED":
+                    break  # an interrupted run is run again on resume; compressing it now would be thrown away
+                summary.compress[method] = _compress(compress, payload.run_ref, method)
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, compressing): the study is stopping
+        summary.status, summary.error = "INTERRUPTED", "stopped by Ctrl-C"
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
         summary.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
         try:
@@ -55,6 +71,28 @@ def run_trial(payload: TrialPayload) -> TrialSummary:
                 exp.close("FAILED", summary.error)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+class _ProgressDisplay:
+    """The training display protocol (``training.display``), reporting the step to the study at most once a second."""
+
+    def __init__(self, report: Progress, every: float = 1.0) -> None:
+        self.report, self.every = report, every
+        self.total, self.started, self.last = 0, 0.0, float("-inf")
+
+    def start(self, total_steps: int, total_samples: int) -> None:
+        self.total, self.started = total_steps, time.monotonic()
+        self.report(0, total_steps, 0.0)
+
+    def advance(self, step: int, loss: float, samples_per_second: float) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every or step == self.total:
+            self.last = now
+            self.report(step, self.total, now - self.started)
+
+    def evaluated(self, step: int, result: Any, improved: bool) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def _compress(compress: Any, ref: str, method: str) -> dict[str, Any]:
