@@ -3,8 +3,9 @@
     BAKEOFF_DATA_DIR=/work/shared/data PYTHONPATH=src python benchmarks/report_speed.py
 
 Writes 50 synthetic COMPLETED runs (5 learning rates x 5 max lengths x 2 seeds, SST-2's 872 validation rows,
-each with result.json, history and predictions.json) into a temporary store, then times the report
-(leaderboard, verdicts, baselines trained on first use and then read from the cache, all sections).
+each with result.json, history, predictions.json and 300 steps of training loss) into a temporary store, then
+times the report (leaderboard, verdicts, rank intervals over every pair of rows, baselines trained on first use
+and then read from the cache, all sections), and the Markdown report with its charts as .svg files.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from bakeoff.tasks import get_task
 from bakeoff.track import Experiment
 
 
+STEPS = 300  # optimizer steps per synthetic run: its training-loss curve
+
+
 def main() -> None:
     data = load_task_data(get_task("sst2"), DataOptions(train_fraction=0.03, seed=1))
     truth = data.validation.labels
@@ -39,6 +43,9 @@ def main() -> None:
                           "max_length": max_length, "train_fraction": 0.03, "epochs": 2, "batch_size": 16}
                 with Experiment(name=f"lr{learning_rate}-len{max_length}-s{seed}", project="bench-50") as run:
                     path = Path(run.path)
+                    run.metric("train/loss").append_batch([  # as the loop logs it: one point per optimizer step
+                        {"value": 0.7 * (1 - skill * step / STEPS) + 0.05 * rng.random(), "step": step, "epoch": 0}
+                        for step in range(1, STEPS + 1)])
                     write_json_atomic(path / PREDICTIONS_FILE, {
                         "fingerprints": data.fingerprints(), "label_names": data.label_names,
                         "validation": {"predicted": predicted.tolist(), "true": truth.tolist()}})
@@ -48,14 +55,14 @@ def main() -> None:
                         "validation": {"split": "validation", "rows": int(truth.size), "primary_metric": "accuracy",
                                        "metrics": {"accuracy": accuracy}},
                         "training": {"seconds": 20.0 * max_length / 128, "samples_per_second": None,
-                                     "tokens_per_second": None, "steps": 100, "epochs_completed": 2.0,
+                                     "tokens_per_second": None, "steps": STEPS, "epochs_completed": 2.0,
                                      "precision": "fp32", "device": "cpu"},
                         "latency_ms": {"p50": 5.0 * max_length / 128},
                         "model": {"name": "minilm-l6", "location": "bench", "origin": "bench",
                                   "checkpoint_files": {"model.safetensors": 90_000_000}},
                         "data": {"task": "sst2", "label_names": data.label_names, "sizes": data.sizes(),
                                  "fingerprints": data.fingerprints()},
-                        "history": [{"step": s, "accuracy": accuracy - 0.05 / s} for s in (1, 2, 3)],
+                        "history": [{"step": s, "accuracy": accuracy - 5 / s} for s in (100, 200, 300)],
                         "hardware": {"cpu": "bench"}, "bakeoff_version": "bench"})
     from bakeoff.api import leaderboard, report
 
@@ -63,11 +70,15 @@ def main() -> None:
     print(f"{len(board.rows)} rows ({sum(r.baseline for r in board.rows)} baselines) in {len(board.rankings)} ranking(s); "
           f"notes: {board.notes}")
 
-    out = Path(tempfile.mkdtemp()) / "report.html"
-    for attempt in ("first (baselines trained)", "second (baselines cached)"):
+    folder = Path(tempfile.mkdtemp())
+    for attempt, fmt in (("first (baselines trained)", "html"), ("second (baselines cached)", "html"),
+                         ("markdown (charts as .svg files)", "md")):
         start = time.perf_counter()
-        report("bench-50", out)
-        print(f"{attempt}: {time.perf_counter() - start:.2f} s, {out.stat().st_size / 1e3:.0f} kB")
+        out = report("bench-50", folder / f"report.{fmt}", fmt)
+        seconds = time.perf_counter() - start
+        weight = out.stat().st_size + sum(f.stat().st_size for f in folder.glob("report-figures/*.svg"))
+        print(f"{attempt}: {seconds:.2f} s, {weight / 1e3:.0f} kB" + (
+            f" (with {len(list(folder.glob('report-figures/*.svg')))} .svg files)" if fmt == "md" else ""))
 
 
 if __name__ == "__main__":

@@ -99,7 +99,8 @@ def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment
 
 
 def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str = "html") -> Path:
-    """Write the report of a study file's project (or a store project): html (self-contained), md or json.
+    """Write the report of a study file's project (or a store project): html (self-contained), md (its charts as
+    .svg files in ``<name>-figures/`` beside it) or json.
 
     Called as ``bakeoff.api.report``: ``bakeoff.report`` is the package that builds it.
 
@@ -116,9 +117,8 @@ def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str
     summary = [f"Recommendation for {ranking.name} ({ranking.split}, no budgets): " + choose(ranking).paragraph
                for ranking in board.rankings if ranking.split == "validation"]
     path = Path(out) if out else document.default_out(board.project, fmt)
-    document.write(document.render(document.sections_for(board, study_text), f"bakeoff report: {board.project}",
-                                   summary, fmt), path)
-    return path
+    return document.save(document.sections_for(board, study_text), f"bakeoff report: {board.project}", summary, fmt,
+                         path)
 
 
 def recommend(study_or_project: str | Path, *, max_latency_ms: float | None = None, max_size_mb: float | None = None,

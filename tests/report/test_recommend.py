@@ -70,3 +70,30 @@ def test_the_cli_prints_the_reasons(tiny_study):
     assert result.exit_code == 0 and "Choose" in result.output, result.output
     result = CliRunner().invoke(app, ["recommend", str(path), "--max-size-mb", "0.001", "--json"])
     assert result.exit_code == 0 and '"binding": "max_size_mb"' in result.output
+
+
+def _with_baseline(accuracy):
+    """The board plus a fixed baseline row of ``accuracy`` on the same rows."""
+    ranking = _board()
+    truth = ranking.rows[0]._predictions[1][1]
+    predicted = np.where(np.random.default_rng(5).random(truth.size) < accuracy, truth, 1 - truth)
+    value = float((predicted == truth).mean())
+    ranking.rows.append(Row(rank=0, medal="", label="baseline: tf-idf + logreg", model="tf-idf + logreg", task="t",
+                            split="validation", method="baseline", seeds=[], metric="accuracy", mean=value, low=None,
+                            high=None, values=[value], train_seconds=1.0, latency_p50_ms=None, size_mb=None,
+                            baseline=True, _predictions={0: (predicted, truth, "val")}))
+    return ranking
+
+
+def test_the_reasons_say_how_the_choice_stands_against_the_best_baseline():
+    beaten = recommend(_with_baseline(0.70))  # the choice (bert-base +int8, ~0.92) is far ahead
+    assert beaten.choice == "bert-base +int8"
+    assert "It beats the best baseline, tf-idf + logreg (0.7" in beaten.paragraph
+    assert "points (p<0.001)" in beaten.paragraph
+    ahead = recommend(_with_baseline(0.99))  # a linear model better than every trained row: said plainly
+    assert "But the baseline tf-idf + logreg is significantly better (0.9" in ahead.paragraph
+    assert "no trained row here beats a linear model" in ahead.paragraph
+    level = recommend(_with_baseline(0.92), Budgets(max_latency_ms=10))  # minilm-l3 (~0.80) chosen; baseline ~0.92
+    assert level.choice == "minilm-l3" and "significantly better" in level.paragraph
+    tie = recommend(_with_baseline(0.80), Budgets(max_latency_ms=10))  # minilm-l3 ~0.80 against a baseline ~0.80
+    assert tie.choice == "minilm-l3" and "It cannot be told apart from the best baseline" in tie.paragraph

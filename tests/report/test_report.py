@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from typer.testing import CliRunner
@@ -40,11 +42,24 @@ def test_the_report_has_each_section_the_study_supports(tiny_report, tmp_path):
     assert "Minimum detectable effect" in html and "baseline: majority class" in html
     assert re.search(r"0\.0001 -&gt; 0\.003: [+-]\d+\.\d points, (significant|within noise) \(p (=|&lt;) ", html)
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    assert html.count("<svg") >= 6 and "Pareto front" in html and "<title>" in html  # hover tips
+    assert html.count("<svg") >= 7 and "Pareto front" in html and "<title>" in html  # hover tips
+    assert "training loss (window mean)" in html and "<polygon" in html  # loss curves, seeds as a band
+    assert "plausible ranks" in html and "Plausible ranks: each row" in html
 
     md = tmp_path / "report.md"
     assert runner.invoke(app, ["report", str(path), "--out", str(md), "--format", "md"]).exit_code == 0
-    assert "| rank | row |" in md.read_text() and "## Setting: learning_rate" in md.read_text()
+    text = md.read_text()
+    assert "| rank | plausible ranks | row |" in text and "## Setting: learning_rate" in text
+    # the charts as .svg files beside the .md, each linked once, each a well-formed SVG with its points
+    links = re.findall(r"!\[[^\]]*\]\((report-figures/[^)]+\.svg)\)", text)
+    assert len(links) == html.count("<svg") and len(set(links)) == len(links)
+    assert sorted(p.name for p in (tmp_path / "report-figures").iterdir()) == sorted(Path(link).name for link in links)
+    for link in links:
+        root = ElementTree.parse(tmp_path / link).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        drawn = [e for e in root.iter() if e.tag.split("}")[1] in ("circle", "polyline", "rect")]
+        assert len(drawn) > 1, link  # more than the plot's frame
+    assert "Learning curves, chart 2" in text  # validation metric, then training loss
     data = tmp_path / "report.json"
     assert runner.invoke(app, ["report", str(path), "--out", str(data), "--format", "json"]).exit_code == 0
     sections = {s["title"].split(":")[0]: s for s in json.loads(data.read_text())["sections"]}

@@ -18,7 +18,7 @@ def _study(tmp_path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize(("name", "trials"), [("glue_mrpc_three_models.yaml", 9), ("imdb_sweeps.yaml", 10),
-                                              ("offline_minilm.yaml", 6)])
+                                              ("offline_minilm.yaml", 6), ("imdb_sweeps_small.yaml", 10)])
 def test_every_shipped_example_loads_and_starts_with_its_command(name, trials):
     path = EXAMPLES / name
     assert path.read_text().splitlines()[0] == f"# bakeoff run examples/{name}"

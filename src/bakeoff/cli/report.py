@@ -14,7 +14,8 @@ from bakeoff.cli._common import console, friendly_errors
 def report(
     study_or_project: Annotated[str, typer.Argument(help="A study file, or a project name in the store.")],
     out: Annotated[Path | None, typer.Option(help="Where to write it (default: <project>-report.<format>).")] = None,
-    format: Annotated[str, typer.Option("--format", help="html (self-contained, offline), md or json.")] = "html",
+    format: Annotated[str, typer.Option(
+        "--format", help="html (self-contained, offline), md (charts as .svg files beside it) or json.")] = "html",
 ) -> None:
     """Write the report: leaderboard with verdicts, one panel per swept setting, trade-offs, errors, provenance."""
     import time

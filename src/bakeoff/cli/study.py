@@ -161,7 +161,10 @@ def _print_board(board: Any) -> None:
         direction = "higher" if ranking.higher_is_better else "lower"
         view = Table(title=f"{board.project}: {ranking.name}, ranked by {ranking.split} {ranking.metric} ({direction} "
                            "is better), mean over seeds [95% interval]",
-                     caption=ranking.caption)
+                     caption=ranking.caption + ". Beside a rank: the ranks the row could hold given every pair's "
+                     "verdict (Holm over all pairs)" + (
+                         f"; adjacent rows cannot be told apart in {len(ranking.adjacent_ties)} of "
+                         f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
         view.add_column("", no_wrap=True, min_width=2)
         view.add_column("model", overflow="fold")
         for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
@@ -169,7 +172,8 @@ def _print_board(board: Any) -> None:
         for row in ranking.rows:
             interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
             seeds = "-" if row.baseline else str(len(row.seeds))  # a baseline is deterministic: no seeds
-            view.add_row(row.medal or str(row.rank), row.label, f"{row.mean:.3f}{interval}", seeds,
+            ranks = f" {row.rank_low}-{row.rank_high}" if row.rank_low != row.rank_high else ""  # plausible ranks
+            view.add_row(f"{row.medal or row.rank}{ranks}", row.label, f"{row.mean:.3f}{interval}", seeds,
                          fmt(row.train_seconds) if row.method in ("trained", "baseline") else "-",
                          fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
         console.print(view)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from html import escape
 from pathlib import Path
@@ -26,6 +27,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-botto
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}p{line-height:1.45}.figures{display:flex;flex-wrap:wrap;gap:12px}
 .summary{background:#f6f8ff;border-left:4px solid #1f77b4;padding:8px 12px}
+.figures svg{max-width:100%;height:auto}
 @media print{body{max-width:none}.figures svg{break-inside:avoid}}"""
 
 
@@ -48,8 +50,11 @@ def sections_for(board: Leaderboard, study_text: str | None = None, *, load_text
     return [section for section in found if section is not None]
 
 
-def render(sections: list[Section], title: str, summary: list[str], fmt: str) -> str:
+def render(sections: list[Section], title: str, summary: list[str], fmt: str, figures_dir: str | None = None) -> str:
     """The document in ``fmt`` (html, md or json).
+
+    Markdown links each chart as ``figures_dir/NN-name.svg`` (``figure_files`` gives those files); without
+    ``figures_dir`` it leaves the charts out.
 
     >>> render([Section("A", ["x"])], "t", [], "md").splitlines()[0]
     '# t'
@@ -58,8 +63,49 @@ def render(sections: list[Section], title: str, summary: list[str], fmt: str) ->
         return json.dumps({"title": title, "summary": summary, "sections": [s.to_dict() for s in sections]},
                           indent=1, default=str)
     if fmt == "md":
-        return _markdown(sections, title, summary)
+        return _markdown(sections, title, summary, figures_dir)
     return _html(sections, title, summary)
+
+
+def save(sections: list[Section], title: str, summary: list[str], fmt: str, out: Path) -> Path:
+    """Write the document to ``out``; for Markdown, its charts as .svg files in ``<out stem>-figures/`` beside it.
+
+    >>> save([Section("A", ["x"], figures=["<svg/>"])], "t", [], "md", tmp / "r.md")  # doctest: +SKIP
+    """
+    figures_dir = f"{out.stem}-figures" if fmt == "md" else None
+    if figures_dir is not None:
+        _write_figures(figure_files(sections), out.parent / figures_dir)
+    write(render(sections, title, summary, fmt, figures_dir), out)
+    return out
+
+
+def figure_files(sections: list[Section]) -> dict[str, str]:
+    """Every chart of the document as a file name (in reading order) and its standalone SVG.
+
+    >>> list(figure_files([Section("Setting: max_length", figures=["<svg>a</svg>", "<svg>b</svg>"])]))
+    ['01-setting-max-length.svg', '01-setting-max-length-2.svg']
+    """
+    files = {}
+    for number, section in enumerate(sections, start=1):
+        slug = re.sub(r"[^a-z0-9]+", "-", section.title.lower()).strip("-")[:60].rstrip("-")
+        for index, figure in enumerate(section.figures, start=1):
+            files[f"{number:02d}-{slug}{'' if index == 1 else f'-{index}'}.svg"] = _standalone(figure)
+    return files
+
+
+def _standalone(figure: str) -> str:
+    """An inline chart as an .svg file: the XML declaration a file opened on its own wants."""
+    return figure if figure.startswith("<?xml") else '<?xml version="1.0" encoding="utf-8"?>\n' + figure + "\n"
+
+
+def _write_figures(files: dict[str, str], folder: Path) -> None:
+    """Each chart written whole (temp file, rename); charts of an earlier report no longer in this one removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        write(text, folder / name)
+    for stale in folder.glob("*.svg"):
+        if stale.name not in files:
+            stale.unlink()
 
 
 def _html(sections: list[Section], title: str, summary: list[str]) -> str:
@@ -84,17 +130,32 @@ def _html(sections: list[Section], title: str, summary: list[str]) -> str:
     return "\n".join(parts)
 
 
-def _markdown(sections: list[Section], title: str, summary: list[str]) -> str:
+def _markdown(sections: list[Section], title: str, summary: list[str], figures_dir: str | None) -> str:
     lines = [f"# {title}", ""]
-    lines += [*(f"> {s}" for s in summary), ""] if summary else []
+    lines += [*(f"> {s}\n>" for s in summary), ""] if summary else []
+    names = iter(figure_files(sections)) if figures_dir is not None else None
     for section in sections:
-        lines += [f"## {section.title}", "", *(f"{s}\n" for s in section.sentences)]
+        lines += [f"## {section.title}", "", *(f"{_md_text(s)}\n" for s in section.sentences)]
+        if names is not None:
+            for number, _ in enumerate(section.figures, start=1):
+                lines += [f"![{_md_text(section.title)}, chart {number}]({figures_dir}/{next(names)})", ""]
         if section.table:
             head, *body = section.table
-            lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-            lines += ["| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in body]
+            lines += ["| " + " | ".join(_md_cell(c) for c in head) + " |", "|" + "---|" * len(head)]
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
             lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _md_text(text: str) -> str:
+    """Plain text that Markdown shows as written: no stray emphasis, links, HTML or table cells from run names or
+    reviews. Underscores inside words (max_length) and a ">" inside a line ("128 -> 256") are left alone: Markdown
+    reads them as text."""
+    return re.sub(r"([\\`*\[\]<|])", r"\\\1", text)
+
+
+def _md_cell(text: str) -> str:
+    return _md_text(text.replace("\n", " "))
 
 
 def write(text: str, out: Path) -> None:

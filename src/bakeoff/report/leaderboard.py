@@ -35,6 +35,7 @@ from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info
 from bakeoff.report import frozen
 from bakeoff.report.baselines import MAJORITY, baselines_for
+from bakeoff.report.ranks import rank_intervals
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
     CONFUSION_METRICS,
@@ -83,6 +84,8 @@ class Row:
     difference_low: float | None = None
     difference_high: float | None = None
     verdict_scope: str = ""
+    rank_low: int = 0  # the plausible ranks given every pair's verdict (ranks.py); 0 before ranking
+    rank_high: int = 0
     baseline: bool = False
     failed_to_learn: str = ""  # why, when some or all of its seeds did not learn
     run_paths: list[str] = field(default_factory=list, repr=False)  # one run folder per seed
@@ -112,6 +115,7 @@ class Ranking:
     minimum_detectable_effect: float | None = None
     caption: str = ""  # the verdict's method and the minimum detectable effect, in words
     kind: str = ""  # embedding kind of a ranking of frozen rows (pairs, probe, retrieval); "" for trained rows
+    adjacent_ties: list[int] = field(default_factory=list)  # i: rows[i] and rows[i + 1] cannot be told apart
 
     @property
     def name(self) -> str:
@@ -127,6 +131,7 @@ class Ranking:
         return {"task": self.task, "kind": self.kind, "split": self.split, "metric": self.metric,
                 "higher_is_better": self.higher_is_better,
                 "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
+                "adjacent_ties": self.adjacent_ties,
                 "rows": [row.to_dict() for row in self.rows]}
 
 
@@ -150,7 +155,8 @@ class Leaderboard:
 
         buffer = io.StringIO()
         columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
-                   "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value", "kind"]
+                   "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value", "kind",
+                   "rank_low", "rank_high"]  # appended last: scripts may read the others by position
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in self.rows:
@@ -237,6 +243,9 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _failed_to_learn(rows, higher, notes)
     _verdicts(rows, metric)
+    intervals = rank_intervals(rows, lambda a, b: compare_rows(a, b, metric), higher)
+    for row, (low, high) in zip(rows, intervals.intervals, strict=True):
+        row.rank_low, row.rank_high = low, high
     if rows[0]._scores:
         mde, caption = frozen.score_power(rows, [compare_rows(rows[0], row, metric) for row in rows[1:]], split)
     else:
@@ -244,7 +253,8 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
     if kind:
         caption += (". Frozen-embedding rows: the 95% interval counts the examples (jackknife) and the seeds; "
                     "a deterministic row has no seed noise")
-    return Ranking(task, split, metric, higher, rows, mde, caption, kind)
+    return Ranking(task, split, metric, higher, rows, mde, caption, kind,
+                   adjacent_ties=intervals.untold_neighbours())
 
 
 def _row(entries: list[_Entry], method: str) -> Row:
@@ -351,11 +361,11 @@ def _label(rows: list[Row]) -> None:
     keys = sorted({k for row in rows for k in identity(row.config)} - set(IGNORED_IN_LABEL))
     varying = [k for k in keys if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1]
     for row in rows:
-        parts = [row.model, *(f"{_short(k)}={row.config.get(k)}" for k in varying)]
+        parts = [row.model, *(f"{short_setting(k)}={row.config.get(k)}" for k in varying)]
         row.label = " ".join(parts) + ("" if row.method in ("trained", FROZEN) else f" +{row.method}")
 
 
-def _short(key: str) -> str:
+def short_setting(key: str) -> str:
     return {"learning_rate": "lr", "max_length": "len", "batch_size": "bs", "train_fraction": "frac",
             "warmup_ratio": "warmup"}.get(key, key)
 
@@ -496,6 +506,7 @@ def _power(rows: list[Row], split: str) -> tuple[float | None, str]:
     share = float(np.median(disagreement)) if disagreement else 0.1
     mde = minimum_detectable_effect(truth.size, seeds, seed_sd, share)
     unit = 100 if rows[0].metric in CONFUSION_METRICS else 1
+    spread = f"seed spread {seed_sd * unit:.1f} points" if spreads else "seed spread unknown: one seed per row"
     return mde, (f"{method}. Minimum detectable effect: with {truth.size} {split} rows and {seeds} seed(s) "
-                 f"(seed spread {seed_sd * unit:.1f} points, {share:.0%} of rows answered differently), gaps under "
+                 f"({spread}, {share:.0%} of rows answered differently), gaps under "
                  f"{mde * unit:.1f} points cannot be told from noise at 80% power")

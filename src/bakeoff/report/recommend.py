@@ -4,7 +4,9 @@ The best row by the primary metric among those meeting every budget; when a chea
 batch 1, else smaller) is within noise of it, the cheaper one is recommended and the reasons say so. When
 nothing qualifies, the reasons name the budget that binds and what the nearest row would need. Latency is the
 batch-1 p50 measured on the machine that ran each row. Baselines and runs that failed to learn are not
-candidates. A recommendation is made within one ``Ranking`` (one task, one split): ``ranking_for`` picks it.
+candidates, but the reasons end with how the choice stands against the best baseline (beats it, cannot be told
+apart from it, or is beaten by it). A recommendation is made within one ``Ranking`` (one task, one split):
+``ranking_for`` picks it.
 """
 
 from __future__ import annotations
@@ -93,7 +95,33 @@ def recommend(ranking: Ranking, budgets: Budgets | None = None) -> Recommendatio
         reasons.append(f"Choose {best.label}.")
     if choice.latency_p50_ms is not None:
         reasons.append(f"It answers one text in {choice.latency_p50_ms:.1f} ms ({LATENCY_NOTE}).")
+    against = _against_baselines(ranking, choice)
+    if against:
+        reasons.append(against)
     return Recommendation(choice.label, reasons, best.label)
+
+
+def _against_baselines(ranking: Ranking, choice: Row) -> str:
+    """Does the choice beat a linear model, and by how much? The first question a reviewer asks, answered with the
+    same verdict; a baseline that beats the choice is said plainly, not left in the table."""
+    baselines = [row for row in ranking.rows if row.baseline]
+    if not baselines:
+        return ""
+    best = max(baselines, key=lambda r: r.mean if ranking.higher_is_better else -r.mean)
+    comparison = compare_rows(choice, best, ranking.metric)
+    gap = choice.mean - best.mean
+    points = f"{abs(gap) * (100 if ranking.metric != 'loss' else 1):.1f} points"
+    ahead = gap > 0 if ranking.higher_is_better else gap < 0
+    if comparison is None:
+        return f"The best baseline, {best.model}, scores {best.mean:.4f} (no verdict: scored on different rows)."
+    p = comparison.text.split(" ", 1)[1]
+    if not comparison.significant:
+        return (f"It cannot be told apart from the best baseline, {best.model} ({best.mean:.4f}, {p}): here a "
+                "simple model does about as well.")
+    if ahead:
+        return f"It beats the best baseline, {best.model} ({best.mean:.4f}), by {points} ({p})."
+    return (f"But the baseline {best.model} is significantly better ({best.mean:.4f}, {points} ahead, {p}): no "
+            "trained row here beats a linear model; train longer or on more data before choosing a transformer.")
 
 
 def _misses(row: Row, budgets: Budgets, higher: bool) -> dict[str, tuple[float | None, float]]:

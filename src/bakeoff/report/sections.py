@@ -6,7 +6,10 @@ built per ``Ranking`` (one task scored on one split): rows are never compared ac
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +26,19 @@ from bakeoff.report.leaderboard import (
     Ranking,
     Row,
     compare_rows,
+    short_setting,
 )
+from bakeoff.report.ranks import interval_text
 from bakeoff.runs.files import RESULT_FILE
 from bakeoff.runs.results import EmbeddingEvalResult, TrainResult, load_result
+from bakeoff.track.layout import read_metric
 
 NOT_SETTINGS = {*IGNORED_IN_LABEL, "project", "name", "quiet", "threads", "tags", "device", "eval_batch_size"}
 DISAGREEMENTS_SHOWN = 12
+ADJACENT_SHOWN = 8  # adjacent pairs named in the leaderboard's sentence
+LINES_SHOWN = 4  # lines per setting panel
+CURVES_SHOWN = 6  # rows drawn in the learning curves, best first
+LOSS_POINTS = 40  # training-loss points per curve (window means)
 
 
 @dataclass
@@ -45,36 +55,60 @@ class Section:
 
 def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Section:
     percent = ranking.metric != "loss"
-    header = ["rank", "row", f"{ranking.metric} (mean over seeds)", "95% interval", "seeds", "vs leader",
-              "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
+    header = ["rank", "plausible ranks", "row", f"{ranking.metric} (mean over seeds)", "95% interval", "seeds",
+              "vs leader", "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
     table = [header]
     for row in ranking.rows:
         interval = f"[{row.low:.3f}, {row.high:.3f}]" if row.low is not None else "-"
         gap = (f"{_points(row.difference, percent)} [{_points(row.difference_low, percent)}, "
                f"{_points(row.difference_high, percent)}]" if row.difference is not None else "-")
-        table.append([str(row.rank), row.label, f"{row.mean:.4f}", interval,
-                      str(len(row.seeds)) if not row.baseline else "fixed", row.verdict, gap,
-                      _num(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
+        table.append([str(row.rank), interval_text(row.rank_low, row.rank_high) if row.rank_low else "-", row.label,
+                      f"{row.mean:.4f}", interval, str(len(row.seeds)) if not row.baseline else "fixed", row.verdict,
+                      gap, _num(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
     sentences = [ranking.caption, *(notes or [])]
     sentences += [f"{row.label}: {row.failed_to_learn}" for row in ranking.rows if row.failed_to_learn]
-    ties = [f"{a.label} and {b.label}" for a, b in zip(ranking.rows, ranking.rows[1:])
-            if b.verdict.startswith("noise") and a.rank == 1]
-    if ties:
-        sentences.append(f"Cannot be told apart from the leader: {'; '.join(ties)}.")
+    sentences += _rank_sentences(ranking)
     return Section(f"Leaderboard: {ranking.name}, {ranking.split}", sentences, table, data=ranking.to_dict())
 
 
+def _rank_sentences(ranking: Ranking) -> list[str]:
+    """What the plausible ranks say: how they were made, and which adjacent rows cannot be told apart."""
+    rows = ranking.rows
+    if len(rows) < 2 or not rows[0].rank_low:
+        return []
+    out = [f"Plausible ranks: each row's best and worst rank given which pairs of rows differ significantly (the "
+           f"same test, Holm-corrected over all {len(rows) * (len(rows) - 1) // 2} pairs, so more cautious than "
+           "'vs leader')."]
+    ties = ranking.adjacent_ties
+    if not ties:
+        out.append("Every pair of adjacent rows can be told apart.")
+        return out
+    shown = "; ".join(f"{rows[i].rank} {rows[i].label} and {rows[i + 1].rank} {rows[i + 1].label}"
+                      for i in ties[:ADJACENT_SHOWN])
+    more = f"; and {len(ties) - ADJACENT_SHOWN} more" if len(ties) > ADJACENT_SHOWN else ""
+    out.append(f"Adjacent rows cannot be told apart in {len(ties)} of {len(rows) - 1} places: {shown}{more}.")
+    return out
+
+
 def setting_sections(ranking: Ranking) -> list[Section]:
-    """One panel per swept setting (``pooling`` of frozen-embedding rows too), plus a heatmap for a two-setting
-    grid."""
+    """One panel per swept setting (``pooling`` of frozen-embedding rows too), plus a heatmap per pair of numeric
+    settings crossed as a grid.
+
+    A study often holds several sweeps (seed 004: length x learning rate, then data fraction, then model size),
+    so a setting is compared only between rows that differ in that setting alone: each such set is a line of
+    the panel ("one line per lr"). A setting never varied alone (a ``zip`` that moves it with others) falls back
+    to each value's best row.
+    """
     rows = [row for row in ranking.rows if row.method in ("trained", FROZEN) and not row.baseline]
     keys = sorted(k for k in {k for row in rows for k in row.config} - NOT_SETTINGS
-                  if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1)
+                  if len({_key(row, k) for row in rows}) > 1)
     keys = (["model"] if len({row.model for row in rows}) > 1 else []) + keys
-    sections = [_panel(ranking, rows, key) for key in keys]
+    sections = [_panel(ranking, rows, key, keys) for key in keys]
     numeric = [k for k in keys if k != "model" and all(isinstance(r.config.get(k), (int, float)) for r in rows)]
-    if len(numeric) == 2:
-        sections.append(_heatmap(ranking, rows, *numeric))
+    for first, second in itertools.combinations(numeric, 2):
+        grid = _grid(rows, first, second, keys)
+        if grid:
+            sections.append(_heatmap(ranking, grid, first, second))
     return sections
 
 
@@ -82,52 +116,149 @@ def _value(row: Row, key: str) -> Any:
     return row.model if key == "model" else row.config.get(key)
 
 
-def _panel(ranking: Ranking, rows: list[Row], key: str) -> Section:
-    groups: dict[str, list[Row]] = {}
+def _key(row: Row, key: str) -> str:
+    """A setting's value as a comparable, hashable string."""
+    return json.dumps(_value(row, key), default=str)
+
+
+def _slices(rows: list[Row], key: str, others: list[str]) -> list[list[Row]]:
+    """Sets of rows equal in every other setting and holding at least two values of ``key``; largest first."""
+    groups: dict[tuple[str, ...], list[Row]] = {}
     for row in rows:
-        groups.setdefault(json.dumps(_value(row, key), default=str), []).append(row)
-    best = {value: max(group, key=lambda r: r.mean if ranking.higher_is_better else -r.mean)
-            for value, group in groups.items()}
-    order = sorted(best, key=lambda v: (not isinstance(json.loads(v), (int, float)), json.loads(v)
-                                        if isinstance(json.loads(v), (int, float)) else str(json.loads(v))))
-    chosen = [best[v] for v in order]
-    names = [str(json.loads(v)) for v in order]
-    numeric = all(isinstance(json.loads(v), (int, float)) for v in order) and key != "model"
-    xs = [float(json.loads(v)) for v in order] if numeric else list(range(len(order)))
+        groups.setdefault(tuple(_key(row, k) for k in others), []).append(row)
+    found = [group for group in groups.values() if len({_key(r, key) for r in group}) > 1]
+    return sorted(found, key=lambda group: -len({_key(r, key) for r in group}))
+
+
+def _grid(rows: list[Row], first: str, second: str, keys: list[str]) -> list[Row]:
+    """The largest set of rows, equal in every other setting, that crosses ``first`` with ``second``; empty when
+    the two were never crossed.
+
+    Crossed: two values of each setting are each seen with two values of the other. A full grid is crossed, and
+    so is seed 004's staircase (each length with two learning rates, neighbouring lengths sharing one); a sweep of
+    one setting at one value of the other (a "plus" of two sweeps) is not.
+    """
+    others = [k for k in keys if k not in (first, second)]
+    groups: dict[tuple[str, ...], list[Row]] = {}
+    for row in rows:
+        groups.setdefault(tuple(_key(row, k) for k in others), []).append(row)
+    best: list[Row] = []
+    for group in groups.values():
+        cells = {(_key(r, first), _key(r, second)) for r in group}
+        if _crossed(cells) and len(cells) > len({(_key(r, first), _key(r, second)) for r in best}):
+            best = group
+    return best
+
+
+def _crossed(cells: set[tuple[str, str]]) -> bool:
+    """Whether at least two values on each side meet at least two values of the other.
+
+    >>> grid = {("64", "a"), ("64", "b"), ("128", "a"), ("128", "b")}
+    >>> _crossed(grid), _crossed(grid - {("128", "b")})
+    (True, False)
+    """
+    def spread(side: int) -> int:
+        seen: dict[str, set[str]] = {}
+        for cell in cells:
+            seen.setdefault(cell[side], set()).add(cell[1 - side])
+        return sum(len(partners) > 1 for partners in seen.values())
+
+    return spread(0) >= 2 and spread(1) >= 2
+
+
+def _order_values(values: set[str]) -> list[str]:
+    """Numbers in numeric order, then everything else alphabetically."""
+    def sort_key(value: str) -> tuple[bool, float, str]:
+        loaded = json.loads(value)
+        number = isinstance(loaded, (int, float)) and not isinstance(loaded, bool)
+        return (not number, float(loaded) if number else 0.0, str(loaded))
+
+    return sorted(values, key=sort_key)
+
+
+def _best(group: list[Row], higher: bool) -> Row:
+    return max(group, key=lambda r: r.mean if higher else -r.mean)
+
+
+def _panel(ranking: Ranking, rows: list[Row], key: str, keys: list[str]) -> Section:
+    others = [k for k in keys if k != key]
+    slices = _slices(rows, key, others)[:LINES_SHOWN]
+    sentences: list[str] = []
+    if not slices:  # never varied alone: each value's best row over the other settings
+        slices = [rows]
+        if len({_key(r, key) for r in rows}) < len(rows):
+            sentences.append(f"{key} never varied alone here: each value shows its best row over the other settings.")
+    lines = []  # (line name, [(value, row) in order])
+    differing = [k for k in others if len({_key(group[0], k) for group in slices}) > 1]
+    for group in slices:
+        by_value: dict[str, list[Row]] = {}
+        for row in group:
+            by_value.setdefault(_key(row, key), []).append(row)
+        chosen = [(value, _best(by_value[value], ranking.higher_is_better)) for value in _order_values(set(by_value))]
+        name = " ".join(f"{short_setting(k)}={json.loads(_key(group[0], k))}" for k in differing)
+        lines.append((name, chosen))
+    if len(lines) > 1:
+        sentences.append(f"One line per {', '.join(short_setting(k) for k in differing)}; within a line only {key} "
+                         "changes.")
+    all_values = _order_values({value for _, chosen in lines for value, _ in chosen})
+    numeric = key != "model" and all(isinstance(json.loads(v), (int, float)) for v in all_values)
+    position = {v: (float(json.loads(v)) if numeric else float(i)) for i, v in enumerate(all_values)}
+    xs = list(position.values())
     log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 20
-    tips = [f"{row.label}: {ranking.metric} {row.mean:.4f}, seeds {row.seeds}, train {row.train_seconds or 0:.1f} s"
-            for row in chosen]
-    series = [svg.Series(f"{ranking.metric} (mean, 95% interval)", xs, [r.mean for r in chosen],
-                         [r.low for r in chosen], [r.high for r in chosen], tips)]
-    if all(r.train_seconds for r in chosen):
-        series.append(svg.Series("training time (s)", xs, [r.train_seconds for r in chosen],
-                                 tips=[f"{r.label}: {r.train_seconds:.1f} s to train" for r in chosen],
+    series = []
+    for name, chosen in lines:
+        interval = any(r.low is not None for _, r in chosen)
+        label = (f"{ranking.metric}, {name}" if name else
+                 f"{ranking.metric} ({'mean, 95% interval' if interval else 'one seed: no interval'})")
+        series.append(svg.Series(label, [position[v] for v, _ in chosen], [r.mean for _, r in chosen],
+                                 [r.low for _, r in chosen], [r.high for _, r in chosen],
+                                 [f"{r.label}: {ranking.metric} {r.mean:.4f}, seeds {r.seeds}, "
+                                  f"train {r.train_seconds or 0:.1f} s" for _, r in chosen]))
+    seconds = {v: [r.train_seconds for _, chosen in lines for value, r in chosen if value == v and r.train_seconds]
+               for v in all_values}
+    if all(seconds.values()):
+        means = [float(np.mean(seconds[v])) for v in all_values]
+        series.append(svg.Series("training time (s)" + (", mean of the lines" if len(lines) > 1 else ""), xs, means,
+                                 tips=[f"{key} {json.loads(v)}: {m:.1f} s to train" for v, m in zip(all_values, means,
+                                                                                                  strict=True)],
                                  axis="right", dashed=True))
-    figure = svg.chart(series, key, ranking.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x)
+    names = [str(json.loads(v)) for v in all_values]
+    figure = svg.chart(series, key, ranking.metric, "training time (s)", x_ticks=[] if numeric else names, log_x=log_x,
+                       y_min_span=ranking.minimum_detectable_effect)
+    for name, chosen in lines:
+        sentences += _step_sentences(ranking, key, name, chosen)
+    data = {"setting": key, "lines": [{"name": name, "values": [json.loads(v) for v, _ in chosen],
+                                       "means": [r.mean for _, r in chosen],
+                                       "train_seconds": [r.train_seconds for _, r in chosen]}
+                                      for name, chosen in lines]}
+    return Section(f"Setting: {key}", sentences, figures=[figure], data=data)
+
+
+def _step_sentences(ranking: Ranking, key: str, name: str, chosen: list[tuple[str, Row]]) -> list[str]:
+    """One sentence per step between neighbouring values: the gain, its verdict, the cost in training time."""
     sentences = []
     steps_noise: list[tuple[str, bool]] = []  # (the step's lower value, within noise) in order
-    if any(len(g) > 1 for g in groups.values()):
-        sentences.append(f"Each {key} shows its best row over the other settings.")
-    plateau = None
-    for (a, name_a), (b, name_b) in zip(zip(chosen, names), list(zip(chosen, names))[1:]):
+    prefix = f"At {name}, " if name else ""
+    for (value_a, a), (value_b, b) in zip(chosen, chosen[1:]):
         comparison = compare_rows(b, a, ranking.metric)
-        gain = b.mean - a.mean
         judged = ("no verdict (different rows)" if comparison is None else
                   f"{'significant' if comparison.significant else 'within noise'} ({_p(comparison.p_value)})")
         cost = f", {b.train_seconds / a.train_seconds:.1f}x the training time" if a.train_seconds and b.train_seconds else ""
-        sentences.append(f"{name_a} -> {name_b}: {_points(gain, ranking.metric != 'loss')} points, "
-                         f"{judged}{cost}.")
-        steps_noise.append((name_a, comparison is not None and not comparison.significant and not a.failed_to_learn))
-    for name, noise in reversed(steps_noise):  # the start of the trailing run of steps within noise
+        failed = " (a run that failed to learn)" if a.failed_to_learn or b.failed_to_learn else ""
+        name_a, name_b = json.loads(value_a), json.loads(value_b)
+        sentences.append(f"{prefix}{name_a} -> {name_b}: {_points(b.mean - a.mean, ranking.metric != 'loss')} points, "
+                         f"{judged}{cost}{failed}.")
+        noise = comparison is not None and not comparison.significant and not a.failed_to_learn
+        steps_noise.append((str(name_a), noise))
+    plateau = None
+    for value, noise in reversed(steps_noise):  # the start of the trailing run of steps within noise
         if not noise:
             break
-        plateau = name
+        plateau = value
     if key == "train_fraction" and plateau is not None:
-        sentences.append(f"More data stops paying for itself from train_fraction {plateau}: the next step is within "
-                         "noise.")
-    return Section(f"Setting: {key}", sentences, figures=[figure],
-                   data={"setting": key, "values": names, "means": [r.mean for r in chosen],
-                         "train_seconds": [r.train_seconds for r in chosen]})
+        sentences.append(f"{prefix}more data stops paying for itself from train_fraction {plateau}: every further "
+                         "step is within noise.")
+    return sentences
 
 
 def _heatmap(ranking: Ranking, rows: list[Row], first: str, second: str) -> Section:
@@ -140,7 +271,19 @@ def _heatmap(ranking: Ranking, rows: list[Row], first: str, second: str) -> Sect
             cells[i][j] = row.mean
     figure = svg.heatmap([str(v) for v in row_values], [f"{v:g}" for v in column_values], cells, first, second,
                          ranking.metric)
-    return Section(f"Grid: {first} x {second}", [f"Mean {ranking.metric} over seeds per cell; grey: not run."],
+    found = [(cells[i][j], i, j) for i in range(len(row_values)) for j in range(len(column_values))
+             if cells[i][j] is not None]
+    top, i, j = max(found) if ranking.higher_is_better else min(found)
+    sentences = [f"Mean {ranking.metric} over seeds per cell; grey: not run.",
+                 f"Best cell: {first} {row_values[i]}, {second} {column_values[j]:g} ({top:.4f})."]
+    spread = [max(v for v in row if v is not None) - min(v for v in row if v is not None)
+              for row in cells if sum(v is not None for v in row) > 1]
+    if spread:
+        percent = ranking.metric != "loss"
+        sentences.append(f"At a fixed {first}, changing {second} moves {ranking.metric} by "
+                         f"{_points(min(spread), percent)[1:]} to {_points(max(spread), percent)[1:]} points; the "
+                         "Setting panels say which of these steps are beyond noise.")
+    return Section(f"Grid: {first} x {second}", sentences,
                    figures=[figure], data={"rows": row_values, "columns": column_values, "values": cells})
 
 
@@ -215,28 +358,84 @@ def _pareto(rows: list[Row], higher: bool, cost: str) -> list[Row]:
 
 
 def learning_curve_section(ranking: Ranking) -> Section | None:
-    """Validation metric against step per variant, the seeds' range as error bars (on the validation ranking)."""
+    """Per variant, the validation metric and the training loss against step, the seeds' range as a band.
+
+    Only on the validation ranking: training evaluates on validation alone. The training loss is the run's
+    ``train/loss`` metric (one point per optimizer step), averaged per window of steps so a long run stays a
+    few dozen points.
+    """
     if ranking.split != "validation":
-        return None  # training evaluates on validation only
-    series = []
-    for row in [r for r in ranking.rows if r.method == "trained" and not r.baseline][:6]:
-        histories = [result.history for result in _results(row)]
-        by_step: dict[int, list[float]] = {}
-        for history in histories:
-            for point in history:
-                if ranking.metric in point:
-                    by_step.setdefault(int(point["step"]), []).append(float(point[ranking.metric]))
-        steps = sorted(s for s, v in by_step.items() if len(v) == len(histories))
-        if len(steps) < 2:
-            continue
-        series.append(svg.Series(row.label, [float(s) for s in steps], [float(np.mean(by_step[s])) for s in steps],
-                                 [min(by_step[s]) for s in steps], [max(by_step[s]) for s in steps],
-                                 [f"{row.label} step {s}: {np.mean(by_step[s]):.4f} ({len(by_step[s])} seeds)"
-                                  for s in steps]))
-    if not series:
         return None
-    return Section("Learning curves", ["Validation metric at each evaluation; bars: the range over seeds."],
-                   figures=[svg.chart(series, "training step", f"validation {ranking.metric}")])
+    rows = [r for r in ranking.rows if r.method == "trained" and not r.baseline][:CURVES_SHOWN]
+    validation, loss = [], []
+    for row in rows:
+        histories = [[(int(p["step"]), float(p[ranking.metric])) for p in result.history if ranking.metric in p]
+                     for result in _results(row)]
+        found = _seed_band(row, histories, ranking.metric, "validation " + ranking.metric)
+        if found is not None:
+            validation.append(found)
+        found = _seed_band(row, [_windowed(read_loss(Path(path))) for path in row.run_paths], "loss",
+                           "training loss")
+        if found is not None:
+            loss.append(found)
+    if not validation and not loss:
+        return None
+    figures = []
+    if validation:
+        figures.append(svg.chart(validation, "training step", f"validation {ranking.metric}"))
+    if loss:
+        figures.append(svg.chart(loss, "training step", "training loss (window mean)"))
+    several_seeds = any(len(r.run_paths) > 1 for r in rows)
+    sentences = [f"Validation {ranking.metric} at each evaluation"
+                 + (" and the training loss (mean over each window of steps)" if loss else "")
+                 + (f"; bands: the range over seeds (min to max). Up to {CURVES_SHOWN} rows, best first."
+                    if several_seeds else f"; one seed per row, so no band. Up to {CURVES_SHOWN} rows, best first.")]
+    return Section("Learning curves", sentences, figures=figures,
+                   data={"validation": {s.name: {"step": s.x, "mean": s.y} for s in validation},
+                         "training_loss": {s.name: {"step": s.x, "mean": s.y} for s in loss}})
+
+
+def read_loss(run_path: Path) -> list[tuple[int, float]]:
+    """A run's training loss as (step, loss), from its ``train/loss`` metric; empty when it logged none.
+
+    >>> read_loss(Path("/nonexistent"))
+    []
+    """
+    return [(int(point["data"]["step"]), float(point["data"]["value"]))
+            for point in read_metric(run_path, "train/loss")
+            if "step" in point["data"] and point["data"].get("value") is not None]
+
+
+def _windowed(points: list[tuple[int, float]], windows: int = LOSS_POINTS) -> list[tuple[int, float]]:
+    """At most ``windows`` points: the mean loss over each window of consecutive steps, at the window's last step.
+
+    >>> _windowed([(1, 1.0), (2, 3.0), (3, 5.0), (4, 7.0)], windows=2)
+    [(2, 2.0), (4, 6.0)]
+    """
+    if len(points) <= windows:
+        return points
+    size = math.ceil(len(points) / windows)
+    return [(chunk[-1][0], float(np.mean([v for _, v in chunk])))
+            for chunk in (points[i:i + size] for i in range(0, len(points), size))]
+
+
+def _seed_band(row: Row, curves: list[list[tuple[int, float]]], metric: str, what: str) -> svg.Series | None:
+    """One row's curve: the mean over seeds at each step every seed reached, with the seeds' min and max."""
+    curves = [curve for curve in curves if curve]
+    by_step: dict[int, list[float]] = {}
+    for curve in curves:
+        for step, value in curve:
+            by_step.setdefault(step, []).append(value)
+    steps = sorted(step for step, values in by_step.items() if len(values) == len(curves))
+    if len(steps) < 2:
+        return None
+    banded = len(curves) > 1
+    means = [float(np.mean(by_step[s])) for s in steps]
+    return svg.Series(row.label, [float(s) for s in steps], means,
+                      [min(by_step[s]) for s in steps] if banded else [],
+                      [max(by_step[s]) for s in steps] if banded else [],
+                      [f"{row.label} step {s}: {what} {m:.4f} (mean of {len(by_step[s])} seed(s))"
+                       for s, m in zip(steps, means, strict=True)], band=banded, markers=len(steps) <= 12)
 
 
 def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[str] | None) -> Section | None:
@@ -265,7 +464,7 @@ def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[
             shown = np.random.default_rng(0).permutation(differ)[:DISAGREEMENTS_SHOWN]
             names = label_names or [str(c) for c in range(int(truth.max()) + 1)]
             table = [[f"{ranking.split} row", "text", "true", top[0].label, top[1].label]]
-            table += [[str(i), texts[i][:200], names[truth[i]], names[first[i]], names[second[i]]] for i in sorted(shown)]
+            table += [[str(i), _plain(texts[i])[:200], names[truth[i]], names[first[i]], names[second[i]]] for i in sorted(shown)]
             sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} {ranking.split} rows; "
                              f"{len(shown)} of them, drawn at random:")
             data["disagreements"] = int(differ.size)
@@ -304,6 +503,15 @@ def _load(run_path: Path) -> TrainResult | EmbeddingEvalResult | None:
         return load_result(run_path / RESULT_FILE)
     except BakeoffError:  # the run folder changed since the leaderboard was built
         return None
+
+
+def _plain(text: str) -> str:
+    """A text as it reads: IMDB reviews carry HTML line breaks (``<br /><br />``), shown here as spaces.
+
+    >>> _plain("Not good.<br /><br />But strange.")
+    'Not good. But strange.'
+    """
+    return re.sub(r"\s+", " ", re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)).strip()
 
 
 def _fingerprints(result: TrainResult | EmbeddingEvalResult) -> dict[str, str]:

@@ -111,7 +111,7 @@ def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric
         raise ValueError("both rows need a prediction for every validation row")
     classes = num_classes or int(max(labels.max(), first.max(), second.max())) + 1
     # rows with the same truth and the same predictions everywhere are interchangeable: work per pattern
-    patterns, counts = np.unique(np.vstack([labels, first, second]), axis=1, return_counts=True)
+    patterns, counts = _patterns(np.vstack([labels, first, second]), classes)
     k1, k2 = first.shape[0], second.shape[0]
     onehot_first = _onehot(patterns[0], patterns[1:1 + k1], classes)  # (patterns, k1, C, C)
     onehot_second = _onehot(patterns[0], patterns[1 + k1:], classes)
@@ -272,6 +272,26 @@ def single_class(predicted: np.ndarray) -> np.ndarray:
 
 
 # -- the pieces ----------------------------------------------------------------------------------------
+def _patterns(columns: np.ndarray, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct columns of ``columns`` (label ids < ``classes``) and how often each occurs.
+
+    ``np.unique(axis=1)`` sorts the columns as records, which took most of a comparison's time; when a column fits
+    in one integer (classes ** height < 2 ** 62, e.g. 2 classes and up to 61 seeds per pair) it is encoded as one
+    and the unique integers are decoded back. Same result, in the same order.
+
+    >>> patterns, counts = _patterns(np.array([[0, 1, 0], [1, 1, 1]]), 2)
+    >>> patterns.tolist(), counts.tolist()
+    ([[0, 1], [1, 1]], [2, 1])
+    """
+    height = columns.shape[0]
+    if height * math.log2(max(classes, 2)) >= 62:
+        return np.unique(columns, axis=1, return_counts=True)
+    weights = classes ** np.arange(height - 1, -1, -1, dtype=np.int64)  # the first row is the most significant
+    codes, counts = np.unique(weights @ columns, return_counts=True)
+    patterns = (codes[None, :] // weights[:, None]) % classes
+    return patterns, counts
+
+
 def _scope(k1: int, k2: int, first_fixed: bool, second_fixed: bool) -> str:
     """What the verdict could count: seeds and examples, examples only (one seed each), or examples alone
     because neither row has seed noise."""
@@ -350,7 +370,7 @@ def _seed_variance(first: np.ndarray, second: np.ndarray, first_fixed: bool, sec
 
 def _t_test(observed: float, parts: list[tuple[float, int]], scope: str, paired: bool) -> Comparison:
     """Welch-Satterthwaite: the difference over its standard error against Student's t."""
-    from scipy import stats
+    from scipy import special
 
     variance = sum(v for v, _ in parts)
     if variance <= 0:
@@ -358,8 +378,10 @@ def _t_test(observed: float, parts: list[tuple[float, int]], scope: str, paired:
         return Comparison(observed, observed, observed, p, scope, paired, standard_error=0.0)
     df = variance**2 / sum(v**2 / d for v, d in parts if d > 0 and v > 0)
     error = math.sqrt(variance)
-    p = float(2 * stats.t.sf(abs(observed) / error, df))
-    half = float(stats.t.ppf(1 - ALPHA / 2, df)) * error
+    # Student's t through scipy.special: the same numbers as stats.t.sf / ppf, without the per-call argument
+    # checks that made them a third of a comparison's time (a report compares every pair of rows)
+    p = float(2 * special.stdtr(df, -abs(observed) / error))
+    half = float(special.stdtrit(df, 1 - ALPHA / 2)) * error
     return Comparison(observed, observed - half, observed + half, min(1.0, p), scope, paired,
                       standard_error=error)
 
