@@ -154,12 +154,19 @@ def main() -> None:
     print(f"\nPart 1: {len(texts):,} SST-2 training sentences, MiniLM-L6, mean pooling, normalised")
     print("| embedder | sentences/s | vs peer | min cosine vs peer | top-10 overlap with fp32 | MRPC recall@10 / MRR@10 |"
           "\n|---|---:|---:|---:|---:|---:|")
-    vectors = part1(texts, queries)
-    if args.parts.strip() == "1":
+    parts = {part.strip() for part in args.parts.split(",")}
+    if "1" in parts:
+        vectors = part1(texts, queries)
+    else:
+        vectors = Embedder("minilm-l6").encode(texts)
+    if not parts & {"2", "3"}:
         return
     query_vectors = Embedder("minilm-l6").encode(queries)
-    print("\nPart 2: vector size against recall@10 (500 dev queries)\n| vectors | bytes each | recall@10 |\n|---|---:|---:|")
-    part2(vectors, query_vectors)
+    if "2" in parts:
+        print("\nPart 2: vector size against recall@10 (500 dev queries)\n| vectors | bytes each | recall@10 |\n|---|---:|---:|")
+        part2(vectors, query_vectors)
+    if "3" not in parts:
+        return
     print("\nPart 3: batch-1 search latency (ms) and the vectors' memory\n| search | p50 ms | p95 ms | MB |"
           "\n|---|---:|---:|---:|")
     part3(vectors, query_vectors)

@@ -25,7 +25,6 @@ from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE
 from bakeoff.tasks import get_task
 from bakeoff.track import Experiment
 
-
 STEPS = 300  # optimizer steps per synthetic run: its training-loss curve
 
 

@@ -1,5 +1,5 @@
 """``python -m bakeoff ...`` is the ``bakeoff`` command."""
 
-from bakeoff.cli import app
+from bakeoff.cli import run
 
-app(prog_name="bakeoff")
+run()

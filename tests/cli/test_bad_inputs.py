@@ -41,6 +41,9 @@ FILES = {
     "an empty validation file": ({"d/train.csv": "text,label\n" + "good,1\nbad,0\n" * 10,
                                   "d/validation.csv": "text,label\n"}, ["--data", "d"],
                                  "validation.csv has no rows"),
+    "an empty test file beside a training file": ({"d/train.csv": "text,label\n" + "good,1\nbad,0\n" * 20,
+                                                   "d/test.csv": "text,label\n"}, ["--data", "d"],
+                                                  "test.csv has no rows"),
     "one class": ({"d.csv": "text,label\n" + "good,1\n" * 20}, ["--data", "d.csv"],
                   "every training row has the label '1': a classifier needs at least two classes"),
     "a pickled model": ({"m/config.json": "{}", "m/pytorch_model.bin": "pickle"}, ["--model", "m", "--task", "demo"],
@@ -123,3 +126,10 @@ def test_an_unexpected_error_is_one_line_with_the_way_to_the_traceback(monkeypat
     assert result.exit_code == 1
     assert "unexpected RuntimeError: boom" in result.output and "BAKEOFF_TRACEBACK=1" in result.output
     assert "second line" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["evaluate", "compress"])
+def test_an_unknown_split_is_refused_before_any_model_loads(command):
+    """Checked first: 'some-run' does not exist, so a lookup before the check would say 'no run' instead."""
+    result = runner.invoke(app, [command, "some-run", "--split", "nope"])
+    assert result.exit_code == 2 and "--split 'nope': use validation, test or train" in result.output

@@ -147,14 +147,16 @@ def test_ctrl_c_stops_the_study_like_train_and_a_rerun_resumes(tiny_study):
     study = load_study(path_file)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "bakeoff", "run", str(path_file)]
+    # as a terminal does it: the study in its own process group (session), Ctrl-C sent to the whole group
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         lines = []
         for line in process.stdout:  # without a terminal, a line as the running trial passes each quarter
             lines.append(line)
             if " step " in line:
-                process.send_signal(signal.SIGINT)
+                os.killpg(process.pid, signal.SIGINT)
                 break
         rest = process.communicate(timeout=120)[0]
     finally:
@@ -171,3 +173,54 @@ def test_ctrl_c_stops_the_study_like_train_and_a_rerun_resumes(tiny_study):
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert _runs("tiny-study") == {trial.run_name: "COMPLETED" for trial in study.trials}
+
+
+def test_a_ctrl_c_while_the_fork_server_starts_is_a_clean_interrupt(tiny_study):
+    """The fork server imports torch for seconds; a Ctrl-C to the terminal's group then must not break it."""
+    path = tiny_study(seeds="[1]", axes="[]")
+    command = [sys.executable, "-m", "bakeoff", "run", str(path)]
+    process = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while not _fork_server_of(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # inside its import of torch
+        os.killpg(process.pid, signal.SIGINT)
+        output = process.communicate(timeout=120)[0]
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "Traceback" not in output and "unexpected" not in output, output
+    assert "again to resume" in " ".join(output.split())
+
+
+def test_a_finished_trial_whose_compression_never_ended_is_compressed_on_resume(tiny_study):
+    """A Ctrl-C (or a kill) while compressing leaves the trained run COMPLETED without its compressed model; the
+    next run of the study compresses it, without training it again."""
+    path = tiny_study(seeds="[1]", axes="[]", extra="compress: [dynamic-int8]\n")
+    first = bakeoff.run_study(path)
+    (trial,) = first.outcomes
+    folder = Store().get(f"tiny-study/{trial.trial.run_name}").path / "compressed" / "dynamic-int8"
+    assert trial.compress["dynamic-int8"]["size_ratio"] > 1 and folder.is_dir()
+    import shutil
+
+    shutil.rmtree(folder)
+    again = bakeoff.run_study(path)
+    assert again.outcomes[0].resumed and again.outcomes[0].compress["dynamic-int8"]["size_ratio"] > 1
+    assert (folder / "report.json").is_file()
+
+
+def _fork_server_of(session: int) -> bool:
+    """Whether a process of ``session`` runs multiprocessing's fork server."""
+    from pathlib import Path
+
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[3]) == session and b"forkserver" in command:
+            return True
+    return False

@@ -159,3 +159,11 @@ def test_what_the_trials_do_not_show_is_said_before_anything_runs(tmp_path):
 def test_a_study_name_must_be_usable_as_a_project_folder(tmp_path):
     with pytest.raises(StudyError, match=r":1: name 'My study' is not a usable study name"):
         load_study(_study(tmp_path, "name: My study\nmodels: [minilm-l6]\ntasks: [demo]\n"))
+
+
+def test_a_study_named_after_an_unusable_file_name_says_how_to_name_it(tmp_path):
+    path = tmp_path / "my study.yaml"
+    path.write_text("models: [minilm-l6]\ntasks: [demo]\n")
+    with pytest.raises(StudyError, match=r"named after its file, and 'my study' is not a usable study name.*"
+                                         r"add a line `name: my-study`"):
+        load_study(path)

@@ -1,5 +1,5 @@
 """The ``bakeoff`` command: thin typer commands, each one call into the API and a rich rendering."""
 
-from bakeoff.cli.app import app
+from bakeoff.cli.app import app, run
 
-__all__ = ["app"]
+__all__ = ["app", "run"]

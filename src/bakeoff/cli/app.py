@@ -38,10 +38,15 @@ def _version(value: bool) -> None:
 def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                help="Print the version and exit.")] = False) -> None:
     """Fair, fast, reproducible comparisons of encoder transformers."""
-    _check_arguments_decode(sys.argv[1:])
 
 
-def _check_arguments_decode(arguments: list[str]) -> None:
+def run() -> None:
+    """The ``bakeoff`` command (and ``python -m bakeoff``): its arguments checked, then the typer app."""
+    check_arguments_decode(sys.argv[1:])
+    app(prog_name="bakeoff")
+
+
+def check_arguments_decode(arguments: list[str]) -> None:
     """Bytes that are not text in the locale's encoding arrive as lone surrogates: refuse them at the door."""
     for argument in arguments:
         try:
@@ -54,10 +59,10 @@ def _check_arguments_decode(arguments: list[str]) -> None:
             from bakeoff.cli._common import error_console
 
             error_console.print(f"[bold red]error:[/] the argument '{escape(shown)}' is not UTF-8 text (byte "
-                                f"0x{bad.hex()}): "
-                                "re-encode it as UTF-8 (e.g. iconv -f latin1 -t utf-8), or pass the text in a file "
-                                "with --file", highlight=False, soft_wrap=True, markup=True)
-            raise typer.Exit(2) from None
+                                f"0x{bad.hex()}): re-encode it as UTF-8 (e.g. iconv -f latin1 -t utf-8), or put the "
+                                "text in a UTF-8 file (commands that read texts take --file)", highlight=False,
+                                soft_wrap=True)
+            sys.exit(2)
 
 Task = Annotated[str | None, typer.Option(help="Task name (see `bakeoff tasks`).")]
 Data = Annotated[str | None, typer.Option(help="A folder of split files, or one CSV/TSV/JSONL/Parquet file.")]

@@ -213,15 +213,15 @@ def _to_task_data(task: TaskSpec | None, raw: dict[str, _RawSplit], label_names:
         notes.append(f"no validation split: stratified 10% of train held out (seed {seed})")
     for name, split in (("train", train), ("validation", validation), ("test", test)):
         if split is not None and len(split) == 0:
-            _refuse_empty(name, split, raw, notes)
+            _refuse_empty(name, split, raw)
     return TaskData(task=task.name if task else "custom", label_names=label_names, train=train,
                     validation=validation, test=test,
                     primary_metric=task.primary_metric if task else "accuracy", notes=notes)
 
 
-def _refuse_empty(name: str, split: TextDataset, raw: dict[str, _RawSplit], notes: list[str]) -> None:
+def _refuse_empty(name: str, split: TextDataset, raw: dict[str, _RawSplit]) -> None:
     """A split with no rows: a file holding only its header, or data too small to hold rows out of."""
-    if name in raw and not notes:
+    if name in raw and not raw[name].labels:
         raise DataError(f"{split.source} has no rows (a header only?): add labelled rows, or leave the file out")
     rows = len(raw["train"].labels)
     raise DataError(f"{raw['train'].source}: {rows} labelled row(s) are too few to hold out a {name} split: "

@@ -37,7 +37,8 @@ class Embedder:
             ``bakeoff.Embedder``, which also takes a run's id, ``project/name`` or folder).
         pooling: ``mean``, ``cls`` or ``max``.
         normalize: scale every vector to unit length (a dot product is then the cosine).
-        precision: ``fp32``, ``bf16`` (native on CPUs with AVX-512 BF16/AMX) or ``int8`` (dynamic int8 Linears).
+        precision: ``fp32``, ``bf16`` (native on CPUs with AVX-512 BF16/AMX), ``int8`` (dynamic int8 Linears),
+            ``onnx`` or ``onnx-int8`` (the encoder exported to ONNX Runtime, fp32 or int8 MatMul weights).
         max_length: tokens per text; default the model's own (sentence-transformers' ``max_seq_length``, a run's
             ``max_length``), else 512.
         batch_size: texts per forward pass (batches hold texts of similar length).

@@ -13,7 +13,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.runs.inference import load_model
 from bakeoff.runs.locate import locate
 from bakeoff.runs.measure import as_dict, measure
-from bakeoff.runs.splits import labelled_split
+from bakeoff.runs.splits import check_split, labelled_split
 
 
 def bench(model: str, *, method: str | None = None, backend: str = "auto", batch_sizes: tuple[int, ...] = (8, 64),
@@ -31,6 +31,7 @@ def bench(model: str, *, method: str | None = None, backend: str = "auto", batch
         raise BakeoffError(f"--backend {backend!r}: use auto, torch or onnxruntime")
     if threads:
         torch.set_num_threads(threads)
+    check_split(split)  # before the model loads
     found = locate(model, method)
     found.verify()
     path = found.model_dir

@@ -15,7 +15,7 @@ from bakeoff.runs.files import REPORT_FILE, compressed_dir
 from bakeoff.runs.locate import locate
 from bakeoff.runs.measure import change, measure_isolated
 from bakeoff.runs.results import CompressReport
-from bakeoff.runs.splits import labelled_split
+from bakeoff.runs.splits import check_split, labelled_split
 
 
 def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: str = "validation",
@@ -30,6 +30,7 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     3.97
     """
     chosen = compression.get_method(method)
+    check_split(split)  # before the model loads
     found = locate(run)
     checkpoint = found.model_dir
     _check_writable(checkpoint.parent)

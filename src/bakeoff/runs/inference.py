@@ -14,7 +14,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.eval import EvalResult, evaluate_predictions, predict_with
 from bakeoff.models.forward import Forward
 from bakeoff.runs.locate import locate
-from bakeoff.runs.splits import SPLITS, labelled_split
+from bakeoff.runs.splits import check_split, labelled_split
 from bakeoff.runtime import resolve_device, resolve_precision
 
 
@@ -42,8 +42,7 @@ def evaluate(model: str, *, task: str | None = None, data: str | None = None, sp
 
     >>> bakeoff.evaluate("demo-demo/demo-minilm-l6-seed42", split="test").metrics["accuracy"]  # doctest: +SKIP
     """
-    if split not in SPLITS:  # before the model loads
-        raise BakeoffError(f"--split {split!r}: use validation, test or train")
+    check_split(split)  # before the model loads
     found = locate(model, method)
     found.verify()
     loaded = load_model(found.model_dir, precision, device)

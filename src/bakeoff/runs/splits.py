@@ -27,6 +27,13 @@ def load_data(config: TrainConfig) -> TaskData:
     return load_task_data(get_task(config.task) if config.task else None, data_options(config))
 
 
+def check_split(split: str) -> str:
+    """``split`` if it names one (called first, before any model loads)."""
+    if split not in SPLITS:
+        raise BakeoffError(f"--split {split!r}: use validation, test or train")
+    return split
+
+
 def labelled_split(loaded: LoadedModel, run_config: dict[str, Any], split: str, speed_only: bool = False,
                    **given: Any) -> tuple[Encoded, str | None]:
     """The split to measure on, tokenized for ``loaded``, with labels in the model's ids; and its primary metric.
@@ -35,8 +42,7 @@ def labelled_split(loaded: LoadedModel, run_config: dict[str, Any], split: str, 
     ``speed_only``, texts whose labels the model does not know are still returned (metric None): their
     timings are as good as any.
     """
-    if split not in SPLITS:
-        raise BakeoffError(f"--split {split!r}: use validation, test or train")
+    check_split(split)
     overrides = {k: v for k, v in given.items() if v is not None}
     config = TrainConfig.from_dict({**run_config, **overrides})
     if given.get("task") is not None or given.get("data") is not None:

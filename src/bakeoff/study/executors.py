@@ -45,8 +45,13 @@ OnProgress = Callable[[TrialPayload, int, int, float], None]  # (payload, step, 
 
 class LocalExecutor:
     """Ctrl-C stops a study the way it stops ``bakeoff train``: each running trial hears it once (the trials run in
-    their own process group, and the study passes the signal on), keeps its best weights and ends INTERRUPTED;
-    no new trial starts; then ``KeyboardInterrupt`` reaches the caller. A second Ctrl-C stops everything at once."""
+    their own process group, and the study passes the signal on as soon as a trial says it is ready for it), keeps
+    its best weights and ends INTERRUPTED; no new trial starts; then ``KeyboardInterrupt`` reaches the caller. A
+    second Ctrl-C stops everything at once (SIGTERM, so each run is closed INTERRUPTED; SIGKILL if it lingers).
+
+    Trials in their own process group do not see the terminal's other signals either: Ctrl-Z pauses the study, not
+    its trials, and a closed terminal ends them with the study (their runs then read RUNNING, and re-run on resume).
+    """
 
     name = "local"
 
@@ -59,44 +64,48 @@ class LocalExecutor:
             on_progress: OnProgress = lambda payload, step, total, seconds: None,
             ) -> Iterator[tuple[TrialPayload, TrialSummary]]:
         pending = deque(payloads)
-        running: dict[Connection, tuple[Any, TrialPayload]] = {}
+        running: dict[Connection, _Running] = {}
         finished = []
         with _CtrlC() as ctrl_c:
+            _start_fork_server()
             try:
                 while pending or running:
                     while pending and len(running) < self.max_parallel and not ctrl_c.pressed:
                         process, conn = self._spawn()
                         payload = pending.popleft()
                         conn.send((payload, study_environment(), os.getcwd()))
-                        running[conn] = (process, payload)
+                        running[conn] = _Running(process, payload)
                         on_start(payload)
-                    if ctrl_c.pressed and not ctrl_c.passed_on:
-                        ctrl_c.pass_on(process for process, _ in running.values())
+                    if ctrl_c.pressed:
+                        for trial in running.values():
+                            trial.interrupt()
                     if not running:
                         break
                     for conn in wait(list(running), timeout=0.25):  # a short wait, so a Ctrl-C is seen at once
-                        process, payload = running[conn]
+                        trial = running[conn]
                         try:
                             kind, message = conn.recv()
                         except (EOFError, OSError):
                             kind, message = "done", None
+                        if kind == "ready":  # it handles Ctrl-C from here on
+                            trial.ready = True
+                            continue
                         if kind == "progress":
-                            on_progress(payload, *message)
+                            on_progress(trial.payload, *message)
                             continue
                         del running[conn]
                         if message is None:
-                            process.join()
-                            message = TrialSummary.lost(payload.trial,
-                                                        f"the trial's process died (exit code {process.exitcode})")
+                            trial.process.join()
+                            message = TrialSummary.lost(trial.payload.trial, "the trial's process died (exit code "
+                                                                             f"{trial.process.exitcode})")
                         conn.close()
-                        finished.append(process)  # joined later: its interpreter shutdown is not on the study's path
-                        yield payload, message
+                        finished.append(trial.process)  # joined later: its shutdown is not on the study's path
+                        yield trial.payload, message
                 if ctrl_c.pressed:
                     raise KeyboardInterrupt
             finally:
-                for process, _ in running.values():
-                    process.kill()
-                for process in [*finished, *(p for p, _ in running.values())]:
+                _stop([trial.process for trial in running.values()])
+                for process in finished:
                     process.join()
 
     def _spawn(self) -> tuple[Any, Connection]:
@@ -108,11 +117,53 @@ class LocalExecutor:
         return process, parent
 
 
+class _Running:
+    """A trial process the study is waiting for; ``ready`` once it handles Ctrl-C (before that it ignores it)."""
+
+    def __init__(self, process: Any, payload: TrialPayload) -> None:
+        self.process, self.payload = process, payload
+        self.ready = self.interrupted = False
+
+    def interrupt(self) -> None:
+        """Pass a Ctrl-C on, once, as soon as the trial can hear it: it stops training, keeps its best weights."""
+        if self.ready and not self.interrupted and self.process.is_alive():
+            self.interrupted = True
+            os.kill(self.process.pid, signal.SIGINT)
+
+
+def _stop(processes: list[Any]) -> None:
+    """End trial processes still running: SIGTERM first (each closes its run INTERRUPTED), SIGKILL after 5 s."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + 5
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _start_fork_server() -> None:
+    """Start the fork server with Ctrl-C ignored from its first instruction (an ignored signal stays ignored across
+    exec, and Python keeps it so): it imports torch for seconds, and the terminal sends a Ctrl-C to the whole
+    foreground group. The study's own handler is back a few milliseconds later; trial processes restore theirs."""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()  # spawns the server and returns; it preloads while the study goes on
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _CtrlC:
     """While a study runs in the main thread: the first Ctrl-C is noted (not raised), the second raises."""
 
     def __init__(self) -> None:
-        self.pressed = self.passed_on = False
+        self.pressed = False
         self._previous: Any = None
 
     def __enter__(self) -> _CtrlC:
@@ -126,21 +177,13 @@ class _CtrlC:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.pressed:
-            raise KeyboardInterrupt  # the second: stop now, trials are killed
+            raise KeyboardInterrupt  # the second: stop now, trials are stopped
         self.pressed = True
-
-    def pass_on(self, processes: Iterator[Any]) -> None:
-        """Each running trial hears the Ctrl-C once: it stops training, keeps its best weights, reports back."""
-        self.passed_on = True
-        for process in processes:
-            if process.pid is not None and process.is_alive():
-                os.kill(process.pid, signal.SIGINT)
 
 
 def _serve(conn: Connection, parent_pid: int) -> None:
     """A trial process: die with the study, take one trial, send its progress and summary back."""
     os.setpgrp()  # the terminal's Ctrl-C goes to the study, which passes it on once (see _CtrlC)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # a fork server may have inherited SIGINT ignored
     _die_with_study(parent_pid)
     from bakeoff.study.worker import run_trial, warm_up
 
@@ -160,8 +203,13 @@ def _serve(conn: Connection, parent_pid: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-    summary = run_trial(payload, progress=lambda step, total, seconds: conn.send(("progress", (step, total,
-                                                                                                seconds))))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # inherited ignored from the fork server
+    try:
+        conn.send(("ready", None))
+        summary = run_trial(payload, progress=lambda step, total, seconds: conn.send(("progress", (step, total,
+                                                                                                    seconds))))
+    except KeyboardInterrupt:  # between "ready" and the trial's own handling
+        summary = TrialSummary(payload.trial, "INTERRUPTED", error="stopped by Ctrl-C", pid=os.getpid())
     conn.send(("done", summary))
 
 
@@ -220,15 +268,19 @@ class RayExecutor:
         pending = deque(payloads)
         running: dict[Any, TrialPayload] = {}
         limit = self.max_parallel or len(payloads)
-        while pending or running:
-            while pending and len(running) < limit:
-                payload = pending.popleft()
-                shipped = [(shipment, self._ref(ray, shipment)) for shipment in self._shipments(payload)]
-                running[task.remote(payload, shipped, str(store_root), self.checkpoints, self._best)] = payload
-                on_start(payload)  # submitted: Ray starts it when a worker has the resources
-            done, _ = ray.wait(list(running), num_returns=1)
-            payload = running.pop(done[0])
-            yield payload, self._collect(ray, done[0], payload, store_root)
+        try:
+            while pending or running:
+                while pending and len(running) < limit:
+                    payload = pending.popleft()
+                    shipped = [(shipment, self._ref(ray, shipment)) for shipment in self._shipments(payload)]
+                    running[task.remote(payload, shipped, str(store_root), self.checkpoints, self._best)] = payload
+                    on_start(payload)  # submitted: Ray starts it when a worker has the resources
+                done, _ = ray.wait(list(running), num_returns=1)
+                payload = running.pop(done[0])
+                yield payload, self._collect(ray, done[0], payload, store_root)
+        finally:  # Ctrl-C or an error here: no trial may go on once the study's lock is released
+            for ref in running:
+                ray.cancel(ref, force=True)
 
     @staticmethod
     def _shipments(payload: TrialPayload) -> list[Shipment]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.errors import BakeoffError
-from bakeoff.runs.files import RESULT_FILE
+from bakeoff.runs.files import CHECKPOINT_DIR, REPORT_FILE, RESULT_FILE, compressed_dir
 from bakeoff.runs.results import TrainResult, load_result
 from bakeoff.study.events import (
     OnEvent,
@@ -177,13 +177,26 @@ def _finished(store: Store, project: str, trial: Trial, retry_failed: bool) -> T
             result = None
         if isinstance(result, TrainResult):
             return TrialOutcome(trial, "COMPLETED", result.validation.primary, result.validation.primary_metric,
-                                None, result.training.seconds, resumed=True)
+                                None, result.training.seconds, resumed=True,
+                                compress=_missing_compression(run_dir, f"{project}/{trial.run_name}", trial))
         if result is not None:
             return TrialOutcome(trial, "COMPLETED", result.primary, result.primary_metric, resumed=True)
     if status == "FAILED" and not retry_failed:
         return TrialOutcome(trial, "FAILED", error=(run.info.get("error") if run else None), resumed=True)
     shutil.rmtree(run_dir)  # CRASHED, INTERRUPTED or a RUNNING left by a killed study: run it again
     return None
+
+
+def _missing_compression(run_dir: Path, ref: str, trial: Trial) -> dict[str, Any]:
+    """A finished trial's compression steps that never ended (a Ctrl-C or a kill while compressing), run now, here;
+    a run without its checkpoint (a Ray study's ``checkpoints: best|none``) cannot be compressed and is left."""
+    missing = [method for method in trial.compress if not (compressed_dir(run_dir, method) / REPORT_FILE).is_file()]
+    if not missing or not (run_dir / CHECKPOINT_DIR).is_dir():
+        return {}
+    from bakeoff.runs import compress
+    from bakeoff.study.worker import compress_step
+
+    return {method: compress_step(compress, ref, method) for method in missing}
 
 
 def _payload(trial: Trial, study: Study, cpus: int) -> TrialPayload:

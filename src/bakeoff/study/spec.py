@@ -113,7 +113,10 @@ def load_study(path: str | Path) -> Study:
     try:
         check_run_name(name, "study")  # the study's name is the project its runs are stored in
     except OptionError as error:
-        raise lines.error(("name",) if "name" in doc else (), f"name {error.problem}") from None
+        if "name" in doc:
+            raise lines.error(("name",), f"name {error.problem}") from None
+        raise lines.error((), f"the study is named after its file, and {error.problem}: add a line "
+                              f"`name: {_usable(name)}`") from None
     sweeps = doc.get("sweeps") or [{}]
     if not isinstance(sweeps, list):
         raise lines.error(("sweeps",), "sweeps is a list of sub-studies")
@@ -151,6 +154,14 @@ def load_study(path: str | Path) -> Study:
     if cap is not None and cap < len(study.trials):
         study.notes.append(f"budget max_trials {cap}: only the first {cap} of the {len(study.trials)} trials run")
     return study
+
+
+def _usable(name: str) -> str:
+    """A name close to ``name`` that the store accepts (the hint for a study file named with spaces)."""
+    import re
+
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:128]
+    return cleaned or "my-study"
 
 
 def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineMap, rng: random.Random,

@@ -56,7 +56,7 @@ def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialS
             for method in payload.compress:
                 if summary.status != "COMPLETED":
                     break  # an interrupted run is run again on resume; compressing it now would be thrown away
-                summary.compress[method] = _compress(compress, payload.run_ref, method)
+                summary.compress[method] = compress_step(compress, payload.run_ref, method)
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, compressing): the study is stopping
         summary.status, summary.error = "INTERRUPTED", "stopped by Ctrl-C"
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
@@ -95,7 +95,7 @@ class _ProgressDisplay:
     def stop(self) -> None: ...
 
 
-def _compress(compress: Any, ref: str, method: str) -> dict[str, Any]:
+def compress_step(compress: Any, ref: str, method: str) -> dict[str, Any]:
     """One compression step; its failure is reported with the trial, which stays COMPLETED."""
     try:
         change = compress(ref, method, overwrite=True).change
