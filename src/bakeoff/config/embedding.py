@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from bakeoff.config.options import coerce_option, option, specs
+from bakeoff.config.options import coerce_option, from_mapping, option, specs
 from bakeoff.errors import BakeoffError
 
 KINDS = ("pairs", "probe", "retrieval")
@@ -84,15 +84,7 @@ class EmbeddingConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> EmbeddingConfig:
         """A config from a mapping (a result's ``config``, a study's trial); unknown keys are refused."""
-        known = set(specs(cls))
-        unknown = sorted(set(values) - known)
-        if unknown:
-            import difflib
-
-            close = difflib.get_close_matches(unknown[0], known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise BakeoffError(f"unknown embedding setting {unknown[0]!r}{hint}")
-        return cls(**values)
+        return from_mapping(cls, values, "embedding setting")
 
 
 def is_embedding(config: dict[str, Any]) -> bool:

@@ -54,6 +54,19 @@ def specs(config_type: type) -> dict[str, Spec]:
     return {f.name: f.metadata["spec"] for f in dataclasses.fields(config_type)}
 
 
+def from_mapping(config_type: type, values: dict[str, Any], what: str = "setting") -> Any:
+    """``config_type(**values)``, refusing an unknown key with the closest known one as a hint."""
+    known = set(specs(config_type))
+    unknown = sorted(set(values) - known)
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise BakeoffError(f"unknown {what} {unknown[0]!r}{hint}")
+    return config_type(**values)
+
+
 def coerce_option(config_type: type, name: str, value: Any) -> Any:
     """``value`` as the option's type and inside its range; raises ``BakeoffError`` with ``problem`` text."""
     problem, coerced = _judge(specs(config_type)[name], value)

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bakeoff.config.options import OptionError, coerce_option, option, specs
+from bakeoff.config.options import (
+    OptionError,
+    coerce_option,
+    from_mapping,
+    option,
+    specs,
+)
 from bakeoff.errors import BakeoffError
 from bakeoff.metrics import metric_names
 
@@ -108,15 +114,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """A config from a mapping (``result.json``'s ``config``, API keywords); unknown keys are refused."""
-        known = set(specs(cls))
-        unknown = sorted(set(values) - known)
-        if unknown:
-            import difflib
-
-            close = difflib.get_close_matches(unknown[0], known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise BakeoffError(f"unknown setting {unknown[0]!r}{hint}")
-        return cls(**values)
+        return from_mapping(cls, values)
 
 
 # Names become folders; this is the store's own rule, said where a run's name is chosen.
