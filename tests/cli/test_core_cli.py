@@ -111,6 +111,8 @@ def test_every_command_option_and_argument_says_what_it_is_for():
 
 def test_tasks_say_whether_their_data_is_on_this_machine(tmp_path, monkeypatch):
     (tmp_path / "sst2").mkdir()
+    (tmp_path / "sst2" / "train.tsv").write_text("sentence\tlabel\n")
+    (tmp_path / "mrpc").mkdir()  # an empty folder is not data
     monkeypatch.setenv("BAKEOFF_DATA_DIR", str(tmp_path))
     result = runner.invoke(app, ["tasks", "--json"])
     here = {name: task["on_this_machine"] for name, task in json.loads(result.output).items()}

@@ -52,3 +52,23 @@ def test_without_ray_the_message_says_how_to_install(tiny_study, monkeypatch):
     result = CliRunner().invoke(app, ["run", str(tiny_study()), "--executor", "ray"])
     assert result.exit_code == 2 and "pip install 'bakeoff[ray]'" in result.output
     assert not Store().list("tiny-study")
+
+
+def test_an_address_where_no_cluster_listens_is_refused_at_once(tiny_study):
+    """ray.init waits minutes for a cluster that is not there; the study says so in one line, before any work."""
+    import socket
+
+    from typer.testing import CliRunner
+
+    from bakeoff.cli import app
+
+    with socket.socket() as probe:  # a port nothing listens on: bound, then closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(tiny_study()), "--executor", "ray", "--ray-address", f"127.0.0.1:{port}"])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"--ray-address 127.0.0.1:{port}: no Ray cluster answers there" in message
+    result = runner.invoke(app, ["run", str(tiny_study()), "--executor", "ray", "--ray-address", "headnode"])
+    assert result.exit_code == 2 and "give HOST:PORT" in result.output
+    assert not Store().list("tiny-study")

@@ -67,7 +67,8 @@ def has_local_data(task: TaskSpec) -> bool:
     """Whether the task's data is on this machine ($BAKEOFF_DATA_DIR/<task>/ or shipped), without the hub."""
     env_dir = os.environ.get("BAKEOFF_DATA_DIR")
     local = task.local
-    return bool(local and ((env_dir and (Path(env_dir) / task.name).is_dir()) or local.builtin))
+    folder = Path(env_dir) / task.name if env_dir else None
+    return bool(local and ((folder and folder.is_dir() and any(folder.iterdir())) or local.builtin))
 
 
 def local_files(task: TaskSpec | None, data: Path | None) -> tuple[Path, list[Path]] | None:

@@ -10,7 +10,9 @@ _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
 
 
 def t95(df: int) -> float:
-    """>>> t95(2)
+    """The two-sided 95% quantile of Student's t with ``df`` degrees of freedom (table, rounded down in df).
+
+    >>> t95(2)
     4.303
     """
     eligible = [d for d in _T95 if d <= df]

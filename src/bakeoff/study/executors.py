@@ -362,6 +362,25 @@ def study_environment() -> dict[str, str]:
     return env
 
 
+def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse an address where nothing listens, at once: ``ray.init`` waits minutes for a cluster that is not
+    there. ``None`` starts a local cluster and ``auto`` finds a running one: nothing to check."""
+    if address is None or address == "auto":
+        return
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise BakeoffError(f"--ray-address {address!r}: give HOST:PORT (the head's GCS port, as `ray start --head` "
+                           "prints it), ray://HOST:PORT, or auto")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as error:
+        raise BakeoffError(f"--ray-address {address}: no Ray cluster answers there ({error.strerror or error}): "
+                           "start one with `ray start --head`, or check the address") from None
+
+
 def require_ray() -> Any:
     try:
         import ray

@@ -30,7 +30,12 @@ from bakeoff.study.events import (
     TrialProgress,
     TrialStarted,
 )
-from bakeoff.study.executors import LocalExecutor, RayExecutor, require_ray
+from bakeoff.study.executors import (
+    LocalExecutor,
+    RayExecutor,
+    check_ray_address,
+    require_ray,
+)
 from bakeoff.study.scheduler import first_rung, promote
 from bakeoff.study.spec import Study
 from bakeoff.study.trials import Trial, TrialSummary
@@ -97,6 +102,7 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
     # threads per trial: what the study asks for; else locally the cores shared out, on Ray one CPU per task
     if executor == "ray":
         require_ray()  # before anything is locked or written
+        check_ray_address(ray_address)
         cpus = study.cpus or 1
         runner: LocalExecutor | RayExecutor = RayExecutor(ray_address, cpus=cpus, gpus=study.gpus,
                                                           max_parallel=max_parallel if max_parallel > 1 else None,
