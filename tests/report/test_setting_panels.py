@@ -87,3 +87,14 @@ def test_seed_004s_staircase_zip_gets_its_heatmap_with_the_cells_not_run_left_em
                 if s.title == "Grid: learning_rate x max_length")
     assert sum(value is not None for row in grid.data["values"] for value in row) == 6
     assert sum(value is None for row in grid.data["values"] for value in row) == 6
+
+
+def test_a_true_false_setting_is_named_not_drawn_as_a_number():
+    """Python's bools are ints: normalize: [true, false] read as an axis 0..1 and a 'normalize 1' best cell."""
+    rows = [_row(0.6 + 0.1 * normalize + 0.05 * (length == 32), normalize=normalize, max_length=length)
+            for normalize in (True, False) for length in (16, 32)]
+    rows.sort(key=lambda r: -r.mean)
+    sections = {s.title: s for s in setting_sections(Ranking("imdb", "validation", "accuracy", True, rows))}
+    text = " ".join(sections["Setting: normalize"].sentences)
+    assert "False -> True: +10.0 points" in text and "0 -> 1" not in text, text
+    assert not any(title.startswith("Grid") for title in sections)  # a heatmap needs two numeric settings

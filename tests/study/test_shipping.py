@@ -238,3 +238,30 @@ def test_a_ray_trial_gets_the_studys_switches_not_the_drivers_folders(tmp_path, 
     env = ray_environment()
     assert env["HF_HUB_OFFLINE"] == "1"  # set for every test (tests/conftest.py)
     assert not {"HF_HOME", "HF_HUB_CACHE", "BAKEOFF_STORE", "BAKEOFF_DATA_DIR"} & set(env)
+
+
+def test_an_embedding_trial_on_a_trained_run_ships_the_run(tmp_path, tiny_model_dir, sentiment_dir, monkeypatch):
+    """An embedding study's model may be a trained run (project/name): on a node with an empty store it travels
+    as the run's folder (record, result, checkpoint), and the trial embeds with that run's encoder."""
+    import shutil
+
+    bakeoff.train(model=str(tiny_model_dir), data=str(sentiment_dir), max_steps=2, batch_size=8, project="base",
+                  name="tiny", quiet=True, precision="fp32")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("query,document\n" + "".join(f"text {i},text {i} again\n" for i in range(6)))
+    from bakeoff.config.embedding import EmbeddingConfig
+
+    config = EmbeddingConfig(model="base/tiny", data=str(pairs), kind="retrieval", project="emb",
+                             name="on-run").to_dict()  # a trial's resolved config
+    [run] = [shipment for shipment in shipments(config) if shipment.kind == "model"]
+    assert run.source == str(Store().get("base/tiny").path.resolve())
+    assert "result.json" in run.files and any(name.startswith("checkpoint/") for name in run.files)
+    assert not any(name.startswith(("metrics/", "logs/")) for name in run.files)
+    shipped = [(shipment, shipment.read()) for shipment in shipments(config)]
+    driver_store = Store().root
+    monkeypatch.chdir(tmp_path)
+    summary, folder = run_on_node(TrialPayload("t", config), shipped, str(driver_store))
+    assert summary.status == "COMPLETED", summary.error
+    result = read_json(land(folder, driver_store, "emb", "on-run") / "result.json")
+    assert result["model"]["origin"] == "run" and result["config"]["model"] == "base/tiny"
+    shutil.rmtree(driver_store / "emb")

@@ -103,7 +103,7 @@ def _write_figures(files: dict[str, str], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         write(text, folder / name)
-    for stale in folder.glob("*.svg"):
+    for stale in folder.glob("[0-9][0-9]-*.svg"):  # only files named as this writes them: a user's stay
         if stale.name not in files:
             stale.unlink()
 

@@ -104,7 +104,7 @@ def setting_sections(ranking: Ranking) -> list[Section]:
                   if len({_key(row, k) for row in rows}) > 1)
     keys = (["model"] if len({row.model for row in rows}) > 1 else []) + keys
     sections = [_panel(ranking, rows, key, keys) for key in keys]
-    numeric = [k for k in keys if k != "model" and all(isinstance(r.config.get(k), (int, float)) for r in rows)]
+    numeric = [k for k in keys if k != "model" and all(_is_number(r.config.get(k)) for r in rows)]
     for first, second in itertools.combinations(numeric, 2):
         grid = _grid(rows, first, second, keys)
         if grid:
@@ -201,7 +201,7 @@ def _panel(ranking: Ranking, rows: list[Row], key: str, keys: list[str]) -> Sect
         sentences.append(f"One line per {', '.join(short_setting(k) for k in differing)}; within a line only {key} "
                          "changes.")
     all_values = _order_values({value for _, chosen in lines for value, _ in chosen})
-    numeric = key != "model" and all(isinstance(json.loads(v), (int, float)) for v in all_values)
+    numeric = key != "model" and all(_is_number(json.loads(v)) for v in all_values)
     position = {v: (float(json.loads(v)) if numeric else float(i)) for i, v in enumerate(all_values)}
     xs = list(position.values())
     log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 20
@@ -269,13 +269,13 @@ def _heatmap(ranking: Ranking, rows: list[Row], first: str, second: str) -> Sect
         i, j = row_values.index(row.config[first]), column_values.index(row.config[second])
         if cells[i][j] is None or row.mean > cells[i][j]:
             cells[i][j] = row.mean
-    figure = svg.heatmap([str(v) for v in row_values], [f"{v:g}" for v in column_values], cells, first, second,
+    figure = svg.heatmap([str(v) for v in row_values], [_label(v) for v in column_values], cells, first, second,
                          ranking.metric)
     found = [(cells[i][j], i, j) for i in range(len(row_values)) for j in range(len(column_values))
              if cells[i][j] is not None]
     top, i, j = max(found) if ranking.higher_is_better else min(found)
     sentences = [f"Mean {ranking.metric} over seeds per cell; grey: not run.",
-                 f"Best cell: {first} {row_values[i]}, {second} {column_values[j]:g} ({top:.4f})."]
+                 f"Best cell: {first} {row_values[i]}, {second} {_label(column_values[j])} ({top:.4f})."]
     spread = [max(v for v in row if v is not None) - min(v for v in row if v is not None)
               for row in cells if sum(v is not None for v in row) > 1]
     if spread:
@@ -393,6 +393,15 @@ def learning_curve_section(ranking: Ranking) -> Section | None:
     return Section("Learning curves", sentences, figures=figures,
                    data={"validation": {s.name: {"step": s.x, "mean": s.y} for s in validation},
                          "training_loss": {s.name: {"step": s.x, "mean": s.y} for s in loss}})
+
+
+def _is_number(value: Any) -> bool:
+    """A setting drawn on a numeric axis: numbers, not true/false (Python's bools are ints)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _label(value: Any) -> str:
+    return f"{value:g}" if _is_number(value) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def read_loss(run_path: Path) -> list[tuple[int, float]]:

@@ -86,6 +86,7 @@ def shipments(config: dict[str, Any]) -> list[Shipment]:
     >>> shipments({"model": "minilm-l6", "task": "demo", "data": None})  # alias and built-in task: nothing
     []
     """
+    from bakeoff.config.embedding import is_embedding
     from bakeoff.data import local_files
     from bakeoff.models import aliases
     from bakeoff.tasks import get_task
@@ -94,6 +95,8 @@ def shipments(config: dict[str, Any]) -> list[Shipment]:
     model = str(config["model"])
     if model not in aliases() and Path(model).expanduser().is_dir():  # else an alias or a hub id: the node's
         found.append(Shipment("model", os.path.abspath(Path(model).expanduser())))
+    elif model not in aliases() and is_embedding(config) and (run := _trained_run(model)) is not None:
+        found.append(run)  # an embedding study's trained run (project/name or id): its folder, as on the driver
     data = Path(config["data"]).expanduser() if config.get("data") else None
     local = local_files(get_task(config["task"]) if config.get("task") else None, data)
     if local is not None:
@@ -104,6 +107,23 @@ def shipments(config: dict[str, Any]) -> list[Shipment]:
         else:
             found.append(Shipment("data", os.path.abspath(root), names, None if data.is_dir() else data.name))
     return found
+
+
+def _trained_run(reference: str) -> Shipment | None:
+    """A run of the driver's store named by ``reference``, as the files an embedding trial reads from it (its
+    record, result and checkpoint; not its metrics, logs or compressed models); None if no run has that name."""
+    from bakeoff.errors import StoreError
+    from bakeoff.track import Store
+
+    try:
+        run = Store().get(reference)
+    except StoreError:
+        return None  # a hub id, then
+    root = run.path.resolve()
+    skipped = ("compressed", "metrics", "logs", "files")
+    names = sorted(path.relative_to(root).as_posix() for path in root.rglob("*")
+                   if path.is_file() and path.relative_to(root).parts[0] not in skipped)
+    return Shipment("model", str(root), tuple(names))
 
 
 # -- on the node: run the trial on shipped files, return its run folder ------------------------------------------
