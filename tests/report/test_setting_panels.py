@@ -98,3 +98,11 @@ def test_a_true_false_setting_is_named_not_drawn_as_a_number():
     text = " ".join(sections["Setting: normalize"].sentences)
     assert "False -> True: +10.0 points" in text and "0 -> 1" not in text, text
     assert not any(title.startswith("Grid") for title in sections)  # a heatmap needs two numeric settings
+
+
+def test_how_a_run_ran_is_not_a_setting():
+    """Rows that differ only in nproc (or threads, device) computed the same thing: no panel for it."""
+    rows = [_row(0.70, nproc=1, learning_rate=1e-4), _row(0.71, nproc=2, learning_rate=1e-4),
+            _row(0.80, nproc=1, learning_rate=2e-4)]
+    titles = [s.title for s in setting_sections(Ranking("imdb", "validation", "accuracy", True, rows))]
+    assert "Setting: learning_rate" in titles and not any("nproc" in title for title in titles)

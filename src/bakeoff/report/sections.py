@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from bakeoff.config import TrainConfig, specs
+from bakeoff.config.embedding import EmbeddingConfig
 from bakeoff.errors import BakeoffError
 from bakeoff.metrics import per_class
 from bakeoff.report import svg
@@ -33,7 +35,11 @@ from bakeoff.runs.files import RESULT_FILE
 from bakeoff.runs.results import EmbeddingEvalResult, TrainResult, load_result
 from bakeoff.track.layout import read_metric
 
-NOT_SETTINGS = {*IGNORED_IN_LABEL, "project", "name", "quiet", "threads", "tags", "device", "eval_batch_size"}
+# how a run ran, not what it computed (the options outside a run's identity: nproc, threads, device, ...), and the
+# evaluation batch size: never a setting panel
+NOT_SETTINGS = {*IGNORED_IN_LABEL, "eval_batch_size",
+                *(name for config in (TrainConfig, EmbeddingConfig) for name, spec in specs(config).items()
+                  if not spec.identity)}
 DISAGREEMENTS_SHOWN = 12
 ADJACENT_SHOWN = 8  # adjacent pairs named in the leaderboard's sentence
 LINES_SHOWN = 4  # lines per setting panel
