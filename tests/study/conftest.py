@@ -4,6 +4,24 @@ from pathlib import Path
 
 import pytest
 
+from bakeoff.study import StudyError, load_study
+
+
+def write_study(tmp_path: Path, text: str) -> Path:
+    """A study file with ``text``, for the spec tests."""
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    return path
+
+
+def assert_refused_at_line(path: Path, line: int, message: str) -> None:
+    """Loading ``path`` fails with one error that starts with the file and line, and says ``message``."""
+    with pytest.raises(StudyError) as caught:
+        load_study(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}:{line}: "), text
+    assert message in text
+
 
 @pytest.fixture
 def tiny_study(tmp_path, tiny_model_dir, sentiment_dir):

@@ -6,15 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.study import StudyError, load_study
+from bakeoff.study import load_study
+from tests.study.conftest import assert_refused_at_line, write_study
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _study(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "study.yaml"
-    path.write_text(text)
-    return path
+_study = write_study
 
 
 def test_a_pooling_axis_expands_into_one_embedding_trial_per_pooling(tmp_path):
@@ -82,9 +80,4 @@ def test_the_pooling_example_loads_and_starts_with_its_command():
      5, "unknown embedding setting 'learning_rate'"),
 ])
 def test_embedding_mistakes_name_their_line(tmp_path, body, line, message):
-    path = _study(tmp_path, body)
-    with pytest.raises(StudyError) as caught:
-        load_study(path)
-    text = str(caught.value)
-    assert text.startswith(f"{path}:{line}: "), text
-    assert message in text
+    assert_refused_at_line(_study(tmp_path, body), line, message)

@@ -50,6 +50,16 @@ def _run(study, address):
     return CliRunner().invoke(app, ["run", str(study), "--executor", "ray", "--ray-address", address])
 
 
+def _run_while(study, address, action):
+    """Run the study while ``action`` (a kill) runs beside it in a thread; the study's result."""
+    beside = threading.Thread(target=action)
+    beside.start()
+    try:
+        return _run(study, address)
+    finally:
+        beside.join()
+
+
 def test_trials_on_a_node_without_the_drivers_disk_land_in_its_store_as_local_ones(cluster, tiny_study):
     on_ray, on_local = tiny_study(name="on-ray"), tiny_study(name="on-local")
     result = _run(on_ray, cluster.address)
@@ -83,12 +93,7 @@ def test_a_trial_whose_worker_is_killed_is_crashed_in_the_drivers_store_and_runs
                 killed.append(pid)
             time.sleep(0.05)
 
-    killer = threading.Thread(target=kill_the_trial)
-    killer.start()
-    try:
-        first = _run(study, cluster.address)
-    finally:
-        killer.join()
+    first = _run_while(study, cluster.address, kill_the_trial)
     assert killed, first.output
     [run] = Store().list("killed")
     assert run.status == "CRASHED" and run.info["error"].startswith("Ray task failed"), (run.status, run.info)
@@ -135,12 +140,7 @@ def test_a_trial_whose_node_dies_is_crashed_in_the_drivers_store(cluster, tmp_pa
         for pid in killed:
             os.kill(pid, signal.SIGKILL)
 
-    killer = threading.Thread(target=kill_the_node)
-    killer.start()
-    try:
-        result = _run(study, cluster.address)
-    finally:
-        killer.join()
+    result = _run_while(study, cluster.address, kill_the_node)
     assert killed, result.output
     [run] = Store().list("lost-node")
     assert run.status == "CRASHED" and "node" in run.info["error"], (run.status, run.info, result.output)

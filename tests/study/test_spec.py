@@ -7,14 +7,12 @@ from pathlib import Path
 import pytest
 
 from bakeoff.study import StudyError, load_study
+from tests.study.conftest import assert_refused_at_line, write_study
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _study(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "study.yaml"
-    path.write_text(text)
-    return path
+_study = write_study
 
 
 @pytest.mark.parametrize(("name", "trials"), [("glue_mrpc_three_models.yaml", 9), ("imdb_sweeps.yaml", 10),
@@ -109,12 +107,7 @@ def test_trial_identity_is_the_resolved_config(tmp_path):
     ("models: [minilm-l6]\ntasks: [demo]\ncheckpoints: some\n", 3, "checkpoints 'some': use all, best, none"),
 ])
 def test_mistakes_name_their_line(tmp_path, body, line, message):
-    path = _study(tmp_path, body)
-    with pytest.raises(StudyError) as caught:
-        load_study(path)
-    text = str(caught.value)
-    assert text.startswith(f"{path}:{line}: "), text
-    assert message in text
+    assert_refused_at_line(_study(tmp_path, body), line, message)
 
 
 def test_yaml_1_1_numbers_written_as_text_are_read_as_numbers(tmp_path):
