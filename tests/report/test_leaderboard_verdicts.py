@@ -60,3 +60,10 @@ def test_exact_ties_share_their_rank_and_medal():
     ranking = _rank("t", "validation", [*same, best], None, [])
     assert [(row.label, row.rank, row.medal) for row in ranking.rows] == [
         ("best", 1, "🥇"), *[(f"one-class-{i}", 2, "🥈") for i in range(4)]]
+
+
+def test_training_seconds_read_as_a_person_reads_them():
+    """The majority baseline trains in ~1e-4 s: the tables said 7.899e-05."""
+    from bakeoff.report.sections import seconds_text
+
+    assert [seconds_text(v) for v in (7.899e-05, 2.456, 89.51, 323.5, None)] == ["<0.01", "2.46", "89.5", "324", "-"]

@@ -104,13 +104,6 @@ def run(
         raise typer.Exit(1)
 
 
-def _seconds(value: float | None) -> str:
-    """Training seconds as a person reads them: the majority baseline's 8e-05 s is "<0.01"."""
-    if value is None:
-        return "-"
-    return "<0.01" if value < 0.01 else f"{value:.3g}" if value < 100 else f"{value:.0f}"
-
-
 def _print_notes(notes: list[str]) -> None:
     for note in notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
@@ -164,6 +157,8 @@ def leaderboard(
 
 
 def _print_board(board: Any) -> None:
+    from bakeoff.report.sections import seconds_text
+
     for ranking in board.rankings:
         direction = "higher" if ranking.higher_is_better else "lower"
         view = Table(title=f"{board.project}: {ranking.name}, ranked by {ranking.split} {ranking.metric} ({direction} "
@@ -181,7 +176,7 @@ def _print_board(board: Any) -> None:
             seeds = "-" if row.baseline else str(len(row.seeds))  # a baseline is deterministic: no seeds
             ranks = f" {row.rank_low}-{row.rank_high}" if row.rank_low != row.rank_high else ""  # plausible ranks
             view.add_row(f"{row.medal or row.rank}{ranks}", row.label, f"{row.mean:.3f}{interval}", seeds,
-                         _seconds(row.train_seconds) if row.method in ("trained", "baseline") else "-",
+                         seconds_text(row.train_seconds) if row.method in ("trained", "baseline") else "-",
                          fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
         console.print(view)
         for row in ranking.rows:

@@ -70,7 +70,7 @@ def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Sec
                f"{_points(row.difference_high, percent)}]" if row.difference is not None else "-")
         table.append([str(row.rank), interval_text(row.rank_low, row.rank_high) if row.rank_low else "-", row.label,
                       f"{row.mean:.4f}", interval, str(len(row.seeds)) if not row.baseline else "fixed", row.verdict,
-                      gap, _num(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
+                      gap, seconds_text(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
     sentences = [ranking.caption, *(notes or [])]
     sentences += [f"{row.label}: {row.failed_to_learn}" for row in ranking.rows if row.failed_to_learn]
     sentences += _rank_sentences(ranking)
@@ -548,3 +548,14 @@ def _p(value: float) -> str:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
+
+
+def seconds_text(value: float | None) -> str:
+    """Seconds as a person reads them in a table: the majority baseline's 7.9e-05 s is "<0.01".
+
+    >>> seconds_text(7.9e-05), seconds_text(2.456), seconds_text(323.5)
+    ('<0.01', '2.46', '324')
+    """
+    if value is None:
+        return "-"
+    return "<0.01" if value < 0.01 else f"{value:.3g}" if value < 100 else f"{value:.0f}"
