@@ -72,6 +72,7 @@ class Comparison:
     seeds_paired: bool = False
     p_adjusted: float | None = None
     standard_error: float | None = field(default=None, repr=False)
+    degrees_of_freedom: float | None = field(default=None, repr=False)  # Welch-Satterthwaite; None: no spread
 
     @property
     def significant(self) -> bool:
@@ -227,7 +228,8 @@ def compare_values(first: list[float], second: list[float]) -> Comparison | None
     test = stats.ttest_ind(a, b, equal_var=False)
     interval = test.confidence_interval(0.95)
     return Comparison(difference, float(interval.low), float(interval.high), float(test.pvalue), SCOPE_SEEDS,
-                      standard_error=float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)))
+                      standard_error=float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)),
+                      degrees_of_freedom=float(test.df))
 
 
 def holm(p_values: list[float]) -> list[float]:
@@ -383,7 +385,7 @@ def _t_test(observed: float, parts: list[tuple[float, int]], scope: str, paired:
     p = float(2 * special.stdtr(df, -abs(observed) / error))
     half = float(special.stdtrit(df, 1 - ALPHA / 2)) * error
     return Comparison(observed, observed - half, observed + half, min(1.0, p), scope, paired,
-                      standard_error=error)
+                      standard_error=error, degrees_of_freedom=float(df))
 
 
 def _p_text(p: float) -> str:
