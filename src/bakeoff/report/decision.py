@@ -1,0 +1,116 @@
+"""Three answers, not two: a row is better, worse, **equivalent** within a tolerance, or **undecided**.
+
+"We could not tell them apart" is not "they are the same" (absence of evidence is not evidence of absence). A
+comparison with the leader answers one of:
+
+- **better** / **worse**: the two-sided test of "no difference" rejects at ``alpha`` (its p-value, Holm-adjusted
+  when several rows were compared with one leader, is below ``alpha``), and the gap is larger than the tolerance
+  could excuse (the row is not also equivalent).
+- **equivalent**: two one-sided tests (TOST; Schuirmann 1987, Lakens 2017) each reject at ``alpha``: the
+  difference is above ``-tolerance`` and below ``+tolerance``. Equivalently, the ``1 - 2 alpha`` interval of the
+  difference lies inside ``(-tolerance, +tolerance)``. A significant gap smaller than the tolerance is
+  equivalent: the tolerance is the user's statement of what difference does not matter.
+- **undecided**: neither. More seeds, or more evaluation rows, would decide it.
+
+The tolerance is in the metric's own units here (``0.01`` = 1 point of accuracy); ``points`` converts the user's
+points for metrics on a 0..1 scale. The comparison's standard error and Welch-Satterthwaite degrees of freedom come
+from ``report.verdict`` (seeds and examples both counted); a sequential design passes a smaller ``alpha`` per look.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from bakeoff.report.verdict import ALPHA, Comparison
+
+DEFAULT_TOLERANCE_POINTS = 1.0
+UNBOUNDED_METRICS = ("loss",)  # metrics not on a 0..1 scale: their tolerance is in their own units
+
+
+class Answer(str, Enum):
+    """One comparison's answer; the string is what JSON and tables show."""
+
+    BETTER = "better"
+    WORSE = "worse"
+    EQUIVALENT = "equivalent"
+    UNDECIDED = "undecided"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer for ``row - leader`` (signed so that positive means the row is better on the metric).
+
+    ``low``/``high`` bound the ``1 - 2 alpha`` interval TOST reads (90% at alpha 0.05); ``p_difference`` is the
+    two-sided p of "no difference" the better/worse answer reads; ``p_equivalence`` the larger of TOST's two
+    one-sided p-values.
+    """
+
+    answer: Answer
+    difference: float
+    low: float
+    high: float
+    tolerance: float
+    alpha: float
+    p_difference: float
+    p_equivalence: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"answer": self.answer.value, "difference": self.difference, "low": self.low, "high": self.high,
+                "tolerance": self.tolerance, "alpha": self.alpha, "p_difference": self.p_difference,
+                "p_equivalence": self.p_equivalence}
+
+
+def points(metric: str) -> float:
+    """How many of the user's tolerance points one unit of ``metric`` is: 100 on a 0..1 scale, else 1.
+
+    >>> points("accuracy"), points("loss")
+    (100.0, 1.0)
+    """
+    return 1.0 if metric in UNBOUNDED_METRICS else 100.0
+
+
+def decide(comparison: Comparison, tolerance: float, *, alpha: float = ALPHA) -> Decision:
+    """better / worse / equivalent / undecided for ``comparison.difference`` (positive: the first side is better).
+
+    Args:
+        comparison: from ``report.verdict`` (difference, standard error, degrees of freedom, p-values).
+        tolerance: the largest difference that does not matter, in the metric's units (> 0).
+        alpha: the level of both tests; a sequential design passes its per-look level.
+
+    >>> from bakeoff.report.verdict import Comparison
+    >>> close = Comparison(0.002, None, None, 0.6, "", standard_error=0.003, degrees_of_freedom=50.0)
+    >>> decide(close, 0.01).answer.value
+    'equivalent'
+    >>> decide(close, 0.001).answer.value
+    'undecided'
+    >>> far = Comparison(-0.05, None, None, 1e-6, "", standard_error=0.005, degrees_of_freedom=50.0)
+    >>> decide(far, 0.01).answer.value
+    'worse'
+    """
+    if not tolerance > 0 or math.isinf(tolerance):
+        raise ValueError(f"the tolerance must be a positive number, not {tolerance!r}")
+    from scipy import stats
+
+    difference = float(comparison.difference)
+    error = comparison.standard_error
+    p_difference = comparison.p_adjusted if comparison.p_adjusted is not None else comparison.p_value
+    if not error:  # no noise measured (both sides deterministic on the same rows): the difference is the fact
+        low = high = difference
+        p_equivalence = 0.0 if abs(difference) < tolerance else 1.0
+    else:
+        df = comparison.degrees_of_freedom if comparison.degrees_of_freedom else math.inf
+        distribution = stats.t(df)
+        half = float(distribution.ppf(1 - alpha)) * error
+        low, high = difference - half, difference + half
+        above = float(distribution.sf((difference + tolerance) / error))  # H0: difference <= -tolerance
+        below = float(distribution.cdf((difference - tolerance) / error))  # H0: difference >= +tolerance
+        p_equivalence = max(above, below)
+    if p_equivalence < alpha:
+        answer = Answer.EQUIVALENT
+    elif p_difference < alpha:
+        answer = Answer.BETTER if difference > 0 else Answer.WORSE
+    else:
+        answer = Answer.UNDECIDED
+    return Decision(answer, difference, low, high, tolerance, alpha, float(p_difference), p_equivalence)
