@@ -143,11 +143,15 @@ def leaderboard(
     study_or_project: Annotated[str, typer.Argument(help="A study file, or a project name in the store.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    tolerance: Annotated[float | None, typer.Option(
+        help="The largest difference from the leader that does not matter, in points of the metric (default: the "
+             "study file's decide: {tolerance: ...}, else 1).")] = None,
 ) -> None:
-    """Rank a study's models by mean validation metric over seeds, with 95% intervals and significance."""
+    """Rank a study's models by mean validation metric over seeds, with 95% intervals, and each row against the
+    leader: better, worse, equivalent within the tolerance, or undecided."""
     from bakeoff.api import leaderboard as build
 
-    board = build(study_or_project)
+    board = build(study_or_project, tolerance=tolerance)
     if as_json:
         print_json(board.to_dict())
     elif as_csv:
@@ -169,8 +173,8 @@ def _print_board(board: Any) -> None:
                          f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
         view.add_column("", no_wrap=True, min_width=2)
         view.add_column("model", overflow="fold")
-        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
-            view.add_column(column, justify="right" if column != "vs leader" else "left")
+        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader [90%]"):
+            view.add_column(column, justify="right" if not column.startswith("vs leader") else "left")
         for row in ranking.rows:
             interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
             seeds = "-" if row.baseline else str(len(row.seeds))  # a baseline is deterministic: no seeds

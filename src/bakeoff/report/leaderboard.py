@@ -35,6 +35,7 @@ from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info
 from bakeoff.report import frozen
 from bakeoff.report.baselines import MAJORITY, baselines_for
+from bakeoff.report.decision import Decision, decide, points, reversed_comparison, tolerance_of
 from bakeoff.report.ranks import rank_intervals
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
@@ -92,6 +93,7 @@ class Row:
     config: dict[str, Any] = field(default_factory=dict, repr=False)
     kind: str = ""  # an embedding row's kind (pairs, probe, retrieval); "" for trained rows
     deterministic: bool = False  # a frozen row whose score no seed can change (no training subset)
+    decision: Decision | None = field(default=None, repr=False)  # against the leader: report/decision.py
     _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
     # per seed: (per-example values, their labels or None, fingerprint) for metrics of scores and ranks
     _scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = field(default_factory=dict, repr=False)
@@ -100,6 +102,7 @@ class Row:
         out = asdict(self)
         out.pop("_predictions")
         out.pop("_scores")
+        out["decision"] = self.decision.to_dict() if self.decision else None
         return out
 
 
@@ -116,6 +119,7 @@ class Ranking:
     caption: str = ""  # the verdict's method and the minimum detectable effect, in words
     kind: str = ""  # embedding kind of a ranking of frozen rows (pairs, probe, retrieval); "" for trained rows
     adjacent_ties: list[int] = field(default_factory=list)  # i: rows[i] and rows[i + 1] cannot be told apart
+    tolerance: float = 0.01  # the largest difference that does not matter, in the metric's units (decision.py)
 
     @property
     def name(self) -> str:
@@ -131,7 +135,8 @@ class Ranking:
         return {"task": self.task, "kind": self.kind, "split": self.split, "metric": self.metric,
                 "higher_is_better": self.higher_is_better,
                 "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
-                "adjacent_ties": self.adjacent_ties,
+                "adjacent_ties": self.adjacent_ties, "tolerance": self.tolerance,
+                "tolerance_points": self.tolerance * points(self.metric),
                 "rows": [row.to_dict() for row in self.rows]}
 
 
@@ -156,11 +161,12 @@ class Leaderboard:
         buffer = io.StringIO()
         columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
                    "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value", "kind",
-                   "rank_low", "rank_high"]  # appended last: scripts may read the others by position
+                   "rank_low", "rank_high", "answer"]  # appended last: scripts may read the others by position
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in self.rows:
-            writer.writerow({**row.to_dict(), "seeds": " ".join(map(str, row.seeds))})
+            writer.writerow({**row.to_dict(), "seeds": " ".join(map(str, row.seeds)),
+                             "answer": row.decision.answer.value if row.decision else ""})
         return buffer.getvalue()
 
 
@@ -181,9 +187,10 @@ class _Entry:
         return self.report.split if self.report else "validation"
 
 
-def build(project: str, store: Store | None = None, baselines: bool = True) -> Leaderboard:
+def build(project: str, store: Store | None = None, baselines: bool = True,
+          tolerance: float | None = None) -> Leaderboard:
     """The leaderboard of every COMPLETED run in ``project``: one ranking per task and split, each with the two
-    baselines unless ``baselines=False``."""
+    baselines unless ``baselines=False``; ``tolerance`` (points of the metric, default 1) decides equivalence."""
     store = store or Store()
     groups: dict[tuple[str, str, str], list[_Entry]] = {}
     notes: list[str] = []
@@ -216,7 +223,7 @@ def build(project: str, store: Store | None = None, baselines: bool = True) -> L
     for (_, method, split), entries in groups.items():
         row = _frozen_row(entries) if method == FROZEN else _row(entries, method)
         by_ranking.setdefault((row.task, split, row.kind), []).append(row)
-    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes, kind)
+    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes, kind, tolerance)
                 for (task, split, kind), rows in sorted(by_ranking.items(), key=_order)]
     return Leaderboard(project, rankings, notes)
 
@@ -228,9 +235,10 @@ def _order(item: tuple[tuple[str, str, str], list[Row]]) -> tuple[str, str, int,
 
 
 def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str],
-          kind: str = "") -> Ranking:
+          kind: str = "", tolerance_points: float | None = None) -> Ranking:
     metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
+    tolerance = tolerance_of(metric, tolerance_points)
     _label(rows)
     if project_dir is not None:
         rows += _baseline_rows(rows, project_dir, split, metric, higher, notes)
@@ -242,19 +250,32 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
         rank = rows[position - 2].rank if tied else position
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _failed_to_learn(rows, higher, notes)
-    _verdicts(rows, metric)
+    _verdicts(rows, metric, tolerance)
     intervals = rank_intervals(rows, lambda a, b: compare_rows(a, b, metric), higher)
     for row, (low, high) in zip(rows, intervals.intervals, strict=True):
         row.rank_low, row.rank_high = low, high
+    method = verdict_method(metric, tolerance)
     if rows[0]._scores:
-        mde, caption = frozen.score_power(rows, [compare_rows(rows[0], row, metric) for row in rows[1:]], split)
+        mde, caption = frozen.score_power(rows, [compare_rows(rows[0], row, metric) for row in rows[1:]], split,
+                                          method)
     else:
-        mde, caption = _power(rows, split)
+        mde, caption = _power(rows, split, method)
     if kind:
         caption += (". Frozen-embedding rows: the 95% interval counts the examples (jackknife) and the seeds; "
                     "a deterministic row has no seed noise")
     return Ranking(task, split, metric, higher, rows, mde, caption, kind,
-                   adjacent_ties=intervals.untold_neighbours())
+                   adjacent_ties=intervals.untold_neighbours(), tolerance=tolerance)
+
+
+def verdict_method(metric: str, tolerance: float) -> str:
+    """How 'vs leader' reads, with the tolerance: the start of every ranking's caption."""
+    scale = points(metric)
+    unit = "points" if scale == 100 else f"{metric} units"
+    return (f"vs leader: row minus leader in {unit} [90% interval] and Holm-adjusted p, seed AND example noise "
+            f"counted; tolerance "
+            f"{tolerance * scale:g} {unit}. better/worse = significant at 5% (Holm-adjusted); equivalent = the whole "
+            f"interval within ±{tolerance * scale:g} (two one-sided tests, TOST); undecided = neither: more seeds "
+            "or more evaluation rows would decide it (`bakeoff run FILE --dry-run` says how many)")
 
 
 def _row(entries: list[_Entry], method: str) -> Row:
@@ -426,8 +447,9 @@ def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
             notes.append(hint)
 
 
-def _verdicts(rows: list[Row], metric: str) -> None:
-    """Each row against the leader, both noise sources counted; Holm over the rows that got a p-value."""
+def _verdicts(rows: list[Row], metric: str, tolerance: float = 0.01) -> None:
+    """Each row against the leader, both noise sources counted; Holm over the rows that got a p-value; then one
+    of the three answers (better/worse, equivalent within ``tolerance``, undecided: ``decision.py``)."""
     leader = rows[0]
     leader.verdict = "leader"
     tested: list[tuple[Row, Comparison]] = []
@@ -440,7 +462,9 @@ def _verdicts(rows: list[Row], metric: str) -> None:
         tested.append((row, comparison))
     for (row, comparison), adjusted in zip(tested, holm([c.p_value for _, c in tested]), strict=True):
         comparison.p_adjusted = adjusted
-        row.verdict, row.p_value, row.verdict_scope = comparison.text, adjusted, comparison.scope
+        row.decision = decide(reversed_comparison(comparison), tolerance)
+        row.verdict = f"{row.decision.text(points(metric))} {comparison.text.split(' ', 1)[1]}"  # with Holm's p
+        row.p_value, row.verdict_scope = adjusted, comparison.scope
         row.difference, row.difference_low, row.difference_high = (comparison.difference, comparison.low,
                                                                    comparison.high)
     for row in rows:
@@ -489,10 +513,8 @@ def _stack(row: Row) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([row._predictions[k][0] for k in keys]), row._predictions[keys[0]][1]
 
 
-def _power(rows: list[Row], split: str) -> tuple[float | None, str]:
-    """The minimum detectable effect of one ranking, and the caption that states it."""
-    method = ("vs leader: difference (leader minus row), counting seed AND example noise, Holm-adjusted p; "
-              "sig. = significant at 5%, noise = within noise")
+def _power(rows: list[Row], split: str, method: str) -> tuple[float | None, str]:
+    """The minimum detectable effect of one ranking, and the caption (starting with ``method``) that states it."""
     trained = [row for row in rows if not row.baseline and row._predictions]
     spreads = [float(np.var(row.values, ddof=1)) for row in trained if len(row.values) > 1]
     if not trained or not rows[0]._predictions:

@@ -61,16 +61,17 @@ class Section:
 
 def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Section:
     percent = ranking.metric != "loss"
+    tolerance = ranking.tolerance * (100 if percent else 1)
     header = ["rank", "plausible ranks", "row", f"{ranking.metric} (mean over seeds)", "95% interval", "seeds",
-              "vs leader", "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
+              f"vs leader: row minus leader [90%], tolerance ±{tolerance:g}", "p (Holm)", "train s",
+              "p50 ms (batch 1)", "MB"]
     table = [header]
     for row in ranking.rows:
         interval = f"[{row.low:.3f}, {row.high:.3f}]" if row.low is not None else "-"
-        gap = (f"{_points(row.difference, percent)} [{_points(row.difference_low, percent)}, "
-               f"{_points(row.difference_high, percent)}]" if row.difference is not None else "-")
         table.append([str(row.rank), interval_text(row.rank_low, row.rank_high) if row.rank_low else "-", row.label,
                       f"{row.mean:.4f}", interval, str(len(row.seeds)) if not row.baseline else "fixed", row.verdict,
-                      gap, seconds_text(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
+                      _p(row.p_value) if row.p_value is not None else "-", seconds_text(row.train_seconds),
+                      _num(row.latency_p50_ms), _num(row.size_mb)])
     sentences = [ranking.caption, *(notes or [])]
     sentences += [f"{row.label}: {row.failed_to_learn}" for row in ranking.rows if row.failed_to_learn]
     sentences += _rank_sentences(ranking)
