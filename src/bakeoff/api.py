@@ -90,6 +90,23 @@ def leaderboard(study_or_project: str | Path, *, tolerance: float | None = None)
     return board
 
 
+def decision_plan(study_or_project: str | Path, *, tolerance: float | None = None) -> list[str]:
+    """What the study's comparisons with the leader still need: for each undecided one, how many seeds per row
+    (or evaluation rows) would decide it (``report/plan.py``); empty when nothing has run yet.
+
+    >>> bakeoff.decision_plan("examples/offline_minilm.yaml")  # doctest: +SKIP
+    """
+    from bakeoff.report.plan import plan_lines
+    from bakeoff.track import Store
+
+    name = str(study_or_project)
+    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+        name = load_study(name).name
+    if not any(run.status == "COMPLETED" for run in Store().list(name)):
+        return []
+    return plan_lines(leaderboard(study_or_project, tolerance=tolerance))
+
+
 def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment: str | None = None,
                   checkpoints: bool = False, store: str | Path | None = None, workers: int = 4,
                   progress: Any = None) -> ExportSummary:
@@ -149,5 +166,5 @@ def recommend(study_or_project: str | Path, *, max_latency_ms: float | None = No
 
 
 __all__ = ["CompressReport", "Embedder", "EmbeddingEvalResult", "Index", "InputColumns", "PredictResult",
-           "TrainResult", "bench", "compress", "demo", "embed", "evaluate", "evaluate_embeddings", "export_mlflow",
-           "input_columns", "leaderboard", "predict", "recommend", "report", "run_study", "train"]
+           "TrainResult", "bench", "compress", "decision_plan", "demo", "embed", "evaluate", "evaluate_embeddings",
+           "export_mlflow", "input_columns", "leaderboard", "predict", "recommend", "report", "run_study", "train"]

@@ -30,7 +30,9 @@ def run(
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
     max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes; ray: in flight).")] = 1,
     retry_failed: Annotated[bool, typer.Option(help="Run FAILED trials again too (crashed ones always are).")] = False,
-    dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing. On a study that has run: "
+                                               "how many seeds or rows would decide each undecided comparison.")
+                       ] = False,
 ) -> None:
     """Run a study: every trial once, resuming where a previous run of the same file stopped."""
     from bakeoff.api import leaderboard, run_study
@@ -50,6 +52,10 @@ def run(
             console.print(f"{trial.id}  {trial.run_name}  seed {trial.config['seed']}", highlight=False)
         _print_notes(spec.notes)
         console.print(f"{len(spec.trials)} trials in study {spec.name!r}; nothing was run")
+        from bakeoff.api import decision_plan
+
+        for line in decision_plan(spec.path):  # a study that has run: what its undecided comparisons need
+            console.print(line, highlight=False)
         return
     _print_notes(spec.notes)
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

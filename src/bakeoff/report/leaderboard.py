@@ -50,6 +50,7 @@ from bakeoff.report.verdict import (
 from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE, compression_reports
 from bakeoff.runs.results import (
     CompressReport,
+    DataInfo,
     EmbeddingEvalResult,
     TrainResult,
     load_result,
@@ -120,11 +121,13 @@ class Ranking:
     kind: str = ""  # embedding kind of a ranking of frozen rows (pairs, probe, retrieval); "" for trained rows
     adjacent_ties: list[int] = field(default_factory=list)  # i: rows[i] and rows[i + 1] cannot be told apart
     tolerance: float = 0.01  # the largest difference that does not matter, in the metric's units (decision.py)
+    data: str = ""  # which data, where one task was run on several data sets (by fingerprint); else ""
 
     @property
     def name(self) -> str:
-        """The task, and the embedding kind for a ranking of frozen embeddings: ``mrpc``, ``mrpc pairs``."""
-        return f"{self.task} {self.kind}" if self.kind else self.task
+        """The task, the embedding kind for a ranking of frozen embeddings, and the data where one task was run on
+        several data sets: ``mrpc``, ``mrpc pairs``, ``custom [data a.csv]``."""
+        return (f"{self.task} {self.kind}" if self.kind else self.task) + (f" [{self.data}]" if self.data else "")
 
     @property
     def trained(self) -> list[Row]:
@@ -135,7 +138,7 @@ class Ranking:
         return {"task": self.task, "kind": self.kind, "split": self.split, "metric": self.metric,
                 "higher_is_better": self.higher_is_better,
                 "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
-                "adjacent_ties": self.adjacent_ties, "tolerance": self.tolerance,
+                "adjacent_ties": self.adjacent_ties, "tolerance": self.tolerance, "data": self.data,
                 "tolerance_points": self.tolerance * points(self.metric),
                 "rows": [row.to_dict() for row in self.rows]}
 
@@ -186,6 +189,13 @@ class _Entry:
             return self.result.split
         return self.report.split if self.report else "validation"
 
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the rows this entry was scored on ("" when the run did not record one)."""
+        data = self.result.data
+        found = data.fingerprints if isinstance(data, DataInfo) else (data or {}).get("fingerprints") or {}
+        return str(found.get(self.split) or "")
+
 
 def build(project: str, store: Store | None = None, baselines: bool = True,
           tolerance: float | None = None) -> Leaderboard:
@@ -194,9 +204,7 @@ def build(project: str, store: Store | None = None, baselines: bool = True,
     store = store or Store()
     groups: dict[tuple[str, str, str], list[_Entry]] = {}
     notes: list[str] = []
-    for run in store.list(project):
-        if run.status != "COMPLETED" or not (run.path / RESULT_FILE).is_file():
-            continue
+    for run in _study_runs(project, store, notes):
         try:
             result = load_result(run.path / RESULT_FILE)
         except BakeoffError as error:
@@ -219,23 +227,91 @@ def build(project: str, store: Store | None = None, baselines: bool = True,
             compressed = _Entry(run, result, rung, entry.predictions, report)
             groups.setdefault((variant, report.method, report.split), []).append(compressed)
     groups = _highest_rungs(groups)
-    by_ranking: dict[tuple[str, str, str], list[Row]] = {}
-    for (_, method, split), entries in groups.items():
-        row = _frozen_row(entries) if method == FROZEN else _row(entries, method)
-        by_ranking.setdefault((row.task, split, row.kind), []).append(row)
-    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes, kind, tolerance)
-                for (task, split, kind), rows in sorted(by_ranking.items(), key=_order)]
+    data_sets = _data_sets(groups)
+    by_ranking: dict[tuple[str, str, str, str], list[Row]] = {}
+    for key, entries in groups.items():
+        row = _frozen_row(entries) if key[1] == FROZEN else _row(entries, key[1])
+        by_ranking.setdefault((row.task, key[2], row.kind, data_sets[key]), []).append(row)
+    named = _name_data_sets(by_ranking, notes)
+    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes, kind, tolerance,
+                      named[(task, split, kind, data)])
+                for (task, split, kind, data), rows in sorted(by_ranking.items(), key=_order)]
     return Leaderboard(project, rankings, notes)
 
 
-def _order(item: tuple[tuple[str, str, str], list[Row]]) -> tuple[str, str, int, str]:
-    (task, split, kind), _ = item
+def _study_runs(project: str, store: Store, notes: list[str]) -> list[Run]:
+    """The finished runs of ``project``; when it holds a study's runs (tagged ``study:<project>``), those only: a
+    run trained by hand with ``--project <study>`` did not follow the study's design, and is named, not ranked."""
+    finished = [run for run in store.list(project)
+                if run.status == "COMPLETED" and (run.path / RESULT_FILE).is_file()]
+    tag = f"study:{project}"
+    members = [run for run in finished if tag in (run.info.get("tags") or [])]
+    if not members or len(members) == len(finished):
+        return finished
+    outside = [run.name for run in finished if tag not in (run.info.get("tags") or [])]
+    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+    notes.append(f"{len(outside)} run(s) in project {project!r} were not run by study {project!r} (trained by hand "
+                 f"with --project {project}?) and are left out of its leaderboard: {shown}. Train them under "
+                 "another --project to rank them apart, or add them to the study file")
+    return members
+
+
+def _data_sets(groups: dict[tuple[str, str, str], list[_Entry]]) -> dict[tuple[str, str, str], str]:
+    """Which data each row was measured on, by fingerprint: rows whose runs were scored on the same rows (the same
+    fingerprint of the same split) are on the same data; so are the seeds of one row and the compressed copies of
+    one run (a file split per seed has a fingerprint per seed). Returns one data-set id per row (group)."""
+    parent = {key: key for key in groups}
+
+    def root(key: tuple[str, str, str]) -> tuple[str, str, str]:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    first_seen: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for key, entries in groups.items():
+        for entry in entries:
+            for link in ((entry.split, entry.fingerprint), ("run", str(entry.run.path))):
+                if not link[1]:
+                    continue
+                other = first_seen.setdefault(link, key)
+                parent[root(key)] = root(other)
+    roots = {root(key) for key in groups}
+    ids = {found: str(index) for index, found in enumerate(sorted(roots))}
+    return {key: ids[root(key)] for key in groups}
+
+
+def _name_data_sets(by_ranking: dict[tuple[str, str, str, str], list[Row]],
+                    notes: list[str]) -> dict[tuple[str, str, str, str], str]:
+    """A name for each ranking's data where one task was run on several data sets (else ""), and a note."""
+    seen: dict[tuple[str, str, str], list[tuple[str, str, str, str]]] = {}
+    for key in by_ranking:
+        seen.setdefault(key[:3], []).append(key)
+    names = {key: "" for key in by_ranking}
+    for (task, split, _), keys in seen.items():
+        if len(keys) < 2:
+            continue
+        for key in keys:
+            sources = sorted({Path(str(row.config.get("data"))).name if row.config.get("data") else "task data"
+                              for row in by_ranking[key]})
+            names[key] = "data " + ", ".join(sources)
+        if len({names[key] for key in keys}) < len(keys):  # the same file name holding other rows: number them
+            for number, key in enumerate(keys, start=1):
+                names[key] = f"{names[key]} #{number}"
+        notes.append(f"{task} ({split}) was run on {len(keys)} different data sets (by the fingerprint of the "
+                     f"{split} rows): {'; '.join(names[key] for key in keys)}. Each is ranked apart; rows on "
+                     "different data are never compared")
+    return names
+
+
+def _order(item: tuple[tuple[str, str, str, str], list[Row]]) -> tuple[str, str, int, str, str]:
+    (task, split, kind, data), _ = item
     known = ("validation", "test", "train")
-    return task, kind, known.index(split) if split in known else 3, split
+    return task, kind, known.index(split) if split in known else 3, split, data
 
 
 def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str],
-          kind: str = "", tolerance_points: float | None = None) -> Ranking:
+          kind: str = "", tolerance_points: float | None = None, data: str = "") -> Ranking:
     metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
     tolerance = tolerance_of(metric, tolerance_points)
@@ -264,7 +340,7 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
         caption += (". Frozen-embedding rows: the 95% interval counts the examples (jackknife) and the seeds; "
                     "a deterministic row has no seed noise")
     return Ranking(task, split, metric, higher, rows, mde, caption, kind,
-                   adjacent_ties=intervals.untold_neighbours(), tolerance=tolerance)
+                   adjacent_ties=intervals.untold_neighbours(), tolerance=tolerance, data=data)
 
 
 def verdict_method(metric: str, tolerance: float) -> str:

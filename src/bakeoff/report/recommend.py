@@ -101,6 +101,10 @@ def ranking_for(board: Leaderboard, task: str | None = None, split: str = "valid
     if not found:
         raise BakeoffError(f"project {board.project!r} has no {split} ranking" + (f" for task {task!r}" if task else "")
                            + (f": its tasks on {split} are {', '.join(tasks)}" if tasks else ""))
+    if len({r.task for r in found}) == 1 and all(r.data for r in found):  # one task on several data sets
+        names = ", ".join(repr(r.name) for r in found)
+        raise BakeoffError(f"project {board.project!r} ranks {found[0].task} on {len(found)} different data sets, "
+                           f"never compared with each other: name one with --task ({names})")
     raise BakeoffError(f"project {board.project!r} ranks several tasks ({', '.join(tasks)}): name one with --task")
 
 
@@ -185,13 +189,14 @@ def _set_aside_sentences(set_aside: list[SetAside], best: Row, tolerance: float,
             out.append(f"{item.label} is cheaper but was set aside: it is worse than {best.label} ({gap}).")
         else:
             out.append(f"{best.label} against the cheaper {item.label} is undecided ({gap}): the interval allows a "
-                       f"loss larger than the {tolerance * scale:g}-{unit[:-1]} tolerance, and the gap is not significant "
-                       f"either, so {item.label} was set aside. {item.would_decide}")
+                       f"loss larger than the {tolerance * scale:g}-{unit[:-1]} tolerance, and the gap is not "
+                       f"significant either, so {item.label} was set aside. {item.would_decide}")
     return out
 
 
 def _gap(decision: Decision, scale: float) -> str:
-    return (f"{decision.difference * scale:+.1f} {'points' if scale == 100 else 'units'} against it, 90% interval [{decision.low * scale:+.1f}, "
+    unit = "points" if scale == 100 else "units"
+    return (f"{decision.difference * scale:+.1f} {unit} against it, 90% interval [{decision.low * scale:+.1f}, "
             f"{decision.high * scale:+.1f}] inside ±{decision.tolerance * scale:g}")
 
 
