@@ -52,7 +52,7 @@ def test_the_leaderboard_shows_the_answer_the_interval_and_the_tolerance(tmp_pat
     assert row["decision"]["answer"] == "undecided" and row["verdict"].startswith("undecided -14.0 [")
     result = runner.invoke(app, ["leaderboard", project], env={"COLUMNS": "200"})
     text = " ".join(result.output.replace("│", " ").split())
-    assert result.exit_code == 0 and "undecided -14.0 [" in text and "tolerance 1 points" in text, result.output
+    assert result.exit_code == 0 and "undecided -14.0 [" in text and "tolerance 1 point." in text, result.output
 
 
 def test_a_tolerance_that_is_not_a_positive_number_is_refused_in_one_line(tmp_path):

@@ -76,6 +76,15 @@ class Decision:
         return self.low <= -self.tolerance
 
 
+def points_text(value: float) -> str:
+    """``1 point``, ``2.5 points``: a tolerance as a reader says it.
+
+    >>> points_text(1.0), points_text(0.5)
+    ('1 point', '0.5 points')
+    """
+    return f"{value:g} point" + ("" if value == 1 else "s")
+
+
 def _signed(value: float) -> str:
     return f"{value:+.1f}" if abs(value) >= 0.05 else "0.0"
 

@@ -35,7 +35,7 @@ from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info
 from bakeoff.report import frozen
 from bakeoff.report.baselines import MAJORITY, baselines_for
-from bakeoff.report.decision import Decision, decide, points, reversed_comparison, tolerance_of
+from bakeoff.report.decision import Decision, decide, points, points_text, reversed_comparison, tolerance_of
 from bakeoff.report.ranks import rank_intervals
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
@@ -347,9 +347,9 @@ def verdict_method(metric: str, tolerance: float) -> str:
     """How 'vs leader' reads, with the tolerance: the start of every ranking's caption."""
     scale = points(metric)
     unit = "points" if scale == 100 else f"{metric} units"
+    amount = points_text(tolerance * scale) if scale == 100 else f"{tolerance * scale:g} {unit}"
     return (f"vs leader: row minus leader in {unit} [90% interval] and Holm-adjusted p, seed AND example noise "
-            f"counted; tolerance "
-            f"{tolerance * scale:g} {unit}. better/worse = significant at 5% (Holm-adjusted); equivalent = the whole "
+            f"counted; tolerance {amount}. better/worse = significant at 5% (Holm-adjusted); equivalent = the whole "
             f"interval within ±{tolerance * scale:g} (two one-sided tests, TOST); undecided = neither: more seeds "
             "or more evaluation rows would decide it (`bakeoff run FILE --dry-run` says how many)")
 

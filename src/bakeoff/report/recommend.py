@@ -21,7 +21,7 @@ from typing import Any
 import math
 
 from bakeoff.errors import BakeoffError
-from bakeoff.report.decision import Answer, Decision, decide, points
+from bakeoff.report.decision import Answer, Decision, decide, points, points_text
 from bakeoff.report.leaderboard import Leaderboard, Ranking, Row, compare_rows
 from bakeoff.report.plan import need
 from bakeoff.report.verdict import Comparison, holm
@@ -126,8 +126,8 @@ def recommend(ranking: Ranking, budgets: Budgets | None = None) -> Recommendatio
     scale, tolerance = points(ranking.metric), ranking.tolerance
     reasons = [f"{best.label} has the best {ranking.metric} ({best.mean:.4f}, mean of {len(best.seeds)} seed(s)) "
                f"among the {len(qualifying)} of {len(candidates)} rows that meet every budget{_stated(budgets)}; "
-               f"a cheaper row replaces it only if equivalent within ±{tolerance * scale:g} points (the tolerance) "
-               "or better."]
+               f"a cheaper row replaces it only if equivalent within ±{points_text(tolerance * scale)} (the "
+               "tolerance) or better."]
     cheaper = sorted((row for row in qualifying if row is not best and _cost(row) < _cost(best)), key=_cost)
     judged = _against_best(best, cheaper, ranking)
     accepted = [(row, decision) for row, _, decision in judged if decision is not None
