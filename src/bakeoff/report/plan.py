@@ -38,7 +38,8 @@ class Need:
     """What would decide one comparison (``row`` against ``leader``); differences in the metric's units.
 
     ``seeds``: seeds per row that would decide it (None: no number up to ``MAX_SEEDS`` would); ``rows``: the
-    evaluation rows that would, with the seeds there are now (None: unknown, or no number would);
+    evaluation rows that would, with ``rows_seeds`` seeds per row (the seeds there are now, or the fewest more
+    that let rows decide it; None: unknown, or no number would);
     ``examples_limit``: the evaluation set alone keeps it undecided, however many seeds.
     """
 
@@ -51,6 +52,7 @@ class Need:
     seeds: int | None
     rows_now: int | None
     rows: int | None
+    rows_seeds: int  # the seeds per row ``rows`` assumes (more than now when rows alone cannot decide it)
     examples_limit: bool
     example_half_width: float | None  # the interval's half-width from the examples alone, now
 
@@ -70,7 +72,9 @@ class Need:
         else:
             parts.append(f"no number of seeds up to {MAX_SEEDS} would decide it ({stays})")
         if self.rows is not None and self.rows_now and (self.seeds is None or self.examples_limit):
-            parts.append(f"about {self.rows:,} evaluation rows would ({reach}; use the test split or more data)")
+            with_seeds = f" with {self.rows_seeds} seeds per row" if self.rows_seeds != self.seeds_now else ""
+            parts.append(f"about {self.rows:,} evaluation rows would{with_seeds} ({reach}; use the test split or "
+                         "more data)")
         elif self.seeds is None and self.rows is None and self.rows_now:
             parts.append("nor would more evaluation rows alone: both are needed, or a larger tolerance")
         return f"{self.row} against {self.leader}: " + "; ".join(parts) + "."
@@ -110,16 +114,21 @@ def need(comparison: Comparison, tolerance: float, row: str = "row", leader: str
     seeds = seeds_needed(comparison, tolerance, alpha=alpha, max_seeds=max_seeds)
     rows_now = comparison.rows if comparison.example_variance is not None else None
     examples_limit = bool(rows_now) and _decided(comparison, tolerance, alpha, math.inf, 1.0) is None
-    rows = _rows_needed(comparison, tolerance, alpha, seeds_now) if rows_now else None
+    rows, rows_seeds = None, seeds_now
+    candidates = [seeds_now] + [k for k in (2 * seeds_now, 4 * seeds_now, 8 * seeds_now, max_seeds) if k > seeds_now]
+    for rows_seeds in candidates if rows_now else []:  # rows alone, else rows with the fewest more seeds that do
+        rows = _rows_needed(comparison, tolerance, alpha, rows_seeds)
+        if rows is not None:
+            break
     target = (_decided(comparison, tolerance, alpha, seeds, 1.0) if seeds is not None else
-              _decided(comparison, tolerance, alpha, seeds_now, rows / rows_now) if rows and rows_now else None)
+              _decided(comparison, tolerance, alpha, rows_seeds, rows / rows_now) if rows and rows_now else None)
     half = None
     if rows_now and comparison.example_variance is not None:
         from scipy import special
 
         half = float(special.stdtrit(max(rows_now - 1, 1), 1 - alpha)) * math.sqrt(comparison.example_variance)
     return Need(row, leader, comparison.difference, tolerance, target or "equivalent", seeds_now, seeds, rows_now,
-                rows, examples_limit, half)
+                rows, rows_seeds if rows is not None else seeds_now, examples_limit, half)
 
 
 def ranking_plan(ranking: Ranking, *, alpha: float = ALPHA) -> list[Need]:
@@ -128,8 +137,8 @@ def ranking_plan(ranking: Ranking, *, alpha: float = ALPHA) -> list[Need]:
 
     leader = ranking.rows[0] if ranking.rows else None
     out = []
-    for row in ranking.rows[1:]:
-        if row.decision is None or row.decision.answer is not Answer.UNDECIDED or leader is None:
+    for row in ranking.rows[1:]:  # baselines are no candidates: no runs are planned for them
+        if row.baseline or row.decision is None or row.decision.answer is not Answer.UNDECIDED or leader is None:
             continue
         comparison = compare_rows(leader, row, ranking.metric)
         if comparison is not None:
@@ -143,9 +152,10 @@ def plan_lines(board: Leaderboard) -> list[str]:
     for ranking in board.rankings:
         scale = points(ranking.metric)
         needs = ranking_plan(ranking)
-        decided = sum(1 for row in ranking.rows[1:] if row.decision and row.decision.answer is not Answer.UNDECIDED)
+        trained = [row for row in ranking.rows[1:] if not row.baseline]
+        decided = sum(1 for row in trained if row.decision and row.decision.answer is not Answer.UNDECIDED)
         head = (f"{ranking.name} ({ranking.split}, tolerance ±{ranking.tolerance * scale:g}): {decided} of "
-                f"{len(ranking.rows) - 1} comparisons with the leader decided")
+                f"{len(trained)} trained rows decided against the leader, {ranking.rows[0].label}")
         lines.append(head + (f"; {len(needs)} undecided:" if needs else ""))
         lines += [f"  {item.text(scale)}" for item in needs]
     return lines
@@ -189,6 +199,8 @@ def _rows_needed(comparison: Comparison, tolerance: float, alpha: float, seeds: 
     rows = comparison.rows or 0
     if not rows or _decided(comparison, tolerance, alpha, seeds, MAX_ROWS_FACTOR) is None:
         return None
+    if _decided(comparison, tolerance, alpha, seeds, 1.0) is not None:
+        return rows
     low, high = rows, int(rows * MAX_ROWS_FACTOR)
     while high - low > max(1, low // 200):  # to within half a percent: it is a plan
         middle = (low + high) // 2
