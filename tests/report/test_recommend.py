@@ -1,4 +1,4 @@
-"""``recommend`` against hand-built rows: budgets met, none met, and a cheaper row within noise of the best."""
+"""``recommend`` against hand-built rows: budgets met, none met, a cheaper row equivalent to the best, one set aside."""
 
 from __future__ import annotations
 
