@@ -35,7 +35,14 @@ from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info
 from bakeoff.report import frozen
 from bakeoff.report.baselines import MAJORITY, baselines_for
-from bakeoff.report.decision import Decision, decide, points, points_text, reversed_comparison, tolerance_of
+from bakeoff.report.decision import (
+    Decision,
+    decide,
+    points,
+    points_text,
+    reversed_comparison,
+    tolerance_of,
+)
 from bakeoff.report.ranks import rank_intervals
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (

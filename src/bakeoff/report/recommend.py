@@ -6,19 +6,17 @@ whole interval of the difference inside ``±tolerance``: ``decision.py``) or bet
 is not enough: two seeds cannot exclude a 14-point gap, and a row whose interval allows a loss larger than the
 tolerance is never recommended; the reasons name the rows set aside so, and for an undecided one what would decide
 it (``plan.py``). When nothing qualifies, the reasons name the budget that binds and what the nearest row would
-need. Latency is the
-batch-1 p50 measured on the machine that ran each row. Baselines and runs that failed to learn are not
-candidates, but the reasons end with how the choice stands against the best baseline (beats it, cannot be told
-apart from it, or is beaten by it). A recommendation is made within one ``Ranking`` (one task, one split):
-``ranking_for`` picks it.
+need. Latency is the batch-1 p50 measured on the machine that ran each row. Baselines and runs that failed to learn
+are not candidates, but the reasons end with how the choice stands against the best baseline (beats it, is
+equivalent to it, cannot be told apart from it, or is beaten by it). A recommendation is made within one
+``Ranking`` (one task, one split): ``ranking_for`` picks it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import math
 
 from bakeoff.errors import BakeoffError
 from bakeoff.report.decision import Answer, Decision, decide, points, points_text
@@ -136,7 +134,8 @@ def recommend(ranking: Ranking, budgets: Budgets | None = None) -> Recommendatio
     choice = min(accepted, key=lambda t: _cost(t[0]))[0] if accepted else best
     if accepted:
         decision = next(d for row, d in accepted if row is choice)
-        reasons.append(f"{choice.label} is {decision.answer.value} to it within the tolerance ({ranking.metric} "
+        relation = "better than it" if decision.answer is Answer.BETTER else "equivalent to it within the tolerance"
+        reasons.append(f"{choice.label} is {relation} ({ranking.metric} "
                        f"{choice.mean:.4f}; {_gap(decision, scale)}) and {_cheaper(best, choice)}: "
                        f"choose {choice.label}.")
     else:
