@@ -67,18 +67,44 @@ def run_study(study: str | Path | Study, *, executor: str = "local", ray_address
                retry_failed=retry_failed, on_event=on_event)
 
 
-def leaderboard(study_or_project: str | Path) -> Leaderboard:
-    """The ``Leaderboard`` of a study file's project, or of any store project by name."""
+def leaderboard(study_or_project: str | Path, *, tolerance: float | None = None) -> Leaderboard:
+    """The ``Leaderboard`` of a study file's project, or of any store project by name.
+
+    ``tolerance``: the largest difference, in points of the metric, that does not matter when a row is compared
+    with the leader (default: the study file's ``decide: {tolerance: ...}``, else 1 point).
+    """
     from bakeoff.report import build
+    from bakeoff.report.decision import check_tolerance
+    from bakeoff.track import Store
+
+    name = str(study_or_project)
+    if tolerance is not None:
+        check_tolerance(tolerance)
+    if name.endswith((".yaml", ".yml")) or Path(name).is_file():
+        study = load_study(name)
+        name = study.name
+        tolerance = study.decide.tolerance if tolerance is None else tolerance
+    board = build(name, tolerance=tolerance)
+    if not board.rankings:
+        raise BakeoffError(f"no completed runs in project {name!r} of {Store().root}: `bakeoff runs ls` lists them")
+    return board
+
+
+def decision_plan(study_or_project: str | Path, *, tolerance: float | None = None) -> list[str]:
+    """What the study's comparisons with the leader still need: for each undecided one, how many seeds per row
+    (or evaluation rows) would decide it (``report/plan.py``); empty when nothing has run yet.
+
+    >>> bakeoff.decision_plan("examples/offline_minilm.yaml")  # doctest: +SKIP
+    """
+    from bakeoff.report.plan import plan_lines
     from bakeoff.track import Store
 
     name = str(study_or_project)
     if name.endswith((".yaml", ".yml")) or Path(name).is_file():
         name = load_study(name).name
-    board = build(name)
-    if not board.rankings:
-        raise BakeoffError(f"no completed runs in project {name!r} of {Store().root}: `bakeoff runs ls` lists them")
-    return board
+    if not any(run.status == "COMPLETED" for run in Store().list(name)):
+        return []
+    return plan_lines(leaderboard(study_or_project, tolerance=tolerance))
 
 
 def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment: str | None = None,
@@ -98,7 +124,8 @@ def export_mlflow(study_or_project: str | Path, *, tracking_uri: str, experiment
                           workers=workers, progress=progress)
 
 
-def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str = "html") -> Path:
+def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str = "html", *,
+           tolerance: float | None = None) -> Path:
     """Write the report of a study file's project (or a store project): html (self-contained), md (its charts as
     .svg files in ``<name>-figures/`` beside it) or json.
 
@@ -113,7 +140,7 @@ def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str
         raise BakeoffError(f"--format {fmt!r}: use one of {', '.join(document.FORMATS)}")
     path_given = Path(str(study_or_project))
     study_text = path_given.read_text(encoding="utf-8") if path_given.is_file() else None
-    board = leaderboard(study_or_project)
+    board = leaderboard(study_or_project, tolerance=tolerance)
     summary = [f"Recommendation for {ranking.name} ({ranking.split}, no budgets): " + choose(ranking).paragraph
                for ranking in board.rankings if ranking.split == "validation"]
     path = Path(out) if out else document.default_out(board.project, fmt)
@@ -123,7 +150,7 @@ def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str
 
 def recommend(study_or_project: str | Path, *, max_latency_ms: float | None = None, max_size_mb: float | None = None,
               min_metric: float | None = None, max_train_seconds: float | None = None, task: str | None = None,
-              split: str = "validation") -> Recommendation:
+              split: str = "validation", tolerance: float | None = None) -> Recommendation:
     """The row to choose under budgets, with its reasons, within one task's ranking on ``split``.
 
     ``task`` is needed only when the project ranks several tasks.
@@ -133,10 +160,11 @@ def recommend(study_or_project: str | Path, *, max_latency_ms: float | None = No
     from bakeoff.report.recommend import Budgets, ranking_for
     from bakeoff.report.recommend import recommend as choose
 
-    ranking = ranking_for(leaderboard(study_or_project), task, split)
-    return choose(ranking, Budgets(max_latency_ms, max_size_mb, min_metric, max_train_seconds))
+    budgets = Budgets(max_latency_ms, max_size_mb, min_metric, max_train_seconds)
+    ranking = ranking_for(leaderboard(study_or_project, tolerance=tolerance), task, split)
+    return choose(ranking, budgets)
 
 
 __all__ = ["CompressReport", "Embedder", "EmbeddingEvalResult", "Index", "InputColumns", "PredictResult",
-           "TrainResult", "bench", "compress", "demo", "embed", "evaluate", "evaluate_embeddings", "export_mlflow",
-           "input_columns", "leaderboard", "predict", "recommend", "report", "run_study", "train"]
+           "TrainResult", "bench", "compress", "decision_plan", "demo", "embed", "evaluate", "evaluate_embeddings",
+           "export_mlflow", "input_columns", "leaderboard", "predict", "recommend", "report", "run_study", "train"]

@@ -30,7 +30,9 @@ def run(
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
     max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes; ray: in flight).")] = 1,
     retry_failed: Annotated[bool, typer.Option(help="Run FAILED trials again too (crashed ones always are).")] = False,
-    dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing. On a study that has run: "
+                                               "how many seeds or rows would decide each undecided comparison.")
+                       ] = False,
 ) -> None:
     """Run a study: every trial once, resuming where a previous run of the same file stopped."""
     from bakeoff.api import leaderboard, run_study
@@ -50,6 +52,10 @@ def run(
             console.print(f"{trial.id}  {trial.run_name}  seed {trial.config['seed']}", highlight=False)
         _print_notes(spec.notes)
         console.print(f"{len(spec.trials)} trials in study {spec.name!r}; nothing was run")
+        from bakeoff.api import decision_plan
+
+        for line in decision_plan(spec.path):  # a study that has run: what its undecided comparisons need
+            console.print(line, highlight=False)
         return
     _print_notes(spec.notes)
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -143,11 +149,15 @@ def leaderboard(
     study_or_project: Annotated[str, typer.Argument(help="A study file, or a project name in the store.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    tolerance: Annotated[float | None, typer.Option(
+        help="The largest difference from the leader that does not matter, in points of the metric (default: the "
+             "study file's decide: {tolerance: ...}, else 1).")] = None,
 ) -> None:
-    """Rank a study's models by mean validation metric over seeds, with 95% intervals and significance."""
+    """Rank a study's models by mean validation metric over seeds, with 95% intervals, and each row against the
+    leader: better, worse, equivalent within the tolerance, or undecided."""
     from bakeoff.api import leaderboard as build
 
-    board = build(study_or_project)
+    board = build(study_or_project, tolerance=tolerance)
     if as_json:
         print_json(board.to_dict())
     elif as_csv:
@@ -169,8 +179,8 @@ def _print_board(board: Any) -> None:
                          f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
         view.add_column("", no_wrap=True, min_width=2)
         view.add_column("model", overflow="fold")
-        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
-            view.add_column(column, justify="right" if column != "vs leader" else "left")
+        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader [90%]"):
+            view.add_column(column, justify="right" if not column.startswith("vs leader") else "left")
         for row in ranking.rows:
             interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
             seeds = "-" if row.baseline else str(len(row.seeds))  # a baseline is deterministic: no seeds

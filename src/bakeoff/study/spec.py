@@ -17,6 +17,7 @@ A study file (every key but ``models`` and ``tasks`` optional)::
     seeds: [1, 2, 3]
     compress: [dynamic-int8]        # applied to every trained trial
     budget: {max_trials: 20, max_hours: 2}
+    decide: {tolerance: 1}          # points of the metric: a smaller difference does not matter (default 1)
     schedule: asha                  # or {asha: {reduction_factor: 3, min_epochs: 1}}
     resources: {cpus: 1}            # per trial: torch threads locally, the Ray request on a cluster;
                                     # {gpus: N}, N >= 2 whole: the Ray request, and one run across N processes
@@ -52,12 +53,14 @@ import yaml
 from bakeoff.config import OptionError, TrainConfig, check_run_name
 from bakeoff.config.embedding import KINDS, EmbeddingConfig
 from bakeoff.errors import BakeoffError
+from bakeoff.report.decision import DEFAULT_TOLERANCE_POINTS
 from bakeoff.study.axes import check_settings, expand_axis
 from bakeoff.study.lines import LineMap, StudyError, known_keys
 from bakeoff.study.trials import Trial, make_trial
 
 TOP_KEYS = ("name", "description", "models", "tasks", "fallback_task", "settings", "task_settings", "axes", "seeds",
-            "compress", "budget", "schedule", "resources", "checkpoints", "random_seed", "embedding", "sweeps")
+            "compress", "budget", "schedule", "resources", "checkpoints", "random_seed", "embedding", "sweeps",
+            "decide")
 SWEEP_KEYS = ("name", "models", "tasks", "settings", "task_settings", "axes", "seeds", "compress", "embedding")
 
 
@@ -65,6 +68,17 @@ SWEEP_KEYS = ("name", "models", "tasks", "settings", "task_settings", "axes", "s
 class Budget:
     max_trials: int | None = None
     max_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class Decide:
+    """How the study's comparisons with the leader are decided (``report/decision.py``): ``tolerance`` is the
+    largest difference, in points of the metric, that does not matter (default 1 point for accuracy/F1/MCC)."""
+
+    tolerance: float = DEFAULT_TOLERANCE_POINTS
+
+
+DECIDE_KEYS = ("tolerance",)
 
 
 @dataclass
@@ -89,6 +103,7 @@ class Study:
     description: str = ""
     notes: list[str] = field(default_factory=list)  # what the file asked for that the trials do not show
     checkpoints: str = "all"  # what a Ray trial ships back (study/shipping.py); local trials keep theirs on disk
+    decide: Decide = field(default_factory=Decide)
 
 
 def load_study(path: str | Path) -> Study:
@@ -145,7 +160,7 @@ def load_study(path: str | Path) -> Study:
     cpus, gpus = _resources(doc, lines)
     study = Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
                   schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""),
-                  checkpoints=_checkpoints(doc, lines))
+                  checkpoints=_checkpoints(doc, lines), decide=_decide(doc, lines))
     if generated > len(trials):  # a random axis drawing the same (rounded) values again, or sweeps overlapping
         study.notes.append(f"{generated} trials listed or drawn, {len(trials)} distinct: {generated - len(trials)} "
                            "repeat another trial's settings exactly and run once (a random axis can draw the same "
@@ -317,6 +332,19 @@ def _budget(doc: dict[str, Any], lines: LineMap) -> Budget:
     known_keys(budget, ("max_trials", "max_hours"), ("budget",), lines)
     return Budget(_number(budget, "max_trials", None, int, lines, ("budget",)),
                   _number(budget, "max_hours", None, float, lines, ("budget",)))
+
+
+def _decide(doc: dict[str, Any], lines: LineMap) -> Decide:
+    """``decide: {tolerance: 1}``: each value checked at its line."""
+    block = doc.get("decide") or {}
+    if not isinstance(block, dict):
+        raise lines.error(("decide",), "decide is a mapping: {tolerance: 1}")
+    known_keys(block, DECIDE_KEYS, ("decide",), lines)
+    tolerance = block.get("tolerance", DEFAULT_TOLERANCE_POINTS)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < float("inf"):
+        raise lines.error(("decide", "tolerance"), f"tolerance must be a positive number of points of the metric "
+                                                   f"(e.g. 1 for one point of accuracy), got {tolerance!r}")
+    return Decide(tolerance=float(tolerance))
 
 
 def _schedule(doc: dict[str, Any], lines: LineMap) -> Asha | None:
