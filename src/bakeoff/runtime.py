@@ -12,7 +12,7 @@ import torch
 
 from bakeoff.config.train import PRECISIONS  # noqa: E402  (declared with the option)
 from bakeoff.errors import BakeoffError
-from bakeoff.hardware import cpu_supports_bf16
+from bakeoff.hardware import cpu_supports_bf16, cuda_supports_bf16
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -32,7 +32,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
             raise BakeoffError("--precision fp16 is for CUDA; on a CPU use bf16 or fp32")
         return precision
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cuda_supports_bf16(device) else "fp16"  # fp16 runs with a GradScaler (training/loop.py)
     return "bf16" if cpu_supports_bf16() else "fp32"
 
 
