@@ -20,7 +20,11 @@ def resolve_device(device: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BakeoffError(f"--device {device}: no CUDA device here: use --device cpu")
-    return torch.device(device)
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise BakeoffError(f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s), numbered from 0: "
+                           f"use --device cuda:0 ... cuda:{torch.cuda.device_count() - 1}")
+    return resolved
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
