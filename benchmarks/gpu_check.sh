@@ -71,8 +71,8 @@ $PYTHON benchmarks/gpu_prepare.py restore "$WORK/minilm-l6" || { echo "FAILED: r
 
 echo "== 3. pytest -m gpu"
 # the installed bakeoff, not ./src: the suite tests what was installed
-timeout 300 $PYTHON -m pytest -m gpu -p no:cacheprovider -q -rA tests/gpu --junitxml="$RESULTS/pytest-gpu.xml" \
-    2>&1 | tee "$RESULTS/pytest.txt"
+timeout "${PYTEST_TIMEOUT:-240}" $PYTHON -m pytest -m gpu -p no:cacheprovider -q -rA tests/gpu \
+    --junitxml="$RESULTS/pytest-gpu.xml" 2>&1 | tee "$RESULTS/pytest.txt"
 PYTEST_STATUS=${PIPESTATUS[0]}
 if [ "$REHEARSAL" = 1 ]; then
     if [ "$PYTEST_STATUS" != 0 ] && grep -q "torch sees no CUDA device" "$RESULTS/pytest.txt"; then
@@ -87,7 +87,7 @@ BENCH=(--data .gpu/data --minilm "$WORK/minilm-l6" --out "$RESULTS/benchmark")
 if [ "$REHEARSAL" = 1 ]; then
     BENCH+=(--device cpu --quick)
 fi
-timeout "${BENCH_TIMEOUT:-330}" $PYTHON benchmarks/gpu.py "${BENCH[@]}"
+timeout "${BENCH_TIMEOUT:-300}" $PYTHON benchmarks/gpu.py "${BENCH[@]}"
 BENCH_STATUS=$?
 
 echo "== 5. summary"
