@@ -83,7 +83,7 @@ def test_a_checkpoint_trained_on_the_gpu_loads_and_predicts_alike_on_the_cpu(tin
                            name="gpu")  # auto precision: bf16 or fp16
     assert result.training.device.startswith("cuda") and result.training.precision in ("bf16", "fp16")
     assert result.hardware["cuda"] == torch.cuda.get_device_name(0)
-    assert result.validation.metrics["accuracy"] >= 0.85  # it learned in mixed precision
+    assert result.validation.metrics["accuracy"] >= 0.75  # it learned in mixed precision (majority: 0.5)
     from bakeoff.models.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(Path(result.model.checkpoint))  # onto the CPU, no map_location needed
