@@ -84,6 +84,7 @@ fi
 
 echo "== 4. benchmarks/gpu.py"
 BENCH=(--data .gpu/data --minilm "$WORK/minilm-l6" --out "$RESULTS/benchmark")
+export BAKEOFF_STORE="$WORK/store"  # the runs' checkpoints stay behind: only the figures come back
 if [ "$REHEARSAL" = 1 ]; then
     BENCH+=(--device cpu --quick)
 fi
