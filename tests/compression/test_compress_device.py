@@ -78,3 +78,16 @@ def test_bf16_and_any_method_on_the_cpu_pass_the_device_check(tmp_path):
 def test_the_method_table_says_which_run_on_a_gpu():
     on_gpu = {name for name, method in compression.METHODS.items() if "cuda" in method.devices}
     assert on_gpu == {"bf16", "onnx"}
+
+
+
+def test_bench_on_the_command_line_says_so_in_one_line(fake_gpu, tmp_path):
+    from typer.testing import CliRunner
+
+    from bakeoff.cli import app
+
+    folder = _compressed_folder(tmp_path, "dynamic-int8")
+    result = CliRunner().invoke(app, ["bench", str(folder), "--device", "cuda"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith("error: --method dynamic-int8 is a CPU method")
+    assert "Traceback" not in result.output
