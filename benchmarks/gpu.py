@@ -253,8 +253,9 @@ def markdown(results: dict[str, Any]) -> str:
     where = results.get("gpu") or results["hardware"]["cpu"]
     lines = [f"Measured on {where} ({results['device']}, {results['precision']}), {results['started']}"
              + (" -- QUICK REHEARSAL: figures meaningless" if results["quick"] else ""), ""]
+    tokens = results.get("imdb", {}).get("settings", {}).get("max_length")
     for task, title in (("sst2", "MiniLM-L6 on SST-2, 1 epoch"),
-                        ("imdb", "BERT-base-sized (random weights: speed only) on IMDB at 512 tokens, 1 epoch")):
+                        ("imdb", f"{results.get('imdb', {}).get('model')} (speed only) on IMDB at {tokens} tokens")):
         if task not in results:
             continue
         lines += [f"| {title} | rows | precision | train s | samples/s | dev accuracy |", "|---|---|---|---|---|---|"]
