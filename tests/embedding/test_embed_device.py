@@ -50,3 +50,16 @@ def test_an_explicit_cpu_gives_the_same_vectors_as_auto_here(tiny_model_dir):
     auto = Embedder(str(tiny_model_dir)).encode(texts)
     assert Embedder(str(tiny_model_dir)).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     np.testing.assert_allclose(Embedder(str(tiny_model_dir), device="cpu").encode(texts), auto, atol=1e-5)
+
+
+def test_embed_on_the_command_line_refuses_int8_on_a_gpu_in_one_line(fake_gpu, tiny_model_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from bakeoff.cli import app
+
+    out = tmp_path / "vectors.npy"
+    result = CliRunner().invoke(app, ["embed", str(tiny_model_dir), "a fine film", "--precision", "int8",
+                                      "--device", "cuda", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith("error: --precision int8 is a CPU method")
+    assert not out.exists()
