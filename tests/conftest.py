@@ -11,6 +11,17 @@ NEGATIVE = ["bad", "awful", "boring", "terrible", "dull", "poor", "clumsy", "dre
 FILLER = ["the", "film", "was", "really", "a", "plot", "and", "acting", "very", "story", "quite", "this"]
 
 
+def pytest_runtest_setup(item):
+    """A ``gpu`` test on a machine without CUDA fails, loudly: it is selected only on purpose (``pytest -m gpu``),
+    so running it without a GPU means the wrong machine or a broken CUDA install, never a pass or a skip."""
+    if item.get_closest_marker("gpu") is not None:
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.fail("this is a GPU test and torch sees no CUDA device here (torch.cuda.is_available() is False, "
+                        f"torch {torch.__version__}): run `pytest -m gpu` on a machine with a GPU", pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def _store_in_tmp(tmp_path, monkeypatch):
     """Every test writes its runs under its own tmp folder, never into the working tree; nothing goes online."""

@@ -35,6 +35,17 @@ def cpu_supports_int8_dot() -> bool:
     return bool({"avx_vnni", "avx512_vnni", "amx_int8"} & cpu_flags())
 
 
+def cuda_supports_bf16(device: torch.device) -> bool:
+    """bf16 runs natively on this GPU (compute capability 8.0+: Ampere, Hopper; or ROCm).
+
+    Not ``torch.cuda.is_bf16_supported()``: by default it also says yes where bf16 is only emulated (a T4 or
+    V100 runs it through fp32 units, slower than fp16), which would make ``--precision auto`` pick the slow one.
+    """
+    if torch.version.hip:
+        return True
+    return torch.cuda.get_device_capability(device)[0] >= 8
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:

@@ -37,6 +37,8 @@ def embed(
     quantize: Annotated[str | None, typer.Option(help="int8 or binary output vectors.")] = None,
     max_length: int | None = None,
     batch_size: int = 64,
+    device: Annotated[str, typer.Option(help="auto (a GPU for fp32/bf16 when there is one), cpu, cuda or cuda:N.")]
+    = "auto",
 ) -> None:
     """Sentence vectors for texts or a file's rows, written to .npy or .parquet."""
     from bakeoff.api import Embedder
@@ -48,7 +50,7 @@ def embed(
         raise BakeoffError(f"--out {out}: use a .npy or .parquet file name")
     ids, rows = _read_texts(file, text_column, id_column) if file is not None else (None, list(texts or []))
     embedder = Embedder(model, pooling=pooling, normalize=normalize, precision=precision, max_length=max_length,
-                        batch_size=batch_size)
+                        batch_size=batch_size, device=device)
     vectors = embedder.encode(rows, quantize=quantize)
     _write_vectors(out, vectors, rows, ids or [str(i) for i in range(len(rows))])
     console.print(f"wrote {vectors.shape[0]} x {vectors.shape[1]} {vectors.dtype} vectors to {out} "

@@ -73,13 +73,15 @@ def bench(
     precision: Annotated[str, typer.Option(help="fp32, bf16 or auto for a PyTorch checkpoint.")] = "fp32",
     task: Annotated[str | None, typer.Option(help="Rows to measure on (default: the run's task, else demo).")] = None,
     data: Annotated[str | None, typer.Option(help="A folder of split files, or one file.")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (the int8 methods are CPU-only).")]
+    = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Measure an existing model's latency, throughput and memory, without training."""
     from bakeoff.api import bench as bench_model
 
     result = bench_model(model, method=method, backend=backend, batch_sizes=_sizes(batch_sizes), threads=threads,
-                         precision=precision, task=task, data=data)
+                         precision=precision, task=task, data=data, device=device)
     if as_json:
         print_json(result)
         return

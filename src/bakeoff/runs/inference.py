@@ -32,6 +32,12 @@ def load_model(path: Path, precision: str, device: str) -> compression.LoadedMod
     return compression.load(path, precision=resolve_precision(precision, torch_device), device=torch_device)
 
 
+def check_runs_on(path: Path, device: str) -> None:
+    """Refuse a device the model at ``path`` cannot run on (an int8 method on CUDA, ...) before any work: before
+    the sha256 of its files is checked and before it loads."""
+    compression.check_folder_device(path, resolve_device(device))
+
+
 def evaluate(model: str, *, task: str | None = None, data: str | None = None, split: str = "validation",
              text_column: str | None = None, text_pair_column: str | None = None, label_column: str | None = None,
              max_length: int | None = None, batch_size: int = 128, precision: str = "auto",
@@ -44,6 +50,7 @@ def evaluate(model: str, *, task: str | None = None, data: str | None = None, sp
     """
     check_split(split)  # before the model loads
     found = locate(model, method)
+    check_runs_on(found.model_dir, device)
     found.verify()
     loaded = load_model(found.model_dir, precision, device)
     encoded, primary = labelled_split(loaded, found.config, split, task=task, data=data, text_column=text_column,
@@ -78,6 +85,7 @@ def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max
     if pairs is not None and len(pairs) != len(texts):
         raise BakeoffError(f"{len(texts)} texts but {len(pairs)} pair texts: give one pair text per text")
     found = locate(model, method)
+    check_runs_on(found.model_dir, device)
     found.verify()
     loaded = load_model(found.model_dir, precision, device)
     dataset = TextDataset(texts=list(texts), pairs=list(pairs) if pairs is not None else None,
