@@ -15,7 +15,7 @@ from bakeoff.cli import embed, export, inference, runs, study
 from bakeoff.cli import report as report_cli
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.cli.options import with_config_options
-from bakeoff.config import TrainConfig
+from bakeoff.config import TrainConfig, check_shared
 from bakeoff.errors import BakeoffError
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
@@ -114,6 +114,7 @@ def evaluate(
     """Evaluate a trained model on a labelled split (by default the run's own task and data)."""
     from bakeoff.api import evaluate as evaluate_model
 
+    check_shared(batch_size=batch_size, max_length=max_length)
     result = evaluate_model(model, task=task, data=data, split=split, text_column=text_column,
                             text_pair_column=text_pair_column, label_column=label_column, max_length=max_length,
                             batch_size=batch_size, precision=precision, method=method)
@@ -157,6 +158,7 @@ def predict(
 
     if (text is None) == (file is None):
         raise BakeoffError('give either a text ("...") or --file FILE, not both or neither')
+    check_shared(batch_size=batch_size)
     columns = input_columns(model, method)
     rows: list[dict[str, Any]]
     if file is not None:

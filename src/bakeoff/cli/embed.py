@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+from bakeoff.config import check_shared
 
 index_app = typer.Typer(help="Build a semantic-search index.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -76,6 +77,7 @@ def build(
 
     if out.exists():
         raise BakeoffError(f"{out} exists: choose another --out, or remove it first")
+    check_shared(batch_size=batch_size, max_length=max_length)
     ids, texts = _read_texts(corpus, text_column, id_column)
     index = Index.build(texts, model, ids=ids, pooling=pooling, precision=precision, max_length=max_length,
                         batch_size=batch_size, ann=ann)
@@ -100,6 +102,7 @@ def search(
 
     if (query is None) == (file is None):
         raise BakeoffError('give either a query ("...") or --file FILE, not both or neither')
+    check_shared(k=k)
     loaded = Index.load(index)
     queries = _read_texts(file, text_column, None)[1] if file is not None else [query or ""]
     results = loaded.search(queries, k=k, model=model, approximate=approximate)
