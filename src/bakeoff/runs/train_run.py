@@ -128,10 +128,14 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
 
 
 def _save(model: torch.nn.Module, tokenizer: Any, path: Path, enabled: bool) -> dict[str, Any]:
-    """The checkpoint's facts for ``ModelInfo``: folder, sizes, and the sha256 of its weights."""
+    """The checkpoint's facts for ``ModelInfo``: folder, sizes, and the sha256 of every file in it.
+
+    Every file, not the weights alone: ``config.json`` holds the label names (``id2label``) and the model's shape,
+    the tokenizer's files decide which tokens the weights see; a change to any of them changes the answers.
+    """
     if not enabled:
         return {"checkpoint": None, "checkpoint_bytes": None, "checkpoint_files": {}}
     saved = save_checkpoint(model, tokenizer, path)
-    weights = {name: sha256(path / name) for name in saved["files"] if name.endswith(".safetensors")}
+    digests = {name: sha256(path / name) for name in saved["files"]}
     return {"checkpoint": saved["path"], "checkpoint_bytes": saved["bytes"], "checkpoint_files": saved["files"],
-            "checkpoint_sha256": weights}
+            "checkpoint_sha256": digests}
