@@ -86,6 +86,29 @@ def _check_safe_weights(folder: Path) -> None:
                        "save_pretrained(), or pass an alias or a hub id")
 
 
+# the files of a model folder that decide its outputs: weights, config (shape, label names), tokenizer
+_DECIDING_SUFFIXES = (".safetensors", ".json", ".txt", ".model")
+
+
+def model_fingerprint(location: str) -> str | None:
+    """sha256 (16 hex digits) over a model folder's deciding files (name and content), or None for a hub id.
+
+    Another model put in the same folder, or the same package reinstalled at another version, changes it.
+    """
+    import hashlib
+
+    from bakeoff.io import sha256
+
+    folder = Path(location)
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for file in sorted(folder.iterdir()):
+        if file.is_file() and file.suffix in _DECIDING_SUFFIXES and not file.name.startswith("."):
+            digest.update(f"{file.name}\0{sha256(file)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 # models whose position ids start after the padding index (RoBERTa's scheme): 514 positions take 512 tokens
 _POSITION_OFFSET_TYPES = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "mpnet", "longformer",
                           "data2vec-text", "roberta-prelayernorm", "ibert", "xmod")
