@@ -164,7 +164,7 @@ def predict(
     if file is not None:
         table = read_table(file)
         text_name = text_column or _first_present(columns.text, table.columns, file, "--text-column", "text")
-        texts = table.column(text_name, "--text-column")
+        texts = table.texts(text_name, "--text-column")
         pair_name = text_pair_column
         if pair_name is None and columns.pair:
             pair_name = _first_present(columns.pair_columns, table.columns, file, "--text-pair-column",

@@ -164,7 +164,7 @@ def _read_texts(path: Path, text_column: str | None, id_column: str | None) -> t
 
     table = read_table(path)
     column = text_column or ("text" if "text" in table.columns else table.columns[0])
-    texts = table.column(column, "--text-column")
+    texts = table.texts(column, "--text-column")  # an empty text is refused at its line: row i stays vector i
     if not texts:
         raise BakeoffError(f"{path}: no rows: the file needs at least one text")
     ids = table.column(id_column, "--id-column") if id_column else None
