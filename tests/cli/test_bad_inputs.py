@@ -134,16 +134,3 @@ def test_an_unknown_split_is_refused_before_any_model_loads(command):
     result = runner.invoke(app, [command, "some-run", "--split", "nope"])
     assert result.exit_code == 2 and "--split 'nope': use validation, test or train" in result.output
 
-
-def test_the_callers_terminal_width_does_not_reach_the_tests():
-    """`COLUMNS=80 make test`: a test asking for a wide table (env={"COLUMNS": "150"}) still gets one."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    wide = "tests/embedding/test_embed_cli.py::test_embed_eval_records_a_run"
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", wide], cwd=root,
-                            capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "80"})
-    assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-2000:]

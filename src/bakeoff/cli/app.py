@@ -17,6 +17,7 @@ from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.cli.options import with_config_options
 from bakeoff.config import TrainConfig, check_shared
 from bakeoff.errors import BakeoffError
+from bakeoff.io import check_out
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   rich_markup_mode=None,  # plain help: option names never cut, at any terminal width
@@ -159,6 +160,8 @@ def predict(
     if (text is None) == (file is None):
         raise BakeoffError('give either a text ("...") or --file FILE, not both or neither')
     check_shared(batch_size=batch_size)
+    if out is not None:
+        check_out(out, example="predictions.csv")  # before the model loads
     columns = input_columns(model, method)
     rows: list[dict[str, Any]]
     if file is not None:

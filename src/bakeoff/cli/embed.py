@@ -42,9 +42,11 @@ def embed(
     """Sentence vectors for texts or a file's rows, written to .npy or .parquet."""
     from bakeoff.api import Embedder
     from bakeoff.errors import BakeoffError
+    from bakeoff.io import check_out
 
     if bool(texts) == (file is not None):
         raise BakeoffError('give either texts ("..." ...) or --file FILE, not both or neither')
+    check_out(out, example="vectors.npy")
     if out.suffix not in (".npy", ".parquet"):
         raise BakeoffError(f"--out {out}: use a .npy or .parquet file name")
     ids, rows = _read_texts(file, text_column, id_column) if file is not None else (None, list(texts or []))

@@ -141,8 +141,10 @@ def check_max_length(location: str, max_length: int | None, name: str | None = N
 
     A longer one fails deep in the model ("The size of tensor a (1000) must match ... (512)") or silently wraps.
     """
+    if max_length is None:
+        return
     limit = token_limit(location)
-    if max_length is not None and limit is not None and max_length > limit:
+    if limit is not None and max_length > limit:
         raise BakeoffError(f"--max-length {max_length}: {name or location} takes at most {limit} tokens (its "
                            f"position embeddings): give --max-length {limit} or less")
 

@@ -336,9 +336,10 @@ def _unreachable(model: str, kind: str | None) -> str:
         cached = None
     if isinstance(cached, str):
         return ""
-    run = "a trained run in the store, nor " if kind else ""
-    return (f"model {model!r} is neither {run}a model in the local Hugging Face cache, and HF_HUB_OFFLINE=1: "
-            "download it once online, or name a local folder" + (" or a run (`bakeoff runs ls`)" if kind else ""))
+    run = "a trained run in the store nor " if kind else ""
+    return (f"model {model!r} is not {run}in the local Hugging Face cache, and HF_HUB_OFFLINE=1 keeps bakeoff off "
+            "the hub: download it once online, or name a local folder" + (" or a run (`bakeoff runs ls`)" if kind
+                                                                         else ""))
 
 
 def _check_tasks(tasks: list[str], at: tuple[Any, ...], lines: LineMap) -> None:
