@@ -298,3 +298,14 @@ def test_the_callers_terminal_width_does_not_reach_the_tests():
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", wide], cwd=root,
                             capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "80"})
     assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-2000:]
+
+
+def test_a_report_that_cannot_be_written_leaves_no_hidden_copy(tmp_path):
+    """`report --out isdir.html` left the whole report in `.isdir.html.tmp`; the CLI now refuses the folder first,
+    and the writer itself (the API's path) removes its temporary file when the rename fails."""
+    from bakeoff.report.document import write
+
+    (tmp_path / "isdir.html").mkdir()
+    with pytest.raises(OSError):
+        write("<html></html>", tmp_path / "isdir.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["isdir.html"]
