@@ -119,6 +119,9 @@ CASES: dict[str, tuple[dict, list[str], str]] = {
                                  "--out afile/v.npy: afile is a file, not a folder"),
     "embed --out where nothing can be written": ({}, ["embed", "{tiny}", "good", "--out", "/proc/v.npy"],
                                                  "--out /proc/v.npy: cannot write in /proc"),
+    "index build --out under a file": ({"afile": "x", "t.csv": "text\ngood\n"},
+                                       ["index", "build", "{tiny}", "--corpus", "t.csv", "--out", "afile/ix"],
+                                       "--out afile/ix: afile is a file, not a folder"),
     "report --out an existing folder": ({"isdir.html/.keep": ""}, ["report", "some-project", "--out", "isdir.html"],
                                         "--out isdir.html is a folder"),
     "report --format md --out under a file": (

@@ -76,9 +76,11 @@ def build(
     """Embed a corpus and write an index folder (vectors, texts, model, manifest with sha256)."""
     from bakeoff.api import Index
     from bakeoff.errors import BakeoffError
+    from bakeoff.io import check_out
 
     if out.exists():
         raise BakeoffError(f"{out} exists: choose another --out, or remove it first")
+    check_out(out, example="docs-index")
     check_shared(batch_size=batch_size, max_length=max_length)
     ids, texts = _read_texts(corpus, text_column, id_column)
     index = Index.build(texts, model, ids=ids, pooling=pooling, precision=precision, max_length=max_length,
