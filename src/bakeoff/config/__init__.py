@@ -12,5 +12,5 @@ from bakeoff.config.train import (
     variant_of,
 )
 
-__all__ = ["PRECISIONS", "OptionError", "Spec", "TrainConfig", "check_run_name", "check_shared", "coerce_option", "config_digest",
-           "identity", "model_label", "option", "run_name", "specs", "variant_of"]
+__all__ = ["PRECISIONS", "OptionError", "Spec", "TrainConfig", "check_run_name", "check_shared", "coerce_option",
+           "config_digest", "identity", "model_label", "option", "run_name", "specs", "variant_of"]
