@@ -133,4 +133,3 @@ def test_an_unknown_split_is_refused_before_any_model_loads(command):
     """Checked first: 'some-run' does not exist, so a lookup before the check would say 'no run' instead."""
     result = runner.invoke(app, [command, "some-run", "--split", "nope"])
     assert result.exit_code == 2 and "--split 'nope': use validation, test or train" in result.output
-
