@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -9,6 +10,13 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 POSITIVE = ["good", "great", "lovely", "excellent", "fun", "superb", "charming", "brilliant"]
 NEGATIVE = ["bad", "awful", "boring", "terrible", "dull", "poor", "clumsy", "dreadful"]
 FILLER = ["the", "film", "was", "really", "a", "plot", "and", "acting", "very", "story", "quite", "this"]
+
+# The caller's terminal must not reach the tests: rich fixes a console's width from COLUMNS when the console is
+# made (at import), so an exported COLUMNS=80 would beat a test's own env={"COLUMNS": ...}. Removed before any
+# bakeoff module is imported; each test then gets one fixed width (below), which a test may still override.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
+TEST_COLUMNS = "80"
 
 
 def pytest_runtest_setup(item):
@@ -24,7 +32,9 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(autouse=True)
 def _store_in_tmp(tmp_path, monkeypatch):
-    """Every test writes its runs under its own tmp folder, never into the working tree; nothing goes online."""
+    """Every test writes its runs under its own tmp folder, never into the working tree; nothing goes online;
+    the terminal is 80 columns whatever the caller's is."""
+    monkeypatch.setenv("COLUMNS", TEST_COLUMNS)
     monkeypatch.setenv("BAKEOFF_STORE", str(tmp_path / "store"))
     monkeypatch.delenv("BAKEOFF_DATA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

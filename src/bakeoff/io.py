@@ -182,3 +182,33 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             warnings.warn(f"{path}: skipped unreadable line {number} (a write cut short)", stacklevel=2)
     return records
+
+
+def check_out(out: str | Path, flag: str = "--out", example: str = "out.json") -> Path:
+    """Refuse an output path that cannot be written, before any work: empty, a folder, under a file, or in a place
+    this process cannot write. Nothing is created (a probe file, if any, is removed at once).
+
+    Raises ``BakeoffError`` (imported here to keep io.py free of bakeoff imports at module level).
+    """
+    from bakeoff.errors import BakeoffError
+
+    text = str(out)
+    if not text.strip() or text.strip() in (".", ".."):
+        shown = "an empty name" if text.strip() in ("", ".") else repr(text)  # typer reads "" as "."
+        raise BakeoffError(f"{flag} {shown}: give a file name, e.g. {flag} {example}")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise BakeoffError(f"{flag} {path} is a folder: give a file name, e.g. {flag} {path / example}")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BakeoffError(f"{flag} {path}: {existing} is a file, not a folder: choose another place")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".bakeoff-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise BakeoffError(f"{flag} {path}: cannot write in {existing} ({error.strerror or error}): choose a "
+                           "folder you can write to") from None
+    return path

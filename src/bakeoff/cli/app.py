@@ -15,8 +15,9 @@ from bakeoff.cli import embed, export, inference, runs, study
 from bakeoff.cli import report as report_cli
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.cli.options import with_config_options
-from bakeoff.config import TrainConfig
+from bakeoff.config import TrainConfig, check_shared
 from bakeoff.errors import BakeoffError
+from bakeoff.io import check_out
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   rich_markup_mode=None,  # plain help: option names never cut, at any terminal width
@@ -114,6 +115,7 @@ def evaluate(
     """Evaluate a trained model on a labelled split (by default the run's own task and data)."""
     from bakeoff.api import evaluate as evaluate_model
 
+    check_shared(batch_size=batch_size, max_length=max_length)
     result = evaluate_model(model, task=task, data=data, split=split, text_column=text_column,
                             text_pair_column=text_pair_column, label_column=label_column, max_length=max_length,
                             batch_size=batch_size, precision=precision, method=method)
@@ -157,12 +159,15 @@ def predict(
 
     if (text is None) == (file is None):
         raise BakeoffError('give either a text ("...") or --file FILE, not both or neither')
+    check_shared(batch_size=batch_size)
+    if out is not None:
+        check_out(out, example="predictions.csv")  # before the model loads
     columns = input_columns(model, method)
     rows: list[dict[str, Any]]
     if file is not None:
         table = read_table(file)
         text_name = text_column or _first_present(columns.text, table.columns, file, "--text-column", "text")
-        texts = table.column(text_name, "--text-column")
+        texts = table.texts(text_name, "--text-column")
         pair_name = text_pair_column
         if pair_name is None and columns.pair:
             pair_name = _first_present(columns.pair_columns, table.columns, file, "--text-pair-column",

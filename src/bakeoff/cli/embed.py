@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+from bakeoff.config import check_shared
 
 index_app = typer.Typer(help="Build a semantic-search index.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -43,9 +44,11 @@ def embed(
     """Sentence vectors for texts or a file's rows, written to .npy or .parquet."""
     from bakeoff.api import Embedder
     from bakeoff.errors import BakeoffError
+    from bakeoff.io import check_out
 
     if bool(texts) == (file is not None):
         raise BakeoffError('give either texts ("..." ...) or --file FILE, not both or neither')
+    check_out(out, example="vectors.npy")
     if out.suffix not in (".npy", ".parquet"):
         raise BakeoffError(f"--out {out}: use a .npy or .parquet file name")
     ids, rows = _read_texts(file, text_column, id_column) if file is not None else (None, list(texts or []))
@@ -75,9 +78,12 @@ def build(
     """Embed a corpus and write an index folder (vectors, texts, model, manifest with sha256)."""
     from bakeoff.api import Index
     from bakeoff.errors import BakeoffError
+    from bakeoff.io import check_out
 
     if out.exists():
         raise BakeoffError(f"{out} exists: choose another --out, or remove it first")
+    check_out(out, example="docs-index")
+    check_shared(batch_size=batch_size, max_length=max_length)
     ids, texts = _read_texts(corpus, text_column, id_column)
     index = Index.build(texts, model, ids=ids, pooling=pooling, precision=precision, max_length=max_length,
                         batch_size=batch_size, ann=ann)
@@ -102,6 +108,7 @@ def search(
 
     if (query is None) == (file is None):
         raise BakeoffError('give either a query ("...") or --file FILE, not both or neither')
+    check_shared(k=k)
     loaded = Index.load(index)
     queries = _read_texts(file, text_column, None)[1] if file is not None else [query or ""]
     results = loaded.search(queries, k=k, model=model, approximate=approximate)
@@ -163,7 +170,7 @@ def _read_texts(path: Path, text_column: str | None, id_column: str | None) -> t
 
     table = read_table(path)
     column = text_column or ("text" if "text" in table.columns else table.columns[0])
-    texts = table.column(column, "--text-column")
+    texts = table.texts(column, "--text-column")  # an empty text is refused at its line: row i stays vector i
     if not texts:
         raise BakeoffError(f"{path}: no rows: the file needs at least one text")
     ids = table.column(id_column, "--id-column") if id_column else None

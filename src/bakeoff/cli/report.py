@@ -26,7 +26,10 @@ def report(
     import time
 
     from bakeoff.api import report as build
+    from bakeoff.io import check_out
 
+    if out is not None:
+        check_out(out, example=f"report.{format}")  # before the report is built
     start = time.perf_counter()
     path = build(study_or_project, out, format, tolerance=tolerance)
     console.print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB in {time.perf_counter() - start:.1f} s)",

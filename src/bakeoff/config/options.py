@@ -153,3 +153,32 @@ def _bound_problem(spec: Spec, value: float) -> str:
     if spec.below is not None and not value < spec.below:
         return f"must be < {spec.below:g}"
     return ""
+
+
+# Options that many commands take as plain flags (predict, evaluate, embed, index build, search, embed-eval):
+# declared once here, so each command judges them the same way before any model or data is loaded.
+SHARED = {
+    "batch_size": Spec("Rows per forward pass.", int, at_least=1),
+    "max_length": Spec("Tokens per text; longer ones are cut.", int, at_least=4, at_most=8192,
+                       off="the model's own"),
+    "k": Spec("Results per query.", int, at_least=1),
+}
+
+
+def check_shared(**values: Any) -> dict[str, Any]:
+    """Each of ``values`` (by its name in ``SHARED``) coerced and range-checked; ``OptionError`` for the first bad one.
+
+    >>> check_shared(batch_size=8, max_length=None)
+    {'batch_size': 8, 'max_length': None}
+    >>> try:
+    ...     check_shared(batch_size=0)
+    ... except OptionError as error:
+    ...     print(error)
+    --batch-size must be >= 1, got 0
+    """
+    checked = {}
+    for name, value in values.items():
+        problem, checked[name] = _judge(SHARED[name], value)
+        if problem:
+            raise OptionError(name, problem)
+    return checked

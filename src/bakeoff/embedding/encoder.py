@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bakeoff.config import check_shared
 from bakeoff.config.embedding import EMBEDDING_PRECISIONS
 from bakeoff.data.batching import collate, encode, sorted_batches
 from bakeoff.data.dataset import TextDataset
@@ -22,7 +23,7 @@ from bakeoff.embedding.locate import EncoderSource, as_source
 from bakeoff.embedding.pooling import check_pooling, l2_normalize, pool
 from bakeoff.embedding.quantize import QUANTIZATIONS, quantize_vectors
 from bakeoff.errors import BakeoffError
-from bakeoff.models import keep_layers, load_tokenizer, resolve_model
+from bakeoff.models import check_max_length, keep_layers, load_tokenizer, resolve_model
 from bakeoff.runtime import autocast, resolve_device
 
 PRECISIONS = EMBEDDING_PRECISIONS  # int8: bakeoff's dynamic int8 Linear layers (compression/int8.py)
@@ -56,12 +57,12 @@ class Embedder:
         self.pooling = check_pooling(pooling)
         if precision not in PRECISIONS:
             raise BakeoffError(f"--precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+        check_shared(batch_size=batch_size, max_length=max_length)
         self.device = embedding_device(device, precision)  # refuses before the model loads
-        if batch_size < 1:
-            raise BakeoffError(f"--batch-size {batch_size}: give a positive number")
         if threads:
             torch.set_num_threads(threads)
         self.source = as_source(model)
+        check_max_length(self.source.location, max_length, self.source.reference)  # before the weights load
         self.normalize, self.precision, self.batch_size = normalize, precision, batch_size
         self.tokenizer = load_tokenizer(resolve_model(self.source.location))
         self.model = _load_encoder(self.source).to(self.device)

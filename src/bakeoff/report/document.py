@@ -162,8 +162,12 @@ def write(text: str, out: Path) -> None:
     """Write the whole document or nothing: a temp file beside ``out``, then a rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never a hidden copy left behind (e.g. when ``out`` is a folder)
+        raise
 
 
 def default_out(name: str, fmt: str) -> Path:

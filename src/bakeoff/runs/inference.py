@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from bakeoff.compression import artefact as compression
+from bakeoff.config import check_shared
 from bakeoff.data import TextDataset
 from bakeoff.data.batching import Encoded, encode
 from bakeoff.errors import BakeoffError
 from bakeoff.eval import EvalResult, evaluate_predictions, predict_with
+from bakeoff.models import check_max_length
 from bakeoff.models.forward import Forward
 from bakeoff.runs.locate import locate
 from bakeoff.runs.splits import check_split, labelled_split
@@ -49,9 +51,11 @@ def evaluate(model: str, *, task: str | None = None, data: str | None = None, sp
     >>> bakeoff.evaluate("demo-demo/demo-minilm-l6-seed42", split="test").metrics["accuracy"]  # doctest: +SKIP
     """
     check_split(split)  # before the model loads
+    check_shared(batch_size=batch_size, max_length=max_length)
     found = locate(model, method)
     check_runs_on(found.model_dir, device)
     found.verify()
+    check_max_length(str(found.model_dir), max_length, model)
     loaded = load_model(found.model_dir, precision, device)
     encoded, primary = labelled_split(loaded, found.config, split, task=task, data=data, text_column=text_column,
                                       text_pair_column=text_pair_column, label_column=label_column,
@@ -80,6 +84,7 @@ def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max
     >>> bakeoff.predict("demo/minilm-l6", ["A delight from start to finish."]).labels  # doctest: +SKIP
     ['positive']
     """
+    check_shared(batch_size=batch_size, max_length=max_length)
     if not texts:
         raise BakeoffError("nothing to predict: give at least one text")
     if pairs is not None and len(pairs) != len(texts):
@@ -87,6 +92,7 @@ def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max
     found = locate(model, method)
     check_runs_on(found.model_dir, device)
     found.verify()
+    check_max_length(str(found.model_dir), max_length, model)
     loaded = load_model(found.model_dir, precision, device)
     dataset = TextDataset(texts=list(texts), pairs=list(pairs) if pairs is not None else None,
                           labels=np.zeros(len(texts), dtype=np.int64))

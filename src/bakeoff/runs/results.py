@@ -8,7 +8,8 @@
 - ``config``: the resolved ``TrainConfig`` (every option, defaults filled in).
 - ``model`` (``ModelInfo``): ``name``, ``location``, ``origin``, ``layers``, ``parameters``, ``checkpoint`` (a
   folder ``transformers.pipeline("text-classification", model=...)`` loads, or null), ``checkpoint_bytes``,
-  ``checkpoint_files`` ({file: bytes}), ``checkpoint_sha256`` ({file: sha256}, schema 2: checked before loading).
+  ``checkpoint_files`` ({file: bytes}), ``checkpoint_sha256`` ({file: sha256} of every checkpoint file: weights,
+  config.json with the label names, the tokenizer; schema 2: checked before loading; older runs hashed weights only).
 - ``data`` (``DataInfo``): ``task``, ``label_names``, ``sizes`` {split: rows}, ``fingerprints`` {split: sha256[:16]},
   ``notes``, ``rows_at_max_length`` {split: rows whose tokens reached max_length, i.e. were cut or exactly fit}.
 - ``training`` (``TrainingInfo``): ``seconds``, ``samples_per_second``, ``tokens_per_second`` (training rows and

@@ -16,6 +16,7 @@ from bakeoff.hardware import describe
 from bakeoff.io import sha256, write_json_atomic
 from bakeoff.metrics import metric_info
 from bakeoff.models import (
+    check_max_length,
     load_for_classification,
     load_tokenizer,
     parameter_count,
@@ -49,13 +50,14 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
     """
     config = TrainConfig.from_dict({**(config.to_dict() if config else {}), **overrides}).validate()
     Store().check_writable()  # before any data or model is loaded, and before torchrun starts any process
+    source = resolve_model(config.model, config.layers)
+    check_max_length(source.location, config.max_length, config.model)
     world = current_world()  # one of several processes when torchrun started this one (training/distributed.py)
     if config.nproc > 1 and world.size == 1:
         return launch(config)  # torchrun runs this function in nproc processes; rank 0 records the run
     data = load_data(config)
     select_by = config.best_metric or data.primary_metric
     metric_info(select_by)
-    source = resolve_model(config.model, config.layers)
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
@@ -126,10 +128,14 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
 
 
 def _save(model: torch.nn.Module, tokenizer: Any, path: Path, enabled: bool) -> dict[str, Any]:
-    """The checkpoint's facts for ``ModelInfo``: folder, sizes, and the sha256 of its weights."""
+    """The checkpoint's facts for ``ModelInfo``: folder, sizes, and the sha256 of every file in it.
+
+    Every file, not the weights alone: ``config.json`` holds the label names (``id2label``) and the model's shape,
+    the tokenizer's files decide which tokens the weights see; a change to any of them changes the answers.
+    """
     if not enabled:
         return {"checkpoint": None, "checkpoint_bytes": None, "checkpoint_files": {}}
     saved = save_checkpoint(model, tokenizer, path)
-    weights = {name: sha256(path / name) for name in saved["files"] if name.endswith(".safetensors")}
+    digests = {name: sha256(path / name) for name in saved["files"]}
     return {"checkpoint": saved["path"], "checkpoint_bytes": saved["bytes"], "checkpoint_files": saved["files"],
-            "checkpoint_sha256": weights}
+            "checkpoint_sha256": digests}
