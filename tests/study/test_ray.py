@@ -100,6 +100,8 @@ def test_an_address_where_another_server_listens_is_refused_at_once(tiny_study):
 def test_auto_with_no_cluster_running_is_one_clear_line(tiny_study, tmp_path, monkeypatch):
     """No cluster on this machine (Ray looks in its temp folder and at running GCS processes: both made empty here,
     so a cluster another test started does not count)."""
+    import functools
+
     import ray._private.services as services
     from typer.testing import CliRunner
 
@@ -107,7 +109,8 @@ def test_auto_with_no_cluster_running_is_one_clear_line(tiny_study, tmp_path, mo
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "ray-tmp"))
-    monkeypatch.setattr(services, "find_gcs_addresses", lambda: [])
+    no_gcs = functools.lru_cache(lambda: [])  # Ray calls its cache_clear
+    monkeypatch.setattr(services, "find_gcs_addresses", no_gcs)
     result = CliRunner().invoke(app, ["run", str(tiny_study()), "--executor", "ray", "--ray-address", "auto"])
     message = " ".join(result.output.split())
     assert result.exit_code == 2, result.output
