@@ -35,6 +35,19 @@ def cpu_supports_int8_dot() -> bool:
     return bool({"avx_vnni", "avx512_vnni", "amx_int8"} & cpu_flags())
 
 
+def available_cores() -> int:
+    """The cores this process may use: its CPU affinity (``taskset``, a container's cpuset) capped by a cgroup v2
+    CPU quota (``docker --cpus 2``), not the machine's count that ``os.cpu_count()`` gives."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max", encoding="ascii").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, int(quota) // int(period))  # a fraction of a core left over is not a thread's worth
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:

@@ -28,7 +28,9 @@ def run(
     study: Annotated[Path, typer.Argument(help="A study file (YAML); see examples/.")],
     executor: Annotated[str, typer.Option(help="local (a process per trial) or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
-    max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes; ray: in flight).")] = 1,
+    max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes, the cores shared out among "
+                                                   "them: N trials on C cores get C/N torch threads each; ray: in "
+                                                   "flight).")] = 1,
     retry_failed: Annotated[bool, typer.Option(help="Run FAILED trials again too (crashed ones always are).")] = False,
     dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing.")] = False,
 ) -> None:
@@ -64,6 +66,8 @@ def run(
         nonlocal task_id, done, total, kept
         if isinstance(event, StudyStarted):
             total = event.total
+            if event.note:
+                bar.console.print(f"[yellow]note:[/] {event.note}", highlight=False)
             task_id = bar.add_task(spec.name, total=event.total)
         elif isinstance(event, RungStarted):
             bar.console.print(f"successive halving: {event.trials} trials go on to {event.epochs:g} epochs")

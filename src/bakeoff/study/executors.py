@@ -203,6 +203,7 @@ def _serve(conn: Connection, parent_pid: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
+        os.environ["RAYON_RS_NUM_CPUS"] = str(threads)  # the fast tokenizers' thread pool (made on first use)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # inherited ignored from the fork server
     try:
         conn.send(("ready", None))
