@@ -136,7 +136,8 @@ def _print_trial(bar: Progress, outcome: Any, count: str = "") -> None:
     error = f"  {outcome.error}" if outcome.error and outcome.status != "COMPLETED" else ""
     for method, change in outcome.compress.items():
         error += (f"  [red]{method} failed: {change['error']}[/]" if "error" in change else
-                  f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x")
+                  f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x"
+                  + (" (measured while the machine was busy: ratio unreliable)" if change.get("timing_busy") else ""))
     bar.console.print(f"[{style}]{outcome.status:<9}[/] {trial.run_name}  seed {trial.config['seed']}  "
                       f"{metric}  {took}  {count}{error}", highlight=False)
     bar.console.file.flush()  # a study's log is read while it runs, often from a file

@@ -40,12 +40,18 @@
 - ``details`` (thresholds, corpus size); ``data`` {sizes, fingerprints, notes}; ``timings`` {embed_seconds,
   texts_embedded, texts_per_second, seconds}.
 
-``compressed/<method>/report.json`` (``CompressReport``, schema_version 1): ``run``, ``method``, ``path``, ``split``,
-``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``: ``method``, ``backend``,
-``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles, throughput per length
-bucket and batch size, peak memory); ``change`` (``Change``: metric deltas, ``flips``, ``flip_share``, McNemar's test
-on paired correctness, ``size_ratio``, ``latency_p50_speedup``, ``latency_p95_speedup``); ``manifest``;
-``predictions`` (the compressed model's label ids on the split, in row order).
+``compressed/<method>/report.json`` (``CompressReport``, schema_version 2; schema 1 files still load): ``run``,
+``method``, ``path``, ``split``, ``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``:
+``method``, ``backend``, ``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles,
+throughput per length bucket and batch size, peak memory, and (schema 2) ``conditions``: how busy the machine was
+while they were timed, ``eval/bench.py``'s ``Contention``); ``change`` (``Change``: metric deltas, ``flips``,
+``flip_share``, McNemar's test on paired correctness, ``size_ratio``, ``latency_p50_speedup``,
+``latency_p95_speedup``, and (schema 2) ``timing_busy``: why the speed ratios are unreliable, the machine being busy
+while either model was timed, or null; null in schema 1 files, which did not look); ``manifest``; ``predictions``
+(the compressed model's label ids on the split, in row order).
+
+``latency_ms`` of a ``result.json`` and ``bench`` of a ``MeasuredModel`` written since schema 2 of the compression
+report also carry ``spread`` (p95 / p50) and ``conditions`` (above); readers treat their absence as "not looked".
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ from bakeoff.runs.files import RESULT_FILE
 
 SCHEMA_VERSION = 2
 EMBEDDING_SCHEMA_VERSION = 2
+COMPRESS_SCHEMA_VERSION = 2
 T = TypeVar("T")
 
 
@@ -285,6 +292,14 @@ class Change:
     size_ratio: float
     latency_p50_speedup: float
     latency_p95_speedup: float
+    timing_busy: str | None = None  # schema 2: why the latency ratios are unreliable (a busy machine), or None
+
+    @property
+    def timing_note(self) -> str | None:
+        """The line a table or report shows beside the ratios, when they cannot be trusted."""
+        if not self.timing_busy:
+            return None
+        return f"measured while the machine was busy: ratio unreliable ({self.timing_busy})"
 
 
 @dataclass
@@ -303,7 +318,7 @@ class CompressReport:
     change: Change
     manifest: dict[str, Any]
     predictions: list[int] = field(repr=False, default_factory=list)
-    schema_version: int = 1
+    schema_version: int = COMPRESS_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -102,7 +102,7 @@ def compress_step(compress: Any, ref: str, method: str) -> dict[str, Any]:
     except Exception as error:  # noqa: BLE001 - e.g. an architecture the exporter cannot handle
         return {"error": f"{type(error).__name__}: {error}".splitlines()[0][:300]}
     return {"size_ratio": change.size_ratio, "metrics": change.metrics,
-            "latency_p50_speedup": change.latency_p50_speedup}
+            "latency_p50_speedup": change.latency_p50_speedup, "timing_busy": change.timing_busy}
 
 
 def warm_up() -> None:
