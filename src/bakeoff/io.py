@@ -248,8 +248,8 @@ def check_free_space(folder: Path, needed: int, what: str) -> None:
     wanted = int(needed * SPACE_MARGIN) + (1 << 20)
     if free < wanted:
         raise BakeoffError(f"the disk is full: {what} will write about {_megabytes(wanted)} into {folder}, and only "
-                           f"{_megabytes(free)} are free there: free some space, or write elsewhere (--store or "
-                           "BAKEOFF_STORE for runs, --out for files)")
+                           f"{_megabytes(free)} are free there: free some space, or write elsewhere (BAKEOFF_STORE "
+                           "on another disk for runs, --out for files)")
 
 
 def _megabytes(count: int) -> str:

@@ -71,7 +71,7 @@ def test_a_checkpoint_that_cannot_be_written_says_the_disk_is_full(tiny_model_di
                                  "--max-steps", "1", "--batch-size", "8", "--quiet"])
     assert result.exit_code == 2
     line = _one_line(result)
-    assert line.startswith("error: the disk is full (No space left on device)") and "--store" in line
+    assert line.startswith("error: the disk is full (No space left on device)") and "BAKEOFF_STORE" in line
 
 
 def test_a_disk_without_room_for_the_checkpoint_is_refused_before_training(tiny_model_dir, sentiment_dir,

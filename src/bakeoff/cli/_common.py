@@ -44,7 +44,8 @@ def friendly_errors(command: F) -> F:
             full = disk_full_reason(error)  # wherever ENOSPC surfaces (torch, safetensors, numpy, json): one meaning
             if full:
                 error_console.print(f"[bold red]error:[/] the disk is full ({escape(full)}): free some space, or "
-                                    "write elsewhere (--store or BAKEOFF_STORE for runs, --out for files)", highlight=False, soft_wrap=True)
+                                    "write elsewhere (BAKEOFF_STORE on another disk for runs, --out for files)",
+                                    highlight=False, soft_wrap=True)
                 raise typer.Exit(2) from None
             first = (str(error).splitlines() or [""])[0][:200]
             error_console.print(f"[bold red]error:[/] unexpected {type(error).__name__}: {escape(first)} "

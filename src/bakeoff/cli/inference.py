@@ -40,8 +40,8 @@ def compress(
     quantize_embeddings: Annotated[bool, typer.Option(help="int8 embeddings too (int8 methods).")] = True,
     split: str = "validation",
     batch_sizes: Annotated[str, typer.Option(help="Throughput batch sizes.")] = "8,64",
-    threads: Annotated[int | None, typer.Option(help="Threads for both models (default: torch's, every core; when "
-                                                            "several commands run at once, give each cores/N).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Threads for both models (default: torch's, every core; "
+                                                     "when several commands run at once, give each cores/N).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing compressed model of this method.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
