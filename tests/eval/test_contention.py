@@ -104,3 +104,14 @@ def test_a_report_written_before_the_flag_still_loads(tiny_run):
         del old[side]["bench"]["conditions"]
     report = CompressReport.from_dict(old)
     assert report.change.timing_busy is None and report.change.timing_note is None
+
+
+def test_recommend_does_not_claim_a_speed_up_timed_on_a_busy_machine():
+    from tests.report.test_recommend import _board
+
+    from bakeoff.report.recommend import recommend
+
+    board = _board()
+    assert "(measured while the machine was busy" not in recommend(board).paragraph
+    board.rows[1].latency_busy = "other processes used 80% of the cores"
+    assert f"2.2x faster at batch 1 ({UNRELIABLE})" in recommend(board).paragraph
