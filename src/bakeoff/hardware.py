@@ -48,6 +48,22 @@ def available_cores() -> int:
     return max(1, cores)
 
 
+def default_threads() -> int:
+    """Torch threads for a command given no ``--threads``: the cores this process may use, less those that other
+    processes keep busy (the whole part of the 1-minute load average when it starts), and at least one.
+
+    On a machine whose cores are all busy, two threads per process train 15-30x slower than one (each op waits at
+    its barrier for a thread the scheduler put aside; BENCHMARKS.md, "Busy machines"), so a busy machine gets one
+    thread; a quiet one gets every core, as before.
+    """
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # no load average on this platform
+        return cores
+    return max(1, min(cores, cores - int(load)))
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:

@@ -53,3 +53,39 @@ def test_the_cores_this_process_may_use_not_the_machines(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     assert available_cores() <= 3
+
+
+@pytest.mark.parametrize("load,cores,expected", [(0.3, 2, 2), (25.0, 2, 1), (1.2, 4, 3), (9.0, 16, 7)])
+def test_a_command_without_threads_leaves_the_busy_cores_alone(load, cores, expected, monkeypatch):
+    import os
+
+    import bakeoff.hardware as hardware
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(hardware, "available_cores", lambda: cores)
+    assert hardware.default_threads() == expected
+
+
+def test_train_on_a_busy_machine_records_one_thread(tiny_model_dir, sentiment_dir, monkeypatch):
+    """All cores busy when it starts (load 25 on 2 cores): one thread, not two fighting for the same cores."""
+    import json
+    import os
+
+    import torch
+
+    import bakeoff.hardware as hardware
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(os, "getloadavg", lambda: (25.0, 25.0, 25.0))
+    monkeypatch.setattr(hardware, "available_cores", lambda: 2)
+    try:
+        result = CliRunner().invoke(app, ["train", "--model", str(tiny_model_dir), "--data", str(sentiment_dir),
+                                          "--max-steps", "2", "--batch-size", "8", "--quiet", "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["hardware"]["torch_threads"] == 1
+        result = CliRunner().invoke(app, ["train", "--model", str(tiny_model_dir), "--data", str(sentiment_dir),
+                                          "--max-steps", "2", "--batch-size", "8", "--quiet", "--json",
+                                          "--threads", "2", "--name", "asked"])
+        assert json.loads(result.output)["hardware"]["torch_threads"] == 2  # --threads wins, busy or not
+    finally:
+        torch.set_num_threads(before)

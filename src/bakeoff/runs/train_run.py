@@ -12,7 +12,7 @@ from bakeoff.config import TrainConfig, run_name
 from bakeoff.data.batching import encode
 from bakeoff.eval import EvalResult
 from bakeoff.eval.bench import batch1_latency_ms
-from bakeoff.hardware import describe
+from bakeoff.hardware import default_threads, describe
 from bakeoff.io import check_free_space, sha256, write_json_atomic
 from bakeoff.metrics import metric_info
 from bakeoff.models import (
@@ -58,6 +58,8 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
     source = resolve_model(config.model, config.layers)
     if config.threads:
         torch.set_num_threads(config.threads)
+    elif world.size == 1:  # (under torchrun, launch.py shared the cores out already)
+        torch.set_num_threads(default_threads())  # every core, less those other processes keep busy
     device = resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
     seed_everything(config.seed)

@@ -56,7 +56,8 @@ def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialS
             for method in payload.compress:
                 if summary.status != "COMPLETED":
                     break  # an interrupted run is run again on resume; compressing it now would be thrown away
-                summary.compress[method] = compress_step(compress, payload.run_ref, method)
+                summary.compress[method] = compress_step(compress, payload.run_ref, method,
+                                                         payload.config.get("threads"))
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, compressing): the study is stopping
         summary.status, summary.error = "INTERRUPTED", "stopped by Ctrl-C"
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
@@ -95,10 +96,11 @@ class _ProgressDisplay:
     def stop(self) -> None: ...
 
 
-def compress_step(compress: Any, ref: str, method: str) -> dict[str, Any]:
-    """One compression step; its failure is reported with the trial, which stays COMPLETED."""
+def compress_step(compress: Any, ref: str, method: str, threads: int | None = None) -> dict[str, Any]:
+    """One compression step (on the trial's share of the cores); its failure is reported with the trial, which
+    stays COMPLETED."""
     try:
-        change = compress(ref, method, overwrite=True).change
+        change = compress(ref, method, overwrite=True, threads=threads).change
     except Exception as error:  # noqa: BLE001 - e.g. an architecture the exporter cannot handle
         return {"error": f"{type(error).__name__}: {error}".splitlines()[0][:300]}
     return {"size_ratio": change.size_ratio, "metrics": change.metrics,
