@@ -399,7 +399,7 @@ def _mlflow_errors(context: str) -> Iterator[None]:
 def whole_sentences(text: str, limit: int = 400) -> str:
     """``text`` on one line, cut after the last whole sentence that fits in ``limit`` characters (never mid-word).
 
-    >>> whole_sentences("The store is read-only. Migrate it. See the docs at length.", 30)
+    >>> whole_sentences("The store is read-only. Migrate it. See the docs at length.", 40)
     'The store is read-only. Migrate it.'
     """
     line = " ".join(text.split())
