@@ -138,3 +138,16 @@ def test_a_real_full_disk(small_disk, tiny_model_dir, sentiment_dir, monkeypatch
     assert result.exit_code == 2 and _one_line(result).startswith("error: the disk is full (")
     assert not out.exists()
     _no_leftovers(small_disk)
+
+
+def test_a_study_trial_on_a_full_disk_says_so(monkeypatch):
+    """The study's line for a trial is what its user reads: the same words as the CLI's."""
+    import bakeoff.runs
+    from bakeoff.study.worker import TrialPayload, run_trial
+
+    def full(**config):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/store/p/run/checkpoint/model.safetensors")
+
+    monkeypatch.setattr(bakeoff.runs, "train", full)
+    summary = run_trial(TrialPayload("t1", {"project": "p", "name": "run", "model": "m", "quiet": True}))
+    assert summary.error == "the disk is full (No space left on device: /store/p/run/checkpoint/model.safetensors)"

@@ -16,6 +16,7 @@ from typing import Any
 
 from bakeoff.config.embedding import is_embedding
 from bakeoff.errors import BakeoffError
+from bakeoff.io import disk_full_reason
 from bakeoff.study.trials import TrialSummary
 
 
@@ -61,7 +62,9 @@ def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialS
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, compressing): the study is stopping
         summary.status, summary.error = "INTERRUPTED", "stopped by Ctrl-C"
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
-        summary.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        full = disk_full_reason(error)  # said as the CLI says it: the study's line is what the user reads
+        summary.error = (f"the disk is full ({full})" if full else
+                         f"{type(error).__name__}: {error}".splitlines()[0][:300])
         try:
             Store().get(payload.run_ref)
         except BakeoffError:  # failed before the run was created (bad data, unknown model, ...): record it anyway
