@@ -115,3 +115,15 @@ def test_recommend_does_not_claim_a_speed_up_timed_on_a_busy_machine():
     assert "(measured while the machine was busy" not in recommend(board).paragraph
     board.rows[1].latency_busy = "other processes used 80% of the cores"
     assert f"2.2x faster at batch 1 ({UNRELIABLE})" in recommend(board).paragraph
+
+
+def test_a_result_records_its_latency_conditions_and_older_results_still_load(tiny_run):
+    from bakeoff.runs.results import SCHEMA_VERSION, TrainResult
+
+    saved = json.loads((Path(tiny_run.run.path) / "result.json").read_text())
+    assert saved["schema_version"] == SCHEMA_VERSION == 3
+    assert set(saved["latency_ms"]["conditions"]) >= {"others_cpu_share", "wait_share", "load_average", "busy"}
+    saved["schema_version"] = 2
+    del saved["latency_ms"]["conditions"], saved["latency_ms"]["spread"]
+    older = TrainResult.from_dict(saved)
+    assert older.schema_version == 2 and "conditions" not in older.latency_ms
