@@ -54,6 +54,8 @@ def embed(
     ids, rows = _read_texts(file, text_column, id_column) if file is not None else (None, list(texts or []))
     embedder = Embedder(model, pooling=pooling, normalize=normalize, precision=precision, max_length=max_length,
                         batch_size=batch_size, device=device)
+    _check_room(out.parent, embedder.dimension, rows if out.suffix == ".parquet" else [], len(rows),
+                f"embedding {len(rows)} texts")
     vectors = embedder.encode(rows, quantize=quantize)
     _write_vectors(out, vectors, rows, ids or [str(i) for i in range(len(rows))])
     console.print(f"wrote {vectors.shape[0]} x {vectors.shape[1]} {vectors.dtype} vectors to {out} "
@@ -76,7 +78,7 @@ def build(
     = False,
 ) -> None:
     """Embed a corpus and write an index folder (vectors, texts, model, manifest with sha256)."""
-    from bakeoff.api import Index
+    from bakeoff.api import Embedder, Index
     from bakeoff.errors import BakeoffError
     from bakeoff.io import check_out
 
@@ -85,8 +87,11 @@ def build(
     check_out(out, example="docs-index")
     check_shared(batch_size=batch_size, max_length=max_length)
     ids, texts = _read_texts(corpus, text_column, id_column)
-    index = Index.build(texts, model, ids=ids, pooling=pooling, precision=precision, max_length=max_length,
-                        batch_size=batch_size, ann=ann)
+    embedder = Embedder(model, pooling=pooling, normalize=True, precision=precision, max_length=max_length,
+                        batch_size=batch_size)
+    _check_room(out.absolute().parent, embedder.dimension * (2 if ann else 1), texts, len(texts),
+                f"an index of {len(texts)} texts")
+    index = Index.build(texts, embedder, ids=ids, ann=ann)
     index.save(out)
     console.print(f"indexed {len(index)} texts with {model} ({pooling} pooling) in {out}", highlight=False)
 
@@ -175,6 +180,13 @@ def _read_texts(path: Path, text_column: str | None, id_column: str | None) -> t
         raise BakeoffError(f"{path}: no rows: the file needs at least one text")
     ids = table.column(id_column, "--id-column") if id_column else None
     return ids, texts
+
+
+def _check_room(folder: Path, dimension: int, texts: list[str], count: int, what: str) -> None:
+    """Before the encoding (minutes on a large corpus): room for ``count`` float32 vectors and the ``texts`` kept."""
+    from bakeoff.io import check_free_space
+
+    check_free_space(folder, count * dimension * 4 + sum(len(text.encode("utf-8")) for text in texts), what)
 
 
 def _write_vectors(out: Path, vectors: np.ndarray, texts: list[str], ids: list[str]) -> None:

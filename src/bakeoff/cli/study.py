@@ -28,7 +28,9 @@ def run(
     study: Annotated[Path, typer.Argument(help="A study file (YAML); see examples/.")],
     executor: Annotated[str, typer.Option(help="local (a process per trial) or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
-    max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes; ray: in flight).")] = 1,
+    max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes, the cores shared out among "
+                                                   "them: N trials on C cores get C/N torch threads each; ray: in "
+                                                   "flight).")] = 1,
     retry_failed: Annotated[bool, typer.Option(help="Run FAILED trials again too (crashed ones always are).")] = False,
     dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing. On a study that has run: "
                                                "how many seeds or rows would decide each undecided comparison.")
@@ -70,6 +72,8 @@ def run(
         nonlocal task_id, done, total, kept
         if isinstance(event, StudyStarted):
             total = event.total
+            if event.note:
+                bar.console.print(f"[yellow]note:[/] {event.note}", highlight=False)
             task_id = bar.add_task(spec.name, total=event.total)
         elif isinstance(event, RungStarted):
             bar.console.print(f"successive halving: {event.trials} trials go on to {event.epochs:g} epochs")
@@ -138,7 +142,8 @@ def _print_trial(bar: Progress, outcome: Any, count: str = "") -> None:
     error = f"  {outcome.error}" if outcome.error and outcome.status != "COMPLETED" else ""
     for method, change in outcome.compress.items():
         error += (f"  [red]{method} failed: {change['error']}[/]" if "error" in change else
-                  f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x")
+                  f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x"
+                  + (" (measured while the machine was busy: ratio unreliable)" if change.get("timing_busy") else ""))
     bar.console.print(f"[{style}]{outcome.status:<9}[/] {trial.run_name}  seed {trial.config['seed']}  "
                       f"{metric}  {took}  {count}{error}", highlight=False)
     bar.console.file.flush()  # a study's log is read while it runs, often from a file

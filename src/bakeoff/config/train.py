@@ -80,8 +80,13 @@ class TrainConfig:
     precision: str = option("auto", "auto (bf16 where the hardware has it natively), bf16, fp16 (CUDA) or fp32.",
                             kind=str, choices=PRECISIONS)
     device: str = option("auto", "auto, cpu, cuda, cuda:N or mps.", kind=str, identity=False)
-    threads: int | None = option(None, "Torch intra-op threads.", kind=int, at_least=1,
-                                 off="torch's choice, the core count", identity=False, study=False)
+    threads: int | None = option(None, "Torch intra-op threads. By default a command takes every core it may use, "
+                                       "less those other processes keep busy when it starts (the load average): "
+                                       "when several bakeoff commands start at once, give each cores/N so they do "
+                                       "not slow each other (a study shares the cores out among its parallel "
+                                       "trials itself).",
+                                 kind=int, at_least=1, off="the free cores, at least 1", identity=False,
+                                 study=False)
     nproc: int = option(1, "Processes (GPUs) for this one run, under torchrun.", kind=int, at_least=1,
                         identity=False)
     project: str = option("bakeoff", "Store project the run is recorded in.", kind=str, identity=False,

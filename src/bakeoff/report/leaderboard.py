@@ -102,6 +102,7 @@ class Row:
     kind: str = ""  # an embedding row's kind (pairs, probe, retrieval); "" for trained rows
     deterministic: bool = False  # a frozen row whose score no seed can change (no training subset)
     decision: Decision | None = field(default=None, repr=False)  # against the leader: report/decision.py
+    latency_busy: str | None = None  # why its latency is unreliable: measured while the machine was busy
     _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
     # per seed: (per-example values, their labels or None, fingerprint) for metrics of scores and ranks
     _scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = field(default_factory=dict, repr=False)
@@ -366,7 +367,7 @@ def _row(entries: list[_Entry], method: str) -> Row:
     split = first.split
     metric = first.result.validation.primary_metric
     values, seeds, seconds, latency, predictions, paths = [], [], [], [], {}, []
-    size = None
+    size, busy = None, []
     for entry in sorted(entries, key=lambda e: e.result.config["seed"]):
         result, seed = entry.result, entry.result.config["seed"]
         stored = entry.predictions.get(split) or {}
@@ -376,13 +377,17 @@ def _row(entries: list[_Entry], method: str) -> Row:
         seconds.append(result.training.seconds)
         if entry.report is None:
             values.append(result.validation.metrics[metric])
-            latency.append(_side_by_side_p50(entry) or result.latency_ms.get("p50"))
+            side_by_side = _side_by_side(entry)
+            latency.append(side_by_side.latency_p50_ms if side_by_side else result.latency_ms.get("p50"))
+            busy.append(((side_by_side.bench if side_by_side else result.latency_ms).get("conditions") or {})
+                        .get("busy"))
             weights = result.model.weights_bytes
             size = weights / 1e6 if weights else None  # weights only, as for compressed rows
             labels = stored.get("predicted")
         else:
             values.append(entry.report.compressed.metrics[metric])
             latency.append(entry.report.compressed.latency_p50_ms)
+            busy.append(entry.report.change.timing_busy)
             size = entry.report.compressed.weights_bytes / 1e6
             labels = entry.report.predictions
         if labels is not None and stored.get("true") is not None and len(labels) == len(stored["true"]):
@@ -398,7 +403,8 @@ def _row(entries: list[_Entry], method: str) -> Row:
                method=method, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
                train_seconds=sum(seconds) / len(seconds),
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
-               config=config, _predictions=predictions, run_paths=paths)
+               config=config, _predictions=predictions, run_paths=paths,
+               latency_busy="; ".join(dict.fromkeys(b for b in busy if b)) or None)
 
 
 def _frozen_row(entries: list[_Entry]) -> Row:
@@ -426,14 +432,14 @@ def _frozen_row(entries: list[_Entry]) -> Row:
     return row
 
 
-def _side_by_side_p50(entry: _Entry) -> float | None:
-    """The original model's batch-1 p50 from its compression report, when it has one: measured minutes apart from
-    the compressed model's, in a fresh process each, so the two rows compare like for like. The figure taken at the
-    end of training ran at another moment of the machine's load: mixing the two once made int8 look 3.4x slower
-    while the side-by-side measurement said 1.42x faster."""
+def _side_by_side(entry: _Entry) -> Any:
+    """The original model as its compression report measured it (a ``MeasuredModel``), when it has one: measured
+    minutes apart from the compressed model's, in a fresh process each, so the two rows compare like for like. The
+    figure taken at the end of training ran at another moment of the machine's load: mixing the two once made int8
+    look 3.4x slower while the side-by-side measurement said 1.42x faster."""
     for path in compression_reports(entry.run.path):
         try:
-            return CompressReport.load(path).original.latency_p50_ms
+            return CompressReport.load(path).original
         except BakeoffError:
             continue
     return None

@@ -268,7 +268,9 @@ def _cost(row: Row) -> tuple[float, float]:
 
 def _cheaper(best: Row, choice: Row) -> str:
     if best.latency_p50_ms and choice.latency_p50_ms and choice.latency_p50_ms < best.latency_p50_ms:
-        return f"{best.latency_p50_ms / choice.latency_p50_ms:.1f}x faster at batch 1"
+        busy = best.latency_busy or choice.latency_busy
+        return (f"{best.latency_p50_ms / choice.latency_p50_ms:.1f}x faster at batch 1"
+                + (" (measured while the machine was busy: ratio unreliable)" if busy else ""))
     return f"{best.size_mb / choice.size_mb:.1f}x smaller" if best.size_mb and choice.size_mb else "cheaper"
 
 

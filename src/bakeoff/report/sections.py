@@ -364,9 +364,14 @@ def tradeoff_section(ranking: Ranking) -> Section | None:
                              [r.mean for r in on_front], tips=[r.label for r in on_front])]
         figures.append(svg.chart(series, label, ranking.metric))
     names = ", ".join(r.label for r in sorted(front, key=lambda r: r.latency_p50_ms))
+    busy = [r for r in rows if r.latency_busy]
+    warning = ([f"Latency of {', '.join(r.label for r in busy)} was measured while the machine was busy: ratio "
+                f"unreliable ({busy[0].latency_busy}); measure again on a quiet machine (bakeoff bench)."]
+               if busy else [])
     return Section("Accuracy against latency and size",
                    [f"Pareto front (no other row is both faster at batch 1 and better): {names}.",
-                    "Latency is the batch-1 p50 measured on the machine that ran each row."], figures=figures,
+                    "Latency is the batch-1 p50 measured on the machine that ran each row.", *warning],
+                   figures=figures,
                    data={"pareto_front": [r.label for r in front]})
 
 

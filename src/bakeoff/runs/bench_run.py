@@ -10,6 +10,7 @@ import torch
 
 from bakeoff.compression import artefact as compression
 from bakeoff.errors import BakeoffError
+from bakeoff.hardware import default_threads
 from bakeoff.runs.inference import check_runs_on, load_model
 from bakeoff.runs.locate import locate
 from bakeoff.runs.measure import as_dict, measure
@@ -31,8 +32,7 @@ def bench(model: str, *, method: str | None = None, backend: str = "auto", batch
     """
     if backend not in ("auto", "torch", "onnxruntime"):
         raise BakeoffError(f"--backend {backend!r}: use auto, torch or onnxruntime")
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads or default_threads())  # every core, less those other processes keep busy
     check_split(split)  # before the model loads
     found = locate(model, method)
     check_runs_on(found.model_dir, device)

@@ -10,6 +10,7 @@ import torch
 
 from bakeoff.compression import artefact as compression
 from bakeoff.errors import BakeoffError
+from bakeoff.hardware import default_threads
 from bakeoff.io import write_json_atomic
 from bakeoff.runs.files import REPORT_FILE, compressed_dir
 from bakeoff.runs.locate import locate
@@ -40,8 +41,7 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     target = compressed_dir(checkpoint.parent, chosen.name)
     if target.exists() and not overwrite:
         raise BakeoffError(f"{target} exists: pass --overwrite to replace it")
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads or default_threads())  # every core, less those other processes keep busy
     reference = compression.load(checkpoint, precision="fp32")  # for its tokenizer and label names
     encoded, primary = labelled_split(reference, found.config, split)
     assert primary is not None

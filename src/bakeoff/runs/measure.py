@@ -64,7 +64,14 @@ def change(before: MeasuredModel, before_labels: list[int], after: MeasuredModel
                            "p_value": test.p_value, "significant": test.significant},
                   size_ratio=before.weights_bytes / after.weights_bytes,
                   latency_p50_speedup=latency_before["p50"] / latency_after["p50"],
-                  latency_p95_speedup=latency_before["p95"] / latency_after["p95"])
+                  latency_p95_speedup=latency_before["p95"] / latency_after["p95"],
+                  timing_busy=timing_busy(before.bench, after.bench))
+
+
+def timing_busy(*benches: dict[str, Any]) -> str | None:
+    """Why figures compared across ``benches`` are unreliable: any of them timed on a busy machine, or ``None``."""
+    reasons = [(bench.get("conditions") or {}).get("busy") for bench in benches]
+    return "; ".join(dict.fromkeys(reason for reason in reasons if reason)) or None
 
 
 def as_dict(model: MeasuredModel, labels: list[int] | None = None) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Typed results, and the documented schema of what a run writes. Readers use fields, never string keys.
 
-``result.json`` (``TrainResult``, schema_version 2; schema 1 files still load) — every key, once:
+``result.json`` (``TrainResult``, schema_version 3; schema 1 and 2 files still load) — every key, once:
 
 - ``schema_version``; ``bakeoff_version``, ``git_commit`` (of the bakeoff source tree, or null), ``created_at``
   (UTC ISO-8601).
@@ -24,7 +24,9 @@
   ``bakeoff evaluate`` (bf16 close calls re-checked in fp32).
 - ``history``: one entry per evaluation during training: ``{"step", "epoch", "loss", metric: value, ...}``.
 - ``latency_ms``: batch-1 inference on validation rows after warm-up: ``p50``, ``p95``, ``p99``, ``mean``,
-  ``requests``, ``threads``, in the training precision.
+  ``requests``, ``threads``, in the training precision; (schema 3) ``spread`` (p95 / p50) and ``conditions``: how
+  busy the machine was while they were timed (``eval/bench.py``'s ``Contention``; its ``busy`` says why not to trust
+  them, null when nothing competed enough to matter; absent in older files: not looked).
 - ``hardware``: CPU model, core count, torch threads, relevant CPU flags, CUDA device, Python/torch versions.
 
 ``result.json`` of an embedding evaluation (``EmbeddingEvalResult``, schema_version 2; schema 1 files still load;
@@ -41,12 +43,18 @@
 - ``details`` (thresholds, corpus size); ``data`` {sizes, fingerprints, notes}; ``timings`` {embed_seconds,
   texts_embedded, texts_per_second, seconds}.
 
-``compressed/<method>/report.json`` (``CompressReport``, schema_version 1): ``run``, ``method``, ``path``, ``split``,
-``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``: ``method``, ``backend``,
-``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles, throughput per length
-bucket and batch size, peak memory); ``change`` (``Change``: metric deltas, ``flips``, ``flip_share``, McNemar's test
-on paired correctness, ``size_ratio``, ``latency_p50_speedup``, ``latency_p95_speedup``); ``manifest``;
-``predictions`` (the compressed model's label ids on the split, in row order).
+``compressed/<method>/report.json`` (``CompressReport``, schema_version 2; schema 1 files still load): ``run``,
+``method``, ``path``, ``split``, ``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``:
+``method``, ``backend``, ``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles,
+throughput per length bucket and batch size, peak memory, and (schema 2) ``conditions``: how busy the machine was
+while they were timed, ``eval/bench.py``'s ``Contention``); ``change`` (``Change``: metric deltas, ``flips``,
+``flip_share``, McNemar's test on paired correctness, ``size_ratio``, ``latency_p50_speedup``,
+``latency_p95_speedup``, and (schema 2) ``timing_busy``: why the speed ratios are unreliable, the machine being busy
+while either model was timed, or null; null in schema 1 files, which did not look); ``manifest``; ``predictions``
+(the compressed model's label ids on the split, in row order).
+
+``latency_ms`` of a ``bench`` of a ``MeasuredModel`` (schema 2) also carries ``spread`` and ``conditions``, as a
+``result.json``'s ``latency_ms`` does; readers treat their absence as "not looked".
 """
 
 from __future__ import annotations
@@ -62,8 +70,9 @@ from bakeoff.eval.results import EvalResult
 from bakeoff.io import read_json, write_json_atomic
 from bakeoff.runs.files import RESULT_FILE
 
-SCHEMA_VERSION = 2
-EMBEDDING_SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+EMBEDDING_SCHEMA_VERSION = 3
+COMPRESS_SCHEMA_VERSION = 3
 T = TypeVar("T")
 
 
@@ -162,7 +171,8 @@ class TrainResult:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainResult:
-        """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty)."""
+        """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty); 1 and 2 lacked
+        ``latency_ms``'s ``spread`` and ``conditions`` (read as not looked)."""
         version = int(values.get("schema_version", 1))
         if version > SCHEMA_VERSION:
             raise BakeoffError(f"result schema {version} is newer than this bakeoff reads ({SCHEMA_VERSION}): "
@@ -286,6 +296,14 @@ class Change:
     size_ratio: float
     latency_p50_speedup: float
     latency_p95_speedup: float
+    timing_busy: str | None = None  # schema 2: why the latency ratios are unreliable (a busy machine), or None
+
+    @property
+    def timing_note(self) -> str | None:
+        """The line a table or report shows beside the ratios, when they cannot be trusted."""
+        if not self.timing_busy:
+            return None
+        return f"measured while the machine was busy: ratio unreliable ({self.timing_busy})"
 
 
 @dataclass
@@ -304,7 +322,7 @@ class CompressReport:
     change: Change
     manifest: dict[str, Any]
     predictions: list[int] = field(repr=False, default_factory=list)
-    schema_version: int = 1
+    schema_version: int = COMPRESS_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,8 +12,8 @@ from bakeoff.config import TrainConfig, run_name
 from bakeoff.data.batching import encode
 from bakeoff.eval import EvalResult
 from bakeoff.eval.bench import batch1_latency_ms
-from bakeoff.hardware import describe
-from bakeoff.io import sha256, write_json_atomic
+from bakeoff.hardware import default_threads, describe
+from bakeoff.io import check_free_space, sha256, write_json_atomic
 from bakeoff.metrics import metric_info
 from bakeoff.models import (
     check_max_length,
@@ -60,6 +60,8 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
     metric_info(select_by)
     if config.threads:
         torch.set_num_threads(config.threads)
+    elif world.size == 1:  # (under torchrun, launch.py shared the cores out already)
+        torch.set_num_threads(default_threads())  # every core, less those other processes keep busy
     device = resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
     seed_everything(config.seed)
@@ -81,6 +83,8 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
         fit(model, splits["train"], config, evaluate=lambda m: evaluate_on("validation", m), select_by=select_by,
             precision=precision, device=device, log=lambda *a, **k: None, display=SilentDisplay(), world=world)
         return None  # type: ignore[return-value]
+    if config.save_checkpoint:  # a full disk found now, not after the training it would waste
+        check_free_space(Store().root, _weights_bytes(model), f"the checkpoint of {config.model}")
     name = config.name or run_name(config.to_dict(), f"seed{config.seed}")
     with Experiment(name=name, project=config.project, tags=[*config.tags, data.task, config.model],
                     description=f"fine-tune {config.model} on {data.task}") as experiment:
@@ -125,6 +129,11 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
         if outcome.interrupted:
             experiment.close("INTERRUPTED", "KeyboardInterrupt: stopped by the user; best weights kept")
     return result
+
+
+def _weights_bytes(model: torch.nn.Module) -> int:
+    """What the checkpoint's weights take on disk: every tensor of the state dict at its stored width."""
+    return sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values())
 
 
 def _save(model: torch.nn.Module, tokenizer: Any, path: Path, enabled: bool) -> dict[str, Any]:

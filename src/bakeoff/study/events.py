@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class StudyStarted:
     total: int  # trials this run of the study will account for (finished before, to run, over budget)
+    threads: int | None = None  # torch threads per trial (locally: the cores shared out among parallel trials)
+    note: str | None = None  # why a trial has fewer threads than the study asked for
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.errors import BakeoffError
+from bakeoff.hardware import available_cores
 from bakeoff.runs.files import CHECKPOINT_DIR, REPORT_FILE, RESULT_FILE, compressed_dir
 from bakeoff.runs.results import TrainResult, load_result
 from bakeoff.study.events import (
@@ -107,8 +108,9 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
         runner: LocalExecutor | RayExecutor = RayExecutor(ray_address, cpus=cpus, gpus=study.gpus,
                                                           max_parallel=max_parallel if max_parallel > 1 else None,
                                                           checkpoints=study.checkpoints)
+        note = None
     else:
-        cpus = study.cpus or max(1, (os.cpu_count() or 1) // max(1, max_parallel))
+        cpus, note = local_threads(study.cpus, max_parallel)
         runner = LocalExecutor(max_parallel)
     store = Store()
     store.check_writable()
@@ -117,7 +119,7 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
     budget = _Budget(study, start)
     with _study_lock(store.root / study.name):
         rung = first_rung(study)
-        on_event(StudyStarted(len(rung)))
+        on_event(StudyStarted(len(rung), cpus, note))
         while rung:
             results = _run_rung(rung, study, runner, store, cpus, retry_failed, budget, on_event)
             outcome.outcomes.extend(results)
@@ -126,6 +128,22 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
                 on_event(RungStarted(len(rung), rung[0].epochs))
     outcome.seconds = time.monotonic() - start
     return outcome
+
+
+def local_threads(asked: int | None, max_parallel: int, cores: int | None = None) -> tuple[int, str | None]:
+    """Torch threads for each of ``max_parallel`` trials on this machine: the cores shared out, so that trials in
+    parallel never ask for more threads than there are cores (each would slow all); a study's ``resources: {cpus}``
+    is honoured up to that share. Returns the threads and, when the study asked for more, a note saying so.
+
+    >>> local_threads(None, 2, cores=2), local_threads(2, 2, cores=2)[0], local_threads(1, 1, cores=8)
+    ((1, None), 1, (1, None))
+    """
+    cores = cores or available_cores()
+    share = max(1, cores // max(1, max_parallel))
+    if asked is None or asked <= share:
+        return asked or share, None
+    return share, (f"resources: cpus {asked} x {max_parallel} parallel trial(s) is more than the {cores} core(s) "
+                   f"here: each trial runs with {share} thread(s)")
 
 
 def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExecutor, store: Store, cpus: int,
