@@ -18,12 +18,17 @@ from rich.progress import (
 from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+from bakeoff.cli.options import with_config_options
+from bakeoff.config import coerce_option
+from bakeoff.config.decide import Decide
+from bakeoff.errors import BakeoffError
 
 STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "red", "BUDGET": "yellow",
                 "INTERRUPTED": "yellow"}
 
 
 @friendly_errors
+@with_config_options(Decide)
 def run(
     study: Annotated[Path, typer.Argument(help="A study file (YAML); see examples/.")],
     executor: Annotated[str, typer.Option(help="local (a process per trial) or ray.")] = "local",
@@ -31,10 +36,16 @@ def run(
     max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes; ray: in flight).")] = 1,
     retry_failed: Annotated[bool, typer.Option(help="Run FAILED trials again too (crashed ones always are).")] = False,
     dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing.")] = False,
+    until_decided: Annotated[bool, typer.Option(
+        help="After the study's seeds, give the rows still undecided against the leader one more seed a round, "
+             "until every comparison is decided, --max-seeds or --budget (the file's decide: block).")] = False,
+    **options: Any,
 ) -> None:
     """Run a study: every trial once, resuming where a previous run of the same file stopped."""
     from bakeoff.api import leaderboard, run_study
     from bakeoff.study import (
+        RaceEnded,
+        RaceLooked,
         RungStarted,
         StudyEvent,
         StudyStarted,
@@ -44,6 +55,9 @@ def run(
         load_study,
     )
 
+    decide = {key: coerce_option(Decide, key, value) for key, value in options.items()}
+    if not until_decided and set(decide) & {"max_seeds", "budget"}:
+        raise BakeoffError("--max-seeds and --budget set how far a race goes: add --until-decided")
     spec = load_study(study)
     if dry_run:
         for trial in spec.trials:
@@ -77,6 +91,13 @@ def run(
             trial_rows[event.trial.id] = bar.add_task(f"  {event.trial.run_name}", total=None)
         elif isinstance(event, TrialProgress):
             _show_progress(bar, trial_rows.get(event.trial.id), event, quarters)
+        elif isinstance(event, RaceLooked):
+            total += event.racing
+            if task_id is not None:
+                bar.update(task_id, total=total)
+            _print_look(bar, event)
+        elif isinstance(event, RaceEnded):
+            bar.console.print(event.record.headline, highlight=False)
         elif isinstance(event, TrialFinished):
             done += 1
             kept += event.outcome.status in ("COMPLETED", "FAILED")
@@ -89,7 +110,9 @@ def run(
     try:
         with bar:
             outcome = run_study(spec, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
-                                retry_failed=retry_failed, on_event=on_event)
+                                retry_failed=retry_failed, on_event=on_event, until_decided=until_decided,
+                                tolerance=decide.get("tolerance"), max_seeds=decide.get("max_seeds"),
+                                time_budget=decide.get("budget"))
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted:[/] {kept} finished trial(s) are kept; run `bakeoff run {study}` "
                       "again to resume (interrupted trials run again from the start)", highlight=False)
@@ -102,6 +125,17 @@ def run(
         _print_board(leaderboard(spec.name))
     if outcome.count("FAILED", "CRASHED"):
         raise typer.Exit(1)
+
+
+def _print_look(bar: Progress, event: Any) -> None:
+    """One line per race look: the leader, each other row's answer, and how many variants race on."""
+    answers = ", ".join(f"{s.label} {s.answer}" + (f" [{s.low:+.1f}, {s.high:+.1f}]" if s.low is not None else "")
+                        for s in event.standings if s.answer != "leader")
+    leaders = ", ".join(s.label for s in event.standings if s.answer == "leader")
+    then = f"{event.racing} variant(s) get another seed" if event.racing else "nothing left to race"
+    bar.console.print(f"race look {event.look} ({event.seeds} seeds): leader {leaders}; {answers or 'no other rows'};"
+                      f" {then}", highlight=False)
+    bar.console.file.flush()
 
 
 def _print_notes(notes: list[str]) -> None:
