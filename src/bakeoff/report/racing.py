@@ -92,10 +92,9 @@ class RaceRecord:
 
 
 def race_section(record: RaceRecord) -> Section:
-    """The report's first section when the study raced: the decision, the tolerance, each row's answer (and why a
-    row is undecided), and the runs the race spent against a fixed design."""
-    sentences = [record.headline,
-                 f"The race looked after the study's own {record.first_seeds} seed(s) and after each round of one more "
+    """The report's first section when the study raced: how it looked, each row's answer (and why a row is
+    undecided), and the time it took. The decision itself (``headline``) opens the report's summary, above it."""
+    sentences = [f"The race looked after the study's own {record.first_seeds} seed(s) and after each round of one more "
                  f"seed, up to {record.max_seeds}; rows decided at a look stopped getting runs. Each look tests at an "
                  f"O'Brien-Fleming-type alpha-spending level (Lan-DeMets), so the whole race calls a false difference "
                  f"significant at most 5% of the time; equivalence is TOST within ±{record.tolerance:g} points."]
