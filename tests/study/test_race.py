@@ -96,10 +96,14 @@ def test_a_race_adds_rounds_stops_the_worse_row_says_why_and_resumes_after_ctrl_
     assert "Tolerance ±5 points" in html and f"{record.runs} training runs against 15" in html
 
 
-def test_max_seeds_and_budget_need_until_decided(tiny_study):
+def test_race_flags_need_until_decided_and_a_dry_run_prints_the_plan(tiny_study):
     path = tiny_study(name="tiny-race", axes="[]", seeds="[1]")
     result = runner.invoke(app, ["run", str(path), "--max-seeds", "4"])
-    assert result.exit_code != 0 and "add --until-decided" in result.output
+    assert result.exit_code != 0 and "--max-seeds sets a race: add --until-decided" in result.output
+    result = runner.invoke(app, ["run", str(path), "--until-decided", "--max-seeds", "4", "--dry-run"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0 and "race: tolerance ±1 points; a look after each of 1..4 seeds" in text
+    assert "at most 3 more trials" in text and not Store().list("tiny-race")
 
 
 def test_a_race_refuses_what_it_cannot_race(tiny_study):

@@ -56,13 +56,15 @@ def run(
     )
 
     decide = {key: coerce_option(Decide, key, value) for key, value in options.items()}
-    if not until_decided and set(decide) & {"max_seeds", "budget"}:
-        raise BakeoffError("--max-seeds and --budget set how far a race goes: add --until-decided")
+    if not until_decided and (set(decide) & {"max_seeds", "budget"} or ("tolerance" in decide and not dry_run)):
+        raise BakeoffError(f"--{next(iter(decide)).replace('_', '-')} sets a race: add --until-decided")
     spec = load_study(study)
     if dry_run:
         for trial in spec.trials:
             console.print(f"{trial.id}  {trial.run_name}  seed {trial.config['seed']}", highlight=False)
         _print_notes(spec.notes)
+        if until_decided:
+            _print_race_plan(spec, decide)
         console.print(f"{len(spec.trials)} trials in study {spec.name!r}; nothing was run")
         return
     _print_notes(spec.notes)
@@ -125,6 +127,24 @@ def run(
         _print_board(leaderboard(spec.name))
     if outcome.count("FAILED", "CRASHED"):
         raise typer.Exit(1)
+
+
+def _print_race_plan(spec: Any, decide: dict[str, Any]) -> None:
+    """What --until-decided would do: the looks, the level each tests at, the most runs it could add."""
+    from bakeoff.config.decide import duration_seconds
+    from bakeoff.report.sequential import plan
+    from bakeoff.study import settings_for
+
+    budget = decide.get("budget")
+    race = settings_for(spec, decide.get("tolerance"), decide.get("max_seeds"),
+                        None if budget is None else duration_seconds(budget))
+    looks = plan(len(spec.seeds), race.max_seeds)
+    levels = ", ".join(f"{look.seeds}: {look.difference_alpha:.2g}" for look in looks)
+    variants = len({trial.variant for trial in spec.trials})
+    console.print(f"race: tolerance ±{race.tolerance:g} points; a look after each of {looks[0].seeds}.."
+                  f"{race.max_seeds} seeds, testing 'better/worse' at (seeds: level) {levels}; at most "
+                  f"{variants * (race.max_seeds - len(spec.seeds))} more trials"
+                  + (f"; time budget {race.seconds:.0f} s" if race.seconds else ""), highlight=False)
 
 
 def _print_look(bar: Progress, event: Any) -> None:
