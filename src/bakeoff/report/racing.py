@@ -87,8 +87,9 @@ class RaceRecord:
             parts.append(text)
         saving = (f"{self.runs} training runs against {self.fixed_runs} for a fixed design at max_seeds "
                   f"{self.max_seeds}" if self.fixed_runs else f"{self.runs} training runs")
-        return (f"Race {'decided' if self.reason == 'decided' else 'ended'} ({REASONS.get(self.reason, self.reason)}): "
-                + "; ".join(parts) + f". Tolerance ±{self.tolerance:g} points; {self.looks} look(s); {saving}.")
+        state = {"decided": "Race decided", "": "Race not finished"}.get(self.reason, "Race ended")
+        why = REASONS.get(self.reason, self.reason) or "stopped or still running: run the same command to go on"
+        return (f"{state} ({why}): " + "; ".join(parts) + f". Tolerance ±{self.tolerance:g} points; {self.looks} look(s); {saving}.")
 
 
 def race_section(record: RaceRecord) -> Section:
