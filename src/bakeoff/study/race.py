@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bakeoff.config import TrainConfig, variant_of
+from bakeoff.config.decide import DEFAULT_MAX_SEEDS
 from bakeoff.errors import BakeoffError
 from bakeoff.io import write_json_atomic
 from bakeoff.report.decision import DEFAULT_TOLERANCE_POINTS, points
@@ -31,7 +32,6 @@ from bakeoff.report.leaderboard import Leaderboard, build
 from bakeoff.report.racing import RACE_FILE, RaceRecord, Standing
 from bakeoff.report.sequential import RACE_SPENDING, Judged, Look, at_seeds, judge, plan, row_key
 from bakeoff.study.events import OnEvent, RaceEnded, RaceLooked
-from bakeoff.config.decide import DEFAULT_MAX_SEEDS
 from bakeoff.study.spec import Study
 from bakeoff.study.trials import Trial, make_trial
 from bakeoff.track import Store
