@@ -172,9 +172,11 @@ def _record(record: RaceRecord, board: Leaderboard, judged: dict[str, Judged], t
             elif decision is None:
                 record.standings.append(Standing(ranking.name, row.label, "no verdict", len(seeds)))
             else:
+                span = (2.0 if ranking.metric == "mcc" else 1.0) * unit if unit > 1 else float("inf")
+                low, high = max(decision.low * unit, -span), min(decision.high * unit, span)  # what a gap can be
                 record.standings.append(Standing(
                     ranking.name, row.label, decision.answer.value, len(seeds), decision.difference * unit,
-                    decision.low * unit, decision.high * unit, result.decided_at.get(key)))
+                    low, high, result.decided_at.get(key)))
     record.runs = len(runs)
 
 
