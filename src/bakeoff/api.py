@@ -54,17 +54,27 @@ def demo(task: str = "demo", models: tuple[str, ...] = DEMO_MODELS, quiet: bool 
 
 
 def run_study(study: str | Path | Study, *, executor: str = "local", ray_address: str | None = None,
-              max_parallel: int = 1, retry_failed: bool = False, on_event: Any = None) -> StudyOutcome:
+              max_parallel: int = 1, retry_failed: bool = False, on_event: Any = None,
+              until_decided: bool = False, tolerance: float | None = None, max_seeds: int | None = None,
+              time_budget: str | float | None = None) -> StudyOutcome:
     """Run (or resume) a study file; returns a ``StudyOutcome`` with one ``TrialOutcome`` per trial.
+
+    ``until_decided``: then race (more seeds for the rows still undecided against the leader) up to ``max_seeds``
+    or ``time_budget`` ("30m", seconds); these and ``tolerance`` (points) override the file's ``decide:``.
 
     >>> outcome = bakeoff.run_study("examples/offline_minilm.yaml")  # doctest: +SKIP
     >>> outcome.count("COMPLETED")  # doctest: +SKIP
+    >>> bakeoff.run_study("examples/offline_minilm.yaml", until_decided=True, max_seeds=8).race.reason  # doctest: +SKIP
     """
     from bakeoff.study import run_study as run
+    from bakeoff.study import settings_for
+    from bakeoff.config.decide import duration_seconds
 
     spec = study if isinstance(study, Study) else load_study(study)
+    race = settings_for(spec, tolerance, max_seeds, None if time_budget is None else duration_seconds(time_budget)) \
+        if until_decided else None
     return run(spec, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
-               retry_failed=retry_failed, on_event=on_event)
+               retry_failed=retry_failed, on_event=on_event, until_decided=race)
 
 
 def leaderboard(study_or_project: str | Path, *, tolerance: float | None = None) -> Leaderboard:
@@ -143,9 +153,22 @@ def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str
     board = leaderboard(study_or_project, tolerance=tolerance)
     summary = [f"Recommendation for {ranking.name} ({ranking.split}, no budgets): " + choose(ranking).paragraph
                for ranking in board.rankings if ranking.split == "validation"]
+    race = _race_record(board.project)
+    if race is not None:  # a study that raced opens with its decision
+        summary.insert(0, race.headline)
     path = Path(out) if out else document.default_out(board.project, fmt)
-    return document.save(document.sections_for(board, study_text), f"bakeoff report: {board.project}", summary, fmt,
-                         path)
+    return document.save(document.sections_for(board, study_text, race=race), f"bakeoff report: {board.project}",
+                         summary, fmt, path)
+
+
+def _race_record(project: str) -> Any:
+    """The project's race record (``race.json``, written by ``bakeoff run --until-decided``), or None."""
+    from bakeoff.io import read_json
+    from bakeoff.report.racing import RACE_FILE, RaceRecord
+    from bakeoff.track import Store
+
+    values = read_json(Store().root / project / RACE_FILE, default=None)
+    return RaceRecord.from_dict(values) if isinstance(values, dict) else None
 
 
 def recommend(study_or_project: str | Path, *, max_latency_ms: float | None = None, max_size_mb: float | None = None,

@@ -18,12 +18,17 @@ from rich.progress import (
 from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+from bakeoff.cli.options import with_config_options
+from bakeoff.config import coerce_option
+from bakeoff.config.decide import Decide
+from bakeoff.errors import BakeoffError
 
 STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "red", "BUDGET": "yellow",
                 "INTERRUPTED": "yellow"}
 
 
 @friendly_errors
+@with_config_options(Decide)
 def run(
     study: Annotated[Path, typer.Argument(help="A study file (YAML); see examples/.")],
     executor: Annotated[str, typer.Option(help="local (a process per trial) or ray.")] = "local",
@@ -35,10 +40,16 @@ def run(
     dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing. On a study that has run: "
                                                "how many seeds or rows would decide each undecided comparison.")
                        ] = False,
+    until_decided: Annotated[bool, typer.Option(
+        help="After the study's seeds, give the rows still undecided against the leader one more seed a round, "
+             "until every comparison is decided, --max-seeds or --budget (the file's decide: block).")] = False,
+    **options: Any,
 ) -> None:
     """Run a study: every trial once, resuming where a previous run of the same file stopped."""
     from bakeoff.api import leaderboard, run_study
     from bakeoff.study import (
+        RaceEnded,
+        RaceLooked,
         RungStarted,
         StudyEvent,
         StudyStarted,
@@ -48,11 +59,16 @@ def run(
         load_study,
     )
 
+    decide = {key: coerce_option(Decide, key, value) for key, value in options.items()}
+    if not until_decided and (set(decide) & {"max_seeds", "budget"} or ("tolerance" in decide and not dry_run)):
+        raise BakeoffError(f"--{next(iter(decide)).replace('_', '-')} sets a race: add --until-decided")
     spec = load_study(study)
     if dry_run:
         for trial in spec.trials:
             console.print(f"{trial.id}  {trial.run_name}  seed {trial.config['seed']}", highlight=False)
         _print_notes(spec.notes)
+        if until_decided:
+            _print_race_plan(spec, decide)
         console.print(f"{len(spec.trials)} trials in study {spec.name!r}; nothing was run")
         from bakeoff.api import decision_plan
 
@@ -87,6 +103,13 @@ def run(
             trial_rows[event.trial.id] = bar.add_task(f"  {event.trial.run_name}", total=None)
         elif isinstance(event, TrialProgress):
             _show_progress(bar, trial_rows.get(event.trial.id), event, quarters)
+        elif isinstance(event, RaceLooked):
+            total += event.racing
+            if task_id is not None:
+                bar.update(task_id, total=total)
+            _print_look(bar, event)
+        elif isinstance(event, RaceEnded):
+            bar.console.print(event.record.headline, highlight=False)
         elif isinstance(event, TrialFinished):
             done += 1
             kept += event.outcome.status in ("COMPLETED", "FAILED")
@@ -99,7 +122,9 @@ def run(
     try:
         with bar:
             outcome = run_study(spec, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
-                                retry_failed=retry_failed, on_event=on_event)
+                                retry_failed=retry_failed, on_event=on_event, until_decided=until_decided,
+                                tolerance=decide.get("tolerance"), max_seeds=decide.get("max_seeds"),
+                                time_budget=decide.get("budget"))
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted:[/] {kept} finished trial(s) are kept; run `bakeoff run {study}` "
                       "again to resume (interrupted trials run again from the start)", highlight=False)
@@ -112,6 +137,35 @@ def run(
         _print_board(leaderboard(spec.name))
     if outcome.count("FAILED", "CRASHED"):
         raise typer.Exit(1)
+
+
+def _print_race_plan(spec: Any, decide: dict[str, Any]) -> None:
+    """What --until-decided would do: the looks, the level each tests at, the most runs it could add."""
+    from bakeoff.config.decide import duration_seconds
+    from bakeoff.report.sequential import plan
+    from bakeoff.study import settings_for
+
+    budget = decide.get("budget")
+    race = settings_for(spec, decide.get("tolerance"), decide.get("max_seeds"),
+                        None if budget is None else duration_seconds(budget))
+    looks = plan(len(spec.seeds), race.max_seeds)
+    levels = ", ".join(f"{look.seeds}: {look.difference_alpha:.2g}" for look in looks)
+    variants = len({trial.variant for trial in spec.trials})
+    console.print(f"race: tolerance ±{race.tolerance:g} points; a look after each of {looks[0].seeds}.."
+                  f"{race.max_seeds} seeds, testing 'better/worse' at (seeds: level) {levels}; at most "
+                  f"{variants * (race.max_seeds - len(spec.seeds))} more trials"
+                  + (f"; time budget {race.seconds:.0f} s" if race.seconds else ""), highlight=False)
+
+
+def _print_look(bar: Progress, event: Any) -> None:
+    """One line per race look: the leader, each other row's answer, and how many variants race on."""
+    answers = ", ".join(f"{s.label} {s.answer}" + (f" [{s.low:+.1f}, {s.high:+.1f}]" if s.low is not None else "")
+                        for s in event.standings if s.answer != "leader")
+    leaders = ", ".join(s.label for s in event.standings if s.answer == "leader")
+    then = f"{event.racing} variant(s) get another seed" if event.racing else "nothing left to race"
+    bar.console.print(f"race look {event.look} ({event.seeds} seeds): leader {leaders}; {answers or 'no other rows'};"
+                      f" {then}", highlight=False)
+    bar.console.file.flush()
 
 
 def _print_notes(notes: list[str]) -> None:

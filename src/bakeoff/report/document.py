@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.report.leaderboard import Leaderboard, Ranking
+from bakeoff.report.racing import RaceRecord, race_section
 from bakeoff.report.sections import (
     Section,
     errors_section,
@@ -31,12 +32,14 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}p{line-height:1.45}.fig
 @media print{body{max-width:none}.figures svg{break-inside:avoid}}"""
 
 
-def sections_for(board: Leaderboard, study_text: str | None = None, *, load_texts: bool = True) -> list[Section]:
-    """Every section the study has data for, in reading order: each ranking's sections, then the provenance.
+def sections_for(board: Leaderboard, study_text: str | None = None, *, load_texts: bool = True,
+                 race: RaceRecord | None = None) -> list[Section]:
+    """Every section the study has data for, in reading order: the race's decision when the study raced, each
+    ranking's sections, then the provenance.
 
     The texts behind the disagreements are reloaded from each ranking's task data unless ``load_texts=False``.
     """
-    found: list[Section | None] = []
+    found: list[Section | None] = [race_section(race) if race is not None else None]
     several = len(board.rankings) > 1
     for ranking in board.rankings:
         texts, label_names = texts_of(ranking) if load_texts else (None, None)

@@ -21,6 +21,7 @@ from typing import Any
 
 from bakeoff.errors import BakeoffError
 from bakeoff.hardware import available_cores
+from bakeoff.report.racing import RaceRecord
 from bakeoff.runs.files import CHECKPOINT_DIR, REPORT_FILE, RESULT_FILE, compressed_dir
 from bakeoff.runs.results import TrainResult, load_result
 from bakeoff.study.events import (
@@ -37,6 +38,7 @@ from bakeoff.study.executors import (
     check_ray_address,
     require_ray,
 )
+from bakeoff.study.race import RaceSettings, race
 from bakeoff.study.scheduler import first_rung, promote
 from bakeoff.study.spec import Study
 from bakeoff.study.trials import Trial, TrialSummary
@@ -70,6 +72,7 @@ class StudyOutcome:
     executor: str
     outcomes: list[TrialOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    race: RaceRecord | None = None  # what racing decided (--until-decided), else None
 
     def count(self, *statuses: str) -> int:
         return sum(o.status in statuses for o in self.outcomes)
@@ -95,8 +98,13 @@ class _Budget:
 
 
 def run_study(study: Study, executor: str = "local", ray_address: str | None = None, max_parallel: int = 1,
-              retry_failed: bool = False, on_event: OnEvent | None = None) -> StudyOutcome:
-    """Run every trial of ``study`` not already in the store; returns what happened to each."""
+              retry_failed: bool = False, on_event: OnEvent | None = None,
+              until_decided: RaceSettings | None = None) -> StudyOutcome:
+    """Run every trial of ``study`` not already in the store; returns what happened to each.
+
+    With ``until_decided``, race afterwards (``study/race.py``): rounds of one more seed for the rows still
+    undecided against their leader, until every comparison is decided, ``max_seeds`` or the time budget.
+    """
     on_event = on_event or (lambda event: None)
     if executor not in ("local", "ray"):
         raise BakeoffError(f"--executor {executor!r}: use local or ray")
@@ -126,6 +134,12 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
             rung = promote(results, study.schedule) if study.schedule else []
             if rung:
                 on_event(RungStarted(len(rung), rung[0].epochs))
+        if until_decided is not None:
+            def run_round(trials: list[Trial]) -> list[TrialOutcome]:
+                return _run_rung(trials, study, runner, store, cpus, retry_failed, budget, on_event)
+
+            outcome.race, rounds = race(study, until_decided, run_round, store, start, on_event)
+            outcome.outcomes.extend(rounds)
     outcome.seconds = time.monotonic() - start
     return outcome
 

@@ -17,7 +17,8 @@ A study file (every key but ``models`` and ``tasks`` optional)::
     seeds: [1, 2, 3]
     compress: [dynamic-int8]        # applied to every trained trial
     budget: {max_trials: 20, max_hours: 2}
-    decide: {tolerance: 1}          # points of the metric: a smaller difference does not matter (default 1)
+    decide: {tolerance: 1, max_seeds: 8, budget: 30m}   # tolerance: points of the metric that do not matter
+                                    # (default 1); `bakeoff run FILE --until-decided` races up to the other two
     schedule: asha                  # or {asha: {reduction_factor: 3, min_epochs: 1}}
     resources: {cpus: 1}            # per trial: torch threads locally, the Ray request on a cluster;
                                     # {gpus: N}, N >= 2 whole: the Ray request, and one run across N processes
@@ -50,10 +51,10 @@ from pathlib import Path
 from typing import Any
 
 
-from bakeoff.config import OptionError, TrainConfig, check_run_name
+from bakeoff.config import OptionError, TrainConfig, check_run_name, coerce_option, specs
+from bakeoff.config.decide import Decide, duration_seconds
 from bakeoff.config.embedding import KINDS, EmbeddingConfig
 from bakeoff.errors import BakeoffError
-from bakeoff.report.decision import DEFAULT_TOLERANCE_POINTS
 from bakeoff.study.axes import check_settings, expand_axis
 from bakeoff.study.lines import LineMap, StudyError, known_keys, read_yaml
 from bakeoff.study.trials import Trial, make_trial
@@ -69,17 +70,6 @@ MAX_TRIALS = 10_000  # a study lists at most this many trials (each is a trainin
 class Budget:
     max_trials: int | None = None
     max_hours: float | None = None
-
-
-@dataclass(frozen=True)
-class Decide:
-    """How the study's comparisons with the leader are decided (``report/decision.py``): ``tolerance`` is the
-    largest difference, in points of the metric, that does not matter (default 1 point for accuracy/F1/MCC)."""
-
-    tolerance: float = DEFAULT_TOLERANCE_POINTS
-
-
-DECIDE_KEYS = ("tolerance",)
 
 
 @dataclass
@@ -105,6 +95,7 @@ class Study:
     notes: list[str] = field(default_factory=list)  # what the file asked for that the trials do not show
     checkpoints: str = "all"  # what a Ray trial ships back (study/shipping.py); local trials keep theirs on disk
     decide: Decide = field(default_factory=Decide)
+    seeds: list[int] = field(default_factory=list)  # the seeds the study file asks for (every sweep's), in order
 
 
 def load_study(path: str | Path) -> Study:
@@ -157,7 +148,8 @@ def load_study(path: str | Path) -> Study:
     cpus, gpus = _resources(doc, lines)
     study = Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
                   schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""),
-                  checkpoints=_checkpoints(doc, lines), decide=_decide(doc, lines))
+                  checkpoints=_checkpoints(doc, lines), decide=_decide(doc, lines),
+                  seeds=list(dict.fromkeys(int(t.config["seed"]) for t in trials.values())))
     if generated > len(trials):  # a random axis drawing the same (rounded) values again, or sweeps overlapping
         study.notes.append(f"{generated} trials listed or drawn, {len(trials)} distinct: {generated - len(trials)} "
                            "repeat another trial's settings exactly and run once (a random axis can draw the same "
@@ -399,19 +391,6 @@ def _budget(doc: dict[str, Any], lines: LineMap) -> Budget:
                   _number(budget, "max_hours", None, float, lines, ("budget",)))
 
 
-def _decide(doc: dict[str, Any], lines: LineMap) -> Decide:
-    """``decide: {tolerance: 1}``: each value checked at its line."""
-    block = doc.get("decide") or {}
-    if not isinstance(block, dict):
-        raise lines.error(("decide",), "decide is a mapping: {tolerance: 1}")
-    known_keys(block, DECIDE_KEYS, ("decide",), lines)
-    tolerance = block.get("tolerance", DEFAULT_TOLERANCE_POINTS)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < float("inf"):
-        raise lines.error(("decide", "tolerance"), f"tolerance must be a positive number of points of the metric "
-                                                   f"(e.g. 1 for one point of accuracy), got {tolerance!r}")
-    return Decide(tolerance=float(tolerance))
-
-
 def _schedule(doc: dict[str, Any], lines: LineMap) -> Asha | None:
     schedule = doc.get("schedule")
     if schedule in (None, "none"):
@@ -456,3 +435,26 @@ def _checkpoints(doc: dict[str, Any], lines: LineMap) -> str:
     if value not in CHECKPOINT_POLICIES:
         raise lines.error(("checkpoints",), f"checkpoints {value!r}: use {', '.join(CHECKPOINT_POLICIES)}")
     return str(value)
+
+
+def _decide(doc: dict[str, Any], lines: LineMap) -> Decide:
+    """``decide: {tolerance: 1, max_seeds: 8, budget: 30m}``, each value checked at its line."""
+    block = doc.get("decide")
+    if block is None:
+        return Decide()
+    if not isinstance(block, dict):
+        raise lines.error(("decide",), "decide is a mapping: {tolerance: 1, max_seeds: 8, budget: 30m}")
+    known_keys(block, tuple(specs(Decide)), ("decide",), lines)
+    values = {}
+    for key, value in block.items():
+        if key == "budget" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = f"{value}s"  # a number of seconds
+        try:
+            values[key] = None if value is None else coerce_option(Decide, key, value)
+            if key == "budget" and value is not None:
+                duration_seconds(values[key])
+        except OptionError as error:
+            raise lines.error(("decide", key), f"decide {key} {error.problem}") from None
+        except BakeoffError as error:
+            raise lines.error(("decide", key), str(error)) from None
+    return Decide(**values)
