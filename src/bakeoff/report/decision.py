@@ -157,7 +157,7 @@ def decide(comparison: Comparison, tolerance: float, *, alpha: float = ALPHA) ->
     """
     if not tolerance > 0 or math.isinf(tolerance):
         raise ValueError(f"the tolerance must be a positive number, not {tolerance!r}")
-    from scipy import stats
+    from scipy import special  # Student's t without scipy.stats' per-call checks: races call this per look
 
     difference = float(comparison.difference)
     error = comparison.standard_error
@@ -167,11 +167,10 @@ def decide(comparison: Comparison, tolerance: float, *, alpha: float = ALPHA) ->
         p_equivalence = 0.0 if abs(difference) < tolerance else 1.0
     else:
         df = comparison.degrees_of_freedom if comparison.degrees_of_freedom else math.inf
-        distribution = stats.t(df)
-        half = float(distribution.ppf(1 - alpha)) * error
+        half = float(special.stdtrit(df, 1 - alpha)) * error
         low, high = difference - half, difference + half
-        above = float(distribution.sf((difference + tolerance) / error))  # H0: difference <= -tolerance
-        below = float(distribution.cdf((difference - tolerance) / error))  # H0: difference >= +tolerance
+        above = float(special.stdtr(df, -(difference + tolerance) / error))  # H0: difference <= -tolerance
+        below = float(special.stdtr(df, (difference - tolerance) / error))  # H0: difference >= +tolerance
         p_equivalence = max(above, below)
     if p_equivalence < alpha:
         answer = Answer.EQUIVALENT
