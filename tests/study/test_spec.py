@@ -106,10 +106,10 @@ def test_trial_identity_is_the_resolved_config(tmp_path):
      "setting 'best_metric' 'nonsense' is not one of"),
     ("models: [minilm-l6]\ntasks: [demo]\nsettings: {tags: 3}\n", 3, "setting 'tags' must be a list of texts"),
     ("models: [minilm-l6]\ntasks: [demo]\ncheckpoints: some\n", 3, "checkpoints 'some': use all, best, none"),
-    ("models: [minilm-l6]\ntasks: [demo]\ndecide:\n  tolerance: 0\n", 4, "tolerance must be a positive number"),
-    ("models: [minilm-l6]\ntasks: [demo]\ndecide: {tolerance: .nan}\n", 3, "tolerance must be a positive number"),
+    ("models: [minilm-l6]\ntasks: [demo]\ndecide:\n  tolerance: 0\n", 4, "decide tolerance must be > 0"),
+    ("models: [minilm-l6]\ntasks: [demo]\ndecide: {tolerance: .nan}\n", 3, "decide tolerance must be a number"),
     ("models: [minilm-l6]\ntasks: [demo]\ndecide: {tolerence: 1}\n", 3, "unknown key 'tolerence'"),
-    ("models: [minilm-l6]\ntasks: [demo]\ndecide: 1\n", 3, "decide is a mapping: {tolerance: 1}"),
+    ("models: [minilm-l6]\ntasks: [demo]\ndecide: 1\n", 3, "decide is a mapping: {tolerance: 1, max_seeds: 8, budget: 30m}"),
 ])
 def test_mistakes_name_their_line(tmp_path, body, line, message):
     assert_refused_at_line(_study(tmp_path, body), line, message)
