@@ -70,6 +70,11 @@ TextColumn = Annotated[str | None, typer.Option(help="Column holding the text.")
 PairColumn = Annotated[str | None, typer.Option(help="Column holding the second text of a pair.")]
 LabelColumn = Annotated[str | None, typer.Option(help="Column holding the label (strings or integers).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Truncation = Annotated[str | None, typer.Option(help="Tokens kept of a long text: head, tail or head+tail "
+                                                     "(default: as the run trained).")]
+LongText = Annotated[str | None, typer.Option(help="cut (one window) or chunks (every window, logits averaged); "
+                                                   "default: as the run trained.")]
+Stride = Annotated[int | None, typer.Option(help="Tokens neighbouring windows share (--long-text chunks).")]
 
 
 @app.command()
@@ -109,6 +114,9 @@ def evaluate(
     max_length: int | None = None,
     batch_size: int = 128,
     precision: str = "auto",
+    truncation: Truncation = None,
+    long_text: LongText = None,
+    stride: Stride = None,
     as_json: AsJson = False,
 ) -> None:
     """Evaluate a trained model on a labelled split (by default the run's own task and data)."""
@@ -116,7 +124,8 @@ def evaluate(
 
     result = evaluate_model(model, task=task, data=data, split=split, text_column=text_column,
                             text_pair_column=text_pair_column, label_column=label_column, max_length=max_length,
-                            batch_size=batch_size, precision=precision, method=method)
+                            batch_size=batch_size, precision=precision, method=method, truncation=truncation,
+                            long_text=long_text, stride=stride)
     if as_json:
         print_json(result.to_dict())
         return
@@ -147,6 +156,9 @@ def predict(
     batch_size: int = 128,
     precision: str = "auto",
     method: inference.Method = None,
+    truncation: Truncation = None,
+    long_text: LongText = None,
+    stride: Stride = None,
     as_json: AsJson = False,
 ) -> None:
     """Classify a text (and its pair), or every row of a file."""
@@ -179,7 +191,8 @@ def predict(
                            "--text-pair-column)")
     if columns.pair is False and pairs is not None:
         raise BakeoffError(f"{model} reads single texts, not pairs: leave out the second text")
-    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method)
+    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method,
+                            truncation=truncation, long_text=long_text, stride=stride)
     for row, label, probabilities, label_id in zip(rows, result.labels, result.probabilities, result.label_ids, strict=True):
         row["label"], row["score"] = label, round(float(probabilities[label_id]), 6)
     if out is not None:

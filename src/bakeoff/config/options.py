@@ -40,6 +40,9 @@ class Spec:
     cli: bool = True  # exposed as a `bakeoff train` flag
     identity: bool = True  # part of what a run computes (False: how it runs, e.g. threads, project, quiet)
     study: bool = True  # may be set in a study file's settings/axes
+    # an option added after runs were recorded without it: left out of a run's identity while at its default, so
+    # older runs (whose configs lack it) and newer ones at the default stay one experiment, one trial id
+    omit_default: bool = False
 
 
 def option(default: Any, help: str, **spec: Any) -> Any:

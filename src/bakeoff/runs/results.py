@@ -61,8 +61,8 @@ from bakeoff.eval.results import EvalResult
 from bakeoff.io import read_json, write_json_atomic
 from bakeoff.runs.files import RESULT_FILE
 
-SCHEMA_VERSION = 2
-EMBEDDING_SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+EMBEDDING_SCHEMA_VERSION = 3
 T = TypeVar("T")
 
 
@@ -128,6 +128,7 @@ class TrainingInfo:
     shortcuts: dict[str, Any] = field(default_factory=dict)
     world_size: int = 1  # processes that trained the run (training/distributed.py)
     backend: str | None = None  # their process group (gloo, nccl); None in one process
+    class_weights: list[float] | None = None  # the loss weight per class (--class-weights), None: unweighted
 
 
 @dataclass
@@ -147,6 +148,7 @@ class TrainResult:
     bakeoff_version: str
     git_commit: str | None
     created_at: str
+    decision: dict[str, Any] | None = None  # eval/decision.py's Decision (schema 3): temperature, threshold
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -161,7 +163,8 @@ class TrainResult:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainResult:
-        """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty)."""
+        """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty); 2 lacked ``decision``,
+        ``training.class_weights`` and the probability metrics and ``calibration`` of each split (None, absent)."""
         version = int(values.get("schema_version", 1))
         if version > SCHEMA_VERSION:
             raise BakeoffError(f"result schema {version} is newer than this bakeoff reads ({SCHEMA_VERSION}): "
@@ -174,7 +177,8 @@ class TrainResult:
                    test=EvalResult.from_dict(test) if test else None, history=list(values.get("history") or []),
                    hardware=dict(values.get("hardware") or {}), latency_ms=dict(values.get("latency_ms") or {}),
                    bakeoff_version=values.get("bakeoff_version", ""), git_commit=values.get("git_commit"),
-                   created_at=values.get("created_at", ""), schema_version=version)
+                   created_at=values.get("created_at", ""), decision=values.get("decision"),
+                   schema_version=version)
 
     @classmethod
     def load(cls, path: Path) -> TrainResult:
