@@ -292,6 +292,22 @@ app.command()(report_cli.report)
 app.command()(report_cli.recommend)
 
 
+def decision_text(result: Any) -> str:
+    """One line on a run's fitted temperature and threshold, and where they were chosen."""
+    decision, parts = result.decision, []
+    if decision.get("temperature", 1.0) != 1.0:
+        calibration = result.validation.calibration or {}
+        before = calibration.get("ece_before")
+        parts.append(f"temperature {decision['temperature']:.3f} (validation ECE "
+                     + (f"{before:.4f} -> " if before is not None else "") + f"{result.validation.metrics['ece']:.4f})")
+    if decision.get("threshold") is not None:
+        how = f"chosen for {decision['threshold_metric']}" if decision.get("threshold_metric") else "given"
+        parts.append(f"threshold {decision['threshold']:.3f} on P({decision.get('positive_label')}) ({how})")
+    honest = ("the test figure above is scored with them unseen" if result.test else
+              "this task has no test split here, so every figure is validation's and optimistic")
+    return f"{'; '.join(parts)}: fitted on validation, so validation scores are optimistic; {honest}"
+
+
 def _print_results(results: list[Any], title: str) -> None:
     medals = ["🥇", "🥈", "🥉"]
     view = Table(title=title, caption="validation metrics; rows/s: training; p50: batch-1 latency; MB: fp32 safetensors")
@@ -310,6 +326,8 @@ def _print_results(results: list[Any], title: str) -> None:
     for result in results:
         test = f"  test {result.test.primary_metric} {result.test.primary:.4f}" if result.test else ""
         console.print(f"{result.model.name}: run {result.run.id}{test}", highlight=False)
+        if result.decision:  # a threshold or temperature fitted on validation (eval/decision.py): said plainly
+            console.print(decision_text(result), highlight=False)
     if len(results) > 1:
         from bakeoff.report.gap import gap_sentence
 

@@ -59,6 +59,10 @@ def compress(
                   f"{change.flips} predictions flip ({change.flip_share:.1%}); McNemar p={test['p_value']:.3g} "
                   f"({verdict}); {change.size_ratio:.2f}x smaller; batch-1 p50 "
                   f"{speed_ratio(change.latency_p50_speedup)}", highlight=False)
+    if "ece" in result.original.metrics and "ece" in result.compressed.metrics:  # calibration moves too
+        console.print(f"calibration: ECE {result.original.metrics['ece']:.4f} -> "
+                      f"{result.compressed.metrics['ece']:.4f}, Brier {result.original.metrics['brier']:.4f} -> "
+                      f"{result.compressed.metrics['brier']:.4f}", highlight=False)
     console.print(f"stored in {result.path}")
 
 

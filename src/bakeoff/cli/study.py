@@ -143,21 +143,32 @@ def leaderboard(
     study_or_project: Annotated[str, typer.Argument(help="A study file, or a project name in the store.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    columns: Annotated[str | None, typer.Option(help="Extra metric columns, mean over seeds, e.g. ece,brier,"
+                                                     "roc_auc (any registered metric).")] = None,
 ) -> None:
     """Rank a study's models by mean validation metric over seeds, with 95% intervals and significance."""
     from bakeoff.api import leaderboard as build
+    from bakeoff.report.calibration import parse_columns, row_metric
 
+    extra = parse_columns(columns)  # a wrong name is refused before the store is read
     board = build(study_or_project)
     if as_json:
-        print_json(board.to_dict())
+        document = board.to_dict()
+        for ranking, shown in zip(board.rankings, document["rankings"], strict=True):
+            for row, entry in zip(ranking.rows, shown["rows"], strict=True):
+                entry["columns"] = {name: row_metric(row, name) for name in extra}
+        print_json(document)
     elif as_csv:
         sys.stdout.write(board.to_csv())
     else:
-        _print_board(board)
+        _print_board(board, extra)
 
 
-def _print_board(board: Any) -> None:
+def _print_board(board: Any, extra: list[str] | None = None) -> None:
+    from bakeoff.report.calibration import row_metric
     from bakeoff.report.sections import seconds_text
+
+    extra = extra or []
 
     for ranking in board.rankings:
         direction = "higher" if ranking.higher_is_better else "lower"
@@ -169,7 +180,7 @@ def _print_board(board: Any) -> None:
                          f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
         view.add_column("", no_wrap=True, min_width=2)
         view.add_column("model", overflow="fold")
-        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
+        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", *extra, "vs leader"):
             view.add_column(column, justify="right" if column != "vs leader" else "left")
         for row in ranking.rows:
             interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
@@ -177,7 +188,8 @@ def _print_board(board: Any) -> None:
             ranks = f" {row.rank_low}-{row.rank_high}" if row.rank_low != row.rank_high else ""  # plausible ranks
             view.add_row(f"{row.medal or row.rank}{ranks}", row.label, f"{row.mean:.3f}{interval}", seeds,
                          seconds_text(row.train_seconds) if row.method in ("trained", "baseline") else "-",
-                         fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
+                         fmt(row.latency_p50_ms), fmt(row.size_mb), *(fmt(row_metric(row, n)) for n in extra),
+                         row.verdict)
         console.print(view)
         for row in ranking.rows:
             if row.failed_to_learn:
