@@ -2,7 +2,9 @@
 tasks) and calibration (expected calibration error, Brier score, the reliability diagram's bins).
 
 - ``roc_auc``: the probability that a random positive row outscores a random negative one (the Mann-Whitney U
-  statistic over ``n_pos * n_neg``, from scipy); ``pr_auc``: average precision of the positive class (label 1).
+  statistic over ``n_pos * n_neg``, from scipy; ties count a half); ``pr_auc``: average precision of the positive
+  class (label 1), ``sum_n (R_n - R_{n-1}) P_n`` over the distinct thresholds as scikit-learn defines it: tied
+  probabilities (saturated ones are common) form one threshold, so the order of tied rows does not matter.
 - ``ece``: expected calibration error of the top-class confidence over ``ECE_BINS`` equal-mass bins (each bin
   holds the same number of rows, sorted by confidence: Nixon et al. 2019's adaptive ECE, steadier than equal-width
   bins when most confidences sit near 1): ``sum_b rows_b / rows * |accuracy_b - confidence_b|``.
@@ -16,8 +18,6 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import mannwhitneyu
-
-from bakeoff.embedding.metrics import average_precision
 
 ECE_BINS = 15
 
@@ -33,6 +33,24 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
         return float("nan")
     statistic = mannwhitneyu(positive, negative, alternative="two-sided").statistic
     return float(statistic / (len(positive) * len(negative)))
+
+
+def pr_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision of ``scores`` for label 1, tied scores taken together; NaN without positives.
+
+    >>> pr_auc(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.1]))
+    0.8333333333333333
+    """
+    positives = int((labels == 1).sum())
+    if not positives:
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    ordered, hits = scores[order], (labels[order] == 1).astype(np.float64)
+    last_of_tie = np.r_[np.flatnonzero(np.diff(ordered)), len(ordered) - 1]  # the end of each distinct score
+    true_positives = np.cumsum(hits)[last_of_tie]
+    precision = true_positives / (last_of_tie + 1)
+    recall_gain = np.diff(np.r_[0.0, true_positives]) / positives
+    return float((recall_gain * precision).sum())
 
 
 def equal_mass_bins(confidence: np.ndarray, bins: int = ECE_BINS) -> list[np.ndarray]:
@@ -75,7 +93,7 @@ def probability_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[s
     if probabilities.shape[1] == 2:
         positive = probabilities[:, 1].astype(np.float64)
         values["roc_auc"] = roc_auc(labels, positive)
-        values["pr_auc"] = average_precision(labels, positive) if len(labels) else float("nan")
+        values["pr_auc"] = pr_auc(labels, positive)
     return values
 
 
