@@ -48,13 +48,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/imdb"))
     parser.add_argument("--model", default="minilm-l6")
-    parser.add_argument("--train-rows", type=int, default=400)
-    parser.add_argument("--train-length", type=int, default=256)
+    parser.add_argument("--train-rows", type=int, default=300)
+    parser.add_argument("--train-length", type=int, default=128)
     parser.add_argument("--epochs", type=float, default=2.0)
-    parser.add_argument("--rows", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=100)
     parser.add_argument("--longer-than", type=int, default=512)
-    parser.add_argument("--max-length", type=int, default=512)
-    parser.add_argument("--stride", type=int, default=128)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--stride", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=Path("/tmp/bakeoff-long-text"))
     parser.add_argument("--out", type=Path, default=Path("long_text.json"))
@@ -75,12 +75,14 @@ def main() -> None:
     picked = rng.choice(long_rows, size=min(args.rows, len(long_rows)), replace=False)
     texts, labels = [test[i][0] for i in picked], np.array([test[i][1] for i in picked])
 
+    print(f"{len(texts)} test rows over {args.longer_than} tokens picked; training", flush=True)
     started = time.perf_counter()
     run = bakeoff.train(model=args.model, task=None, data=str(folder), max_length=args.train_length,
                         epochs=args.epochs, learning_rate=1e-4, batch_size=16, warmup_ratio=0.1, seed=args.seed,
                         quiet=True,
                         project="long-text", name=f"imdb-long-{args.model}-seed{args.seed}", save_checkpoint=True)
     train_seconds = time.perf_counter() - started
+    print(f"trained in {train_seconds:.0f} s, validation accuracy {run.validation.metrics['accuracy']:.3f}", flush=True)
 
     results, correct = [], {}
     for name, truncation, long_text in READINGS:
@@ -88,6 +90,7 @@ def main() -> None:
         predicted = bakeoff.predict(run.run.id, texts, max_length=args.max_length, truncation=truncation,
                                     long_text=long_text, stride=args.stride, precision="fp32")
         seconds = time.perf_counter() - started
+        print(f"{name}: {seconds:.0f} s", flush=True)
         right = np.array([NAMES.index(label) for label in predicted.labels]) == labels
         correct[name] = right
         interval = binomtest(int(right.sum()), len(right)).proportion_ci(method="wilson")

@@ -164,6 +164,23 @@ def leaderboard(
         _print_board(board, extra)
 
 
+def _extra_columns(ranking: Any, extra: list[str], row_metric: Any) -> Table:
+    """``--columns``: each row's mean over seeds of each named metric, in the ranking's order."""
+    from bakeoff.metrics import metric_info
+
+    directions = ", ".join(f"{name} {'higher' if metric_info(name).higher_is_better else 'lower'} is better"
+                           for name in extra)
+    view = Table(title=f"{ranking.name}, {ranking.split}: mean over seeds", caption=f"{directions}; - where a row "
+                 "has no such figure (baselines, older runs)")
+    view.add_column("", no_wrap=True)
+    view.add_column("model", overflow="fold")
+    for name in extra:
+        view.add_column(name, justify="right", no_wrap=True)
+    for row in ranking.rows:
+        view.add_row(str(row.rank), row.label, *(fmt(row_metric(row, name)) for name in extra))
+    return view
+
+
 def _print_board(board: Any, extra: list[str] | None = None) -> None:
     from bakeoff.report.calibration import row_metric
     from bakeoff.report.sections import seconds_text
@@ -180,7 +197,7 @@ def _print_board(board: Any, extra: list[str] | None = None) -> None:
                          f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
         view.add_column("", no_wrap=True, min_width=2)
         view.add_column("model", overflow="fold")
-        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", *extra, "vs leader"):
+        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
             view.add_column(column, justify="right" if column != "vs leader" else "left")
         for row in ranking.rows:
             interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
@@ -188,9 +205,10 @@ def _print_board(board: Any, extra: list[str] | None = None) -> None:
             ranks = f" {row.rank_low}-{row.rank_high}" if row.rank_low != row.rank_high else ""  # plausible ranks
             view.add_row(f"{row.medal or row.rank}{ranks}", row.label, f"{row.mean:.3f}{interval}", seeds,
                          seconds_text(row.train_seconds) if row.method in ("trained", "baseline") else "-",
-                         fmt(row.latency_p50_ms), fmt(row.size_mb), *(fmt(row_metric(row, n)) for n in extra),
-                         row.verdict)
+                         fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
         console.print(view)
+        if extra:  # a table of their own: the ranking's table already fills 80 columns
+            console.print(_extra_columns(ranking, extra, row_metric))
         for row in ranking.rows:
             if row.failed_to_learn:
                 console.print(f"[yellow]{row.label}: {row.failed_to_learn}[/]", highlight=False)

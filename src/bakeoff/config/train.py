@@ -109,8 +109,8 @@ class TrainConfig:
     long_text: str = option("cut", "Evaluation of texts over max_length: cut (one window, as --truncation says) "
                             "or chunks (windows with --stride overlap, logits averaged); training reads one "
                             "window.", kind=str, choices=LONG_TEXT, omit_default=True)
-    stride: int = option(128, "Tokens two neighbouring windows share (--long-text chunks).", kind=int, at_least=0,
-                         omit_default=True)
+    stride: int | None = option(None, "Tokens two neighbouring windows share (--long-text chunks).", kind=int,
+                                at_least=0, off="a quarter of a window", omit_default=True)
     save_checkpoint: bool = option(True, "Save the trained weights (a plain Hugging Face folder).", kind=bool)
     quiet: bool = option(False, "No progress bar (for CI and logs).", kind=bool, identity=False, study=False)
     tags: list[str] = option([], "Tags recorded with the run.", kind="strs", identity=False)
@@ -139,7 +139,7 @@ class TrainConfig:
             parse_class_weights(self.class_weights)
         if self.threshold is not None:
             parse_threshold(self.threshold)
-        if self.long_text == "chunks" and self.stride >= self.max_length - 2:
+        if self.long_text == "chunks" and self.stride is not None and self.stride >= self.max_length - 2:
             raise OptionError("stride", f"must be below --max-length minus 2 ({self.max_length - 2}), got "
                                         f"{self.stride}: windows would not move forward")
 

@@ -4,7 +4,7 @@
 - ``head`` keeps the first tokens (the tokenizer's own truncation), ``tail`` the last, ``head+tail`` a quarter of
   the budget from the start and the rest from the end (Sun et al. 2019, "How to Fine-Tune BERT for Text
   Classification?", found 128 head + 382 tail tokens best on IMDB).
-- ``chunks`` cuts a text into windows of the budget, neighbours sharing ``stride`` tokens; the model scores every
+- ``chunks`` cuts a text into windows of the budget, neighbours sharing ``stride`` tokens (by default a quarter); the model scores every
   window and a row's logits are the mean of its windows' logits (``eval/windows.py``). Training still reads one
   window per row (as ``--truncation`` says): a review's label belongs to the whole text, not to each window, so
   windows far from the opinion would be trained on a label they do not show; and training cost stays that of
@@ -61,9 +61,9 @@ def check_long_text(pair: bool, truncation: str, long_text: str) -> None:
 
 
 def encode_for(tokenizer: object, dataset: TextDataset, max_length: int, truncation: str = "head",
-               long_text: str = "cut", stride: int = 0) -> Encoded | Windows:
+               long_text: str = "cut", stride: int | None = None) -> Encoded | Windows:
     """``dataset`` tokenized for the model: one window per row (``cut``, kept as ``truncation`` says), or every
-    window (``chunks``)."""
+    window (``chunks``; ``stride`` None: neighbours share a quarter of a window)."""
     check_long_text(dataset.pairs is not None, truncation, long_text)
     if truncation == "head" and long_text == "cut":
         return encode(tokenizer, dataset, max_length)
@@ -73,6 +73,7 @@ def encode_for(tokenizer: object, dataset: TextDataset, max_length: int, truncat
     if long_text == "cut":
         texts = [_kept(text, spans, budget, truncation) for text, spans in zip(dataset.texts, offsets, strict=True)]
         return encode(tokenizer, TextDataset(texts, dataset.labels, None, dataset.source), max_length)
+    stride = budget // 4 if stride is None else stride
     if stride >= budget:
         raise BakeoffError(f"--stride {stride} must be below the tokens a window holds ({budget}): lower --stride")
     pieces, owner = [], []
