@@ -10,13 +10,15 @@
   windows far from the opinion would be trained on a label they do not show; and training cost stays that of
   every other run, so chunked evaluation compares like with like.
 
-Pieces are cut at token boundaries of the text (the fast tokenizer's character offsets) and tokenized again with
-the model's own special tokens, so every tokenizer that has offsets works, whatever its special tokens are.
+Pieces are cut from the text's own token ids and wrapped in the model's special tokens as its tokenizer places them
+around a one-word text (``_template``), so a window holds exactly the tokens the whole text has there, for any
+tokenizer whose single-text template is "special tokens, the text, special tokens".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -60,30 +62,35 @@ def check_long_text(pair: bool, truncation: str, long_text: str) -> None:
                            "leave --long-text at cut")
 
 
-def encode_for(tokenizer: object, dataset: TextDataset, max_length: int, truncation: str = "head",
+def encode_for(tokenizer: Any, dataset: TextDataset, max_length: int, truncation: str = "head",
                long_text: str = "cut", stride: int | None = None) -> Encoded | Windows:
     """``dataset`` tokenized for the model: one window per row (``cut``, kept as ``truncation`` says), or every
     window (``chunks``; ``stride`` None: neighbours share a quarter of a window)."""
     check_long_text(dataset.pairs is not None, truncation, long_text)
     if truncation == "head" and long_text == "cut":
         return encode(tokenizer, dataset, max_length)
-    budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)  # type: ignore[attr-defined]
-    offsets = _token_offsets(tokenizer, dataset.texts)
-    row_lengths = np.array([len(spans) + max_length - budget for spans in offsets], dtype=np.int64)
+    prefix, suffix, token_types = _template(tokenizer)
+    budget = max_length - len(prefix) - len(suffix)
+    tokens = _tokens(tokenizer, dataset.texts)
+    row_lengths = np.array([len(ids) + len(prefix) + len(suffix) for ids in tokens], dtype=np.int64)
     if long_text == "cut":
-        texts = [_kept(text, spans, budget, truncation) for text, spans in zip(dataset.texts, offsets, strict=True)]
-        return encode(tokenizer, TextDataset(texts, dataset.labels, None, dataset.source), max_length)
-    stride = budget // 4 if stride is None else stride
-    if stride >= budget:
-        raise BakeoffError(f"--stride {stride} must be below the tokens a window holds ({budget}): lower --stride")
-    pieces, owner = [], []
-    for row, (text, spans) in enumerate(zip(dataset.texts, offsets, strict=True)):
-        for first, last in window_spans(len(spans), budget, stride):
-            pieces.append(text[spans[first][0] : spans[last - 1][1]] if last > first else text)
-            owner.append(row)
-    owners = np.array(owner, dtype=np.int64)
-    windows = encode(tokenizer, TextDataset(pieces, dataset.labels[owners], None, dataset.source), max_length)
-    return Windows(windows, owners, dataset.labels, row_lengths)
+        pieces, owners = [_kept(ids, budget, truncation) for ids in tokens], None
+    else:
+        stride = budget // 4 if stride is None else stride
+        if stride >= budget:
+            raise BakeoffError(f"--stride {stride} must be below the tokens a window holds ({budget}): lower "
+                               "--stride")
+        pieces, owner = [], []
+        for row, ids in enumerate(tokens):
+            for first, last in window_spans(len(ids), budget, stride):
+                pieces.append(ids[first:last])
+                owner.append(row)
+        owners = np.array(owner, dtype=np.int64)
+    input_ids = [prefix + piece + suffix for piece in pieces]
+    encoded = Encoded(input_ids=input_ids, token_type_ids=[[0] * len(ids) for ids in input_ids] if token_types
+                      else None, labels=dataset.labels if owners is None else dataset.labels[owners],
+                      pad_id=tokenizer.pad_token_id or 0)
+    return encoded if owners is None else Windows(encoded, owners, dataset.labels, row_lengths)
 
 
 def window_spans(tokens: int, budget: int, stride: int) -> list[tuple[int, int]]:
@@ -99,29 +106,36 @@ def window_spans(tokens: int, budget: int, stride: int) -> list[tuple[int, int]]
     return [(start, start + budget) for start in dict.fromkeys(starts)]
 
 
-def _kept(text: str, spans: list[tuple[int, int]], budget: int, truncation: str) -> str:
-    """The part of ``text`` whose tokens the truncation keeps (the whole text when it fits)."""
-    if len(spans) <= budget:
-        return text
+def _kept(ids: list[int], budget: int, truncation: str) -> list[int]:
+    """The tokens the truncation keeps (all of them when they fit)."""
+    if len(ids) <= budget:
+        return ids
     if truncation == "tail":
-        return text[spans[-budget][0] :]
+        return ids[-budget:]
     head = int(budget * HEAD_SHARE)
-    tail = budget - head
-    return text[: spans[head - 1][1]] + " " + text[spans[-tail][0] :]
+    return ids[:head] + ids[len(ids) - (budget - head):]
 
 
-def _token_offsets(tokenizer: object, texts: list[str]) -> list[list[tuple[int, int]]]:
-    """Character spans of every token of each text (no special tokens, no truncation)."""
+def _template(tokenizer: Any) -> tuple[list[int], list[int], bool]:
+    """The model's special tokens around one text (``[CLS] x [SEP]``, ``<s> x </s>``, ...), read off its own
+    encoding of a one-word text; and whether it returns token type ids."""
+    whole = tokenizer("a")
+    inner = tokenizer("a", add_special_tokens=False)["input_ids"]
+    ids = list(whole["input_ids"])
+    for start in range(len(ids) - len(inner) + 1):
+        if ids[start : start + len(inner)] == list(inner):
+            return ids[:start], ids[start + len(inner) :], "token_type_ids" in whole
+    raise BakeoffError("--truncation tail/head+tail and --long-text chunks: this tokenizer's special tokens could "
+                       "not be told apart from a text's own: use --truncation head --long-text cut")
+
+
+def _tokens(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """Every token of each text, without special tokens and without truncation."""
     from transformers.utils import logging
 
     level = logging.get_verbosity()
-    logging.set_verbosity_error()  # "sequence length is longer than the maximum": we cut it ourselves
+    logging.set_verbosity_error()  # "sequence length is longer than the maximum": the windows cut it here
     try:
-        out = tokenizer(texts, add_special_tokens=False, truncation=False,  # type: ignore[operator]
-                        return_offsets_mapping=True)
-    except NotImplementedError:
-        raise BakeoffError("--truncation tail/head+tail and --long-text chunks need a fast tokenizer (with "
-                           "character offsets): this model's tokenizer has none") from None
+        return [list(ids) for ids in tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]]
     finally:
         logging.set_verbosity(level)
-    return [[tuple(span) for span in spans] for spans in out["offset_mapping"]]
