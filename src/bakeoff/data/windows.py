@@ -4,8 +4,8 @@
 - ``head`` keeps the first tokens (the tokenizer's own truncation), ``tail`` the last, ``head+tail`` a quarter of
   the budget from the start and the rest from the end (Sun et al. 2019, "How to Fine-Tune BERT for Text
   Classification?", found 128 head + 382 tail tokens best on IMDB).
-- ``chunks`` cuts a text into windows of the budget, neighbours sharing ``stride`` tokens (by default a quarter); the model scores every
-  window and a row's logits are the mean of its windows' logits (``eval/windows.py``). Training still reads one
+- ``chunks`` cuts a text into windows of the budget, neighbours sharing ``stride`` tokens (by default a quarter);
+  the model scores every window and a row's logits are the mean of its windows' logits (``eval/windows.py``). Training still reads one
   window per row (as ``--truncation`` says): a review's label belongs to the whole text, not to each window, so
   windows far from the opinion would be trained on a label they do not show; and training cost stays that of
   every other run, so chunked evaluation compares like with like.
