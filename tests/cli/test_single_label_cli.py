@@ -104,13 +104,13 @@ def test_long_texts_through_the_api_evaluate_and_predict(tiny_model_dir, tmp_pat
     result = bakeoff.train(model=str(tiny_model_dir), task=None, data=str(folder), max_length=16, epochs=8,
                            learning_rate=3e-3, batch_size=16, precision="fp32", quiet=True, truncation="tail",
                            long_text="chunks", stride=4, name="long")
-    assert result.data.rows_at_max_length["validation"] == 40 and result.validation.rows == 40
-    assert result.validation.metrics["accuracy"] >= 0.85  # trained on the tail, where the label's word is
+    assert result.data.rows_at_max_length["validation"] == 40 and result.validation.rows == 40  # rows, not windows
     head = bakeoff.evaluate("bakeoff/long", truncation="head", long_text="cut", precision="fp32")
-    tail = bakeoff.evaluate("bakeoff/long", long_text="cut", precision="fp32")  # the run's own: tail
-    chunks = bakeoff.evaluate("bakeoff/long", precision="fp32")  # the run's own: chunks
-    assert chunks.metrics == pytest.approx(result.validation.metrics)
-    assert tail.metrics["accuracy"] > head.metrics["accuracy"]  # the head cuts the sentiment word away
+    tail = bakeoff.evaluate("bakeoff/long", long_text="cut", precision="fp32")  # the run's own truncation: tail
+    chunks = bakeoff.evaluate("bakeoff/long", precision="fp32")  # the run's own reading: chunks
+    assert chunks.metrics == pytest.approx(result.validation.metrics)  # a run scores its splits as evaluate does
+    assert tail.metrics["accuracy"] >= 0.85  # trained and read on the tail, where the label's word is
+    assert tail.metrics["accuracy"] > head.metrics["accuracy"] + 0.2  # the head cuts the sentiment word away
     predicted = bakeoff.predict("bakeoff/long", [rows[0][0], rows[1][0]], long_text="cut", precision="fp32")
     assert predicted.labels == ["0", "1"]
     bad = runner.invoke(app, ["evaluate", "bakeoff/long", "--long-text", "windows"])
@@ -131,7 +131,7 @@ def test_a_study_sets_them_the_leaderboard_shows_calibration_and_the_report_draw
 
     board = runner.invoke(app, ["leaderboard", str(path), "--columns", "ece,brier,roc_auc"], env={"COLUMNS": "80"})
     assert board.exit_code == 0, board.output
-    extra = board.output[board.output.index("calibrated, validation: mean over seeds"):]
+    extra = board.output[board.output.index("validation: mean over seeds"):]
     assert all(len(line) <= 80 for line in board.output.splitlines())
     assert "ece" in extra and "brier" in extra and "roc_auc" in extra and "ece lower is better" in extra
     shown = json.loads(runner.invoke(app, ["leaderboard", str(path), "--columns", "ece", "--json"]).output)

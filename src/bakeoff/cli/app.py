@@ -129,11 +129,19 @@ def evaluate(
     if as_json:
         print_json(result.to_dict())
         return
+    from bakeoff.metrics import PROBABILITY_METRICS
+
+    labelled = {k: v for k, v in result.metrics.items() if k not in PROBABILITY_METRICS}
     view = Table(title=f"{model} on {split} ({result.rows} rows, {result.samples_per_second:.0f} samples/s)")
-    for column in ("loss", *result.metrics):
+    for column in ("loss", *labelled):
         view.add_column(column, justify="right")
-    view.add_row(fmt(result.loss), *(fmt(v) for v in result.metrics.values()))
+    view.add_row(fmt(result.loss), *(fmt(v) for v in labelled.values()))
     console.print(view)
+    probabilities = [f"{name} {fmt(result.metrics[name])}" for name in PROBABILITY_METRICS if name in result.metrics]
+    if probabilities:  # a line of their own: the table above already fills 80 columns
+        bins = (result.calibration or {}).get("bins")
+        console.print(", ".join(probabilities) + (f" (ECE over {bins} equal-mass bins)" if bins else ""),
+                      highlight=False)
     classes = Table(title="per class")
     for column in ("label", "precision", "recall", "f1", "support"):
         classes.add_column(column, justify="right")
