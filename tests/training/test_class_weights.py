@@ -58,3 +58,9 @@ def test_the_weighted_loss_is_the_weighted_cross_entropy(tiny_model_dir):
     assert only_first.item() == pytest.approx(per_row[0].item(), rel=1e-5)  # class 1 rows weigh nothing
     both = weighted_loss([1.0, 3.0], torch.device("cpu"))(model, batch)
     assert both.item() == pytest.approx(((per_row[0] + 3 * per_row[1:].sum()) / 7).item(), rel=1e-5)
+
+
+def test_a_study_files_numbers_read_as_the_command_lines_text():
+    assert TrainConfig(threshold=0.3).validate().threshold == "0.3"  # YAML's `threshold: 0.3`
+    with pytest.raises(OptionError, match="--threshold '3' is not auto or a probability"):
+        TrainConfig(threshold=3).validate()

@@ -135,6 +135,8 @@ def _as_kind(kind: Any, value: Any) -> Any:
             raise ValueError(value)
         return float(number)
     if kind is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:g}" if isinstance(value, float) else str(value)  # YAML's `threshold: 0.3` = "0.3"
         if not isinstance(value, str):
             raise TypeError(value)
         return value
