@@ -115,3 +115,21 @@ def test_every_evaluation_carries_calibration_and_its_before_after():
                                   "accuracy")
     assert scaled.calibration["ece_before"] == pytest.approx(plain.metrics["ece"])
     assert scaled.metrics["ece"] < plain.metrics["ece"] and scaled.metrics["accuracy"] == plain.metrics["accuracy"]
+
+
+def test_a_schema_2_result_still_loads_without_the_new_fields():
+    from bakeoff.runs.results import SCHEMA_VERSION, TrainResult
+
+    split = {"split": "validation", "rows": 2, "loss": 0.5, "metrics": {"accuracy": 1.0}, "primary_metric": "accuracy",
+             "per_class": {}, "confusion_matrix": [[1, 0], [0, 1]], "seconds": 0.1, "samples_per_second": 20.0}
+    old = {"schema_version": 2, "run": {"id": "x", "project": "p", "name": "n", "path": "/tmp/x"},
+           "config": {"model": "m", "task": "demo"}, "model": {"name": "m", "location": "l", "origin": "o"},
+           "data": {"task": "demo", "label_names": ["a", "b"], "sizes": {}, "fingerprints": {}},
+           "training": {"seconds": 1.0, "samples_per_second": 1.0, "tokens_per_second": 1.0, "steps": 1,
+                        "epochs_completed": 1.0, "precision": "fp32", "device": "cpu"},
+           "validation": split, "test": None, "history": [], "hardware": {}, "latency_ms": {},
+           "bakeoff_version": "0", "git_commit": None, "created_at": ""}
+    loaded = TrainResult.from_dict(old)
+    assert SCHEMA_VERSION == 3 and loaded.schema_version == 2
+    assert loaded.decision is None and loaded.training.class_weights is None and loaded.validation.calibration is None
+    assert TrainResult.from_dict(loaded.to_dict()).to_dict() == loaded.to_dict()
