@@ -86,8 +86,7 @@ def _compression_sentences(rows: list[Row]) -> list[str]:
     for row in rows:
         if row.method == "trained":
             continue
-        reports = [CompressReport.load(path / COMPRESSED_DIR / row.method / REPORT_FILE) for path in
-                   map(Path, row.run_paths) if (path / COMPRESSED_DIR / row.method / REPORT_FILE).is_file()]
+        reports = [report for report in (_report(Path(path), row.method) for path in row.run_paths) if report]
         ece = _mean([r.change.metrics.get("ece") for r in reports])
         metric = reports[0].primary_metric if reports else None
         cost = _mean([r.change.metrics.get(metric) for r in reports]) if metric else None
@@ -95,6 +94,13 @@ def _compression_sentences(rows: list[Row]) -> list[str]:
             said.append(f"{row.label}: compression changes ECE by {ece:+.4f} beside {metric} {cost * 100:+.2f} "
                         "points (same rows, same temperature and threshold as the original).")
     return said
+
+
+def _report(run_path: Path, method: str) -> CompressReport | None:
+    try:
+        return CompressReport.load(run_path / COMPRESSED_DIR / method / REPORT_FILE)
+    except BakeoffError:  # missing or damaged: the leaderboard already says which rows it left out
+        return None
 
 
 def _diagram(rows: list[Row]) -> str | None:
