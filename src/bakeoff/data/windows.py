@@ -5,10 +5,10 @@
   the budget from the start and the rest from the end (Sun et al. 2019, "How to Fine-Tune BERT for Text
   Classification?", found 128 head + 382 tail tokens best on IMDB).
 - ``chunks`` cuts a text into windows of the budget, neighbours sharing ``stride`` tokens (by default a quarter);
-  the model scores every window and a row's logits are the mean of its windows' logits (``eval/windows.py``). Training still reads one
-  window per row (as ``--truncation`` says): a review's label belongs to the whole text, not to each window, so
-  windows far from the opinion would be trained on a label they do not show; and training cost stays that of
-  every other run, so chunked evaluation compares like with like.
+  the model scores every window and a row's logits are the mean of its windows' logits (``eval/windows.py``).
+  Training still reads one window per row (as ``--truncation`` says): a review's label belongs to the whole text,
+  not to each window, so windows far from the opinion would be trained on a label they do not show; and training
+  cost stays that of every other run, so chunked evaluation compares like with like.
 
 Pieces are cut from the text's own token ids and wrapped in the model's special tokens as its tokenizer places them
 around a one-word text (``_template``), so a window holds exactly the tokens the whole text has there, for any
