@@ -121,7 +121,7 @@ def test_a_result_records_its_latency_conditions_and_older_results_still_load(ti
     from bakeoff.runs.results import SCHEMA_VERSION, TrainResult
 
     saved = json.loads((Path(tiny_run.run.path) / "result.json").read_text())
-    assert saved["schema_version"] == SCHEMA_VERSION == 3
+    assert saved["schema_version"] == SCHEMA_VERSION == 4
     assert set(saved["latency_ms"]["conditions"]) >= {"others_cpu_share", "wait_share", "load_average", "busy"}
     saved["schema_version"] = 2
     del saved["latency_ms"]["conditions"], saved["latency_ms"]["spread"]

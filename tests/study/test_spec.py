@@ -17,7 +17,8 @@ _study = write_study
 
 @pytest.mark.parametrize(("name", "trials"), [("glue_mrpc_three_models.yaml", 9), ("imdb_sweeps.yaml", 10),
                                               ("offline_minilm.yaml", 6), ("imdb_sweeps_small.yaml", 10),
-                                              ("race_minilm.yaml", 4)])
+                                              ("race_minilm.yaml", 4),
+                                              ("calibrated_thresholds.yaml", 4)])
 def test_every_shipped_example_loads_and_starts_with_its_command(name, trials):
     path = EXAMPLES / name
     assert path.read_text().splitlines()[0].startswith(f"# bakeoff run examples/{name}")  # and its flags

@@ -71,6 +71,11 @@ TextColumn = Annotated[str | None, typer.Option(help="Column holding the text.")
 PairColumn = Annotated[str | None, typer.Option(help="Column holding the second text of a pair.")]
 LabelColumn = Annotated[str | None, typer.Option(help="Column holding the label (strings or integers).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Truncation = Annotated[str | None, typer.Option(help="Tokens kept of a long text: head, tail or head+tail "
+                                                     "(default: as the run trained).")]
+LongText = Annotated[str | None, typer.Option(help="cut (one window) or chunks (every window, logits averaged); "
+                                                   "default: as the run trained.")]
+Stride = Annotated[int | None, typer.Option(help="Tokens neighbouring windows share (--long-text chunks).")]
 
 
 @app.command()
@@ -110,6 +115,9 @@ def evaluate(
     max_length: int | None = None,
     batch_size: int = 128,
     precision: str = "auto",
+    truncation: Truncation = None,
+    long_text: LongText = None,
+    stride: Stride = None,
     as_json: AsJson = False,
 ) -> None:
     """Evaluate a trained model on a labelled split (by default the run's own task and data)."""
@@ -118,15 +126,24 @@ def evaluate(
     check_shared(batch_size=batch_size, max_length=max_length)
     result = evaluate_model(model, task=task, data=data, split=split, text_column=text_column,
                             text_pair_column=text_pair_column, label_column=label_column, max_length=max_length,
-                            batch_size=batch_size, precision=precision, method=method)
+                            batch_size=batch_size, precision=precision, method=method, truncation=truncation,
+                            long_text=long_text, stride=stride)
     if as_json:
         print_json(result.to_dict())
         return
+    from bakeoff.metrics import PROBABILITY_METRICS
+
+    labelled = {k: v for k, v in result.metrics.items() if k not in PROBABILITY_METRICS}
     view = Table(title=f"{model} on {split} ({result.rows} rows, {result.samples_per_second:.0f} samples/s)")
-    for column in ("loss", *result.metrics):
+    for column in ("loss", *labelled):
         view.add_column(column, justify="right")
-    view.add_row(fmt(result.loss), *(fmt(v) for v in result.metrics.values()))
+    view.add_row(fmt(result.loss), *(fmt(v) for v in labelled.values()))
     console.print(view)
+    probabilities = [f"{name} {fmt(result.metrics[name])}" for name in PROBABILITY_METRICS if name in result.metrics]
+    if probabilities:  # a line of their own: the table above already fills 80 columns
+        bins = (result.calibration or {}).get("bins")
+        console.print(", ".join(probabilities) + (f" (ECE over {bins} equal-mass bins)" if bins else ""),
+                      highlight=False)
     classes = Table(title="per class")
     for column in ("label", "precision", "recall", "f1", "support"):
         classes.add_column(column, justify="right")
@@ -149,6 +166,9 @@ def predict(
     batch_size: int = 128,
     precision: str = "auto",
     method: inference.Method = None,
+    truncation: Truncation = None,
+    long_text: LongText = None,
+    stride: Stride = None,
     as_json: AsJson = False,
 ) -> None:
     """Classify a text (and its pair), or every row of a file."""
@@ -184,7 +204,8 @@ def predict(
                            "--text-pair-column)")
     if columns.pair is False and pairs is not None:
         raise BakeoffError(f"{model} reads single texts, not pairs: leave out the second text")
-    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method)
+    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method,
+                            truncation=truncation, long_text=long_text, stride=stride)
     for row, label, probabilities, label_id in zip(rows, result.labels, result.probabilities, result.label_ids, strict=True):
         row["label"], row["score"] = label, round(float(probabilities[label_id]), 6)
     if out is not None:
@@ -284,6 +305,22 @@ app.command()(report_cli.report)
 app.command()(report_cli.recommend)
 
 
+def decision_text(result: Any) -> str:
+    """One line on a run's fitted temperature and threshold, and where they were chosen."""
+    decision, parts = result.decision, []
+    if decision.get("temperature", 1.0) != 1.0:
+        calibration = result.validation.calibration or {}
+        before = calibration.get("ece_before")
+        parts.append(f"temperature {decision['temperature']:.3f} (validation ECE "
+                     + (f"{before:.4f} -> " if before is not None else "") + f"{result.validation.metrics['ece']:.4f})")
+    if decision.get("threshold") is not None:
+        how = f"chosen for {decision['threshold_metric']}" if decision.get("threshold_metric") else "given"
+        parts.append(f"threshold {decision['threshold']:.3f} on P({decision.get('positive_label')}) ({how})")
+    honest = ("the test figure above is scored with them unseen" if result.test else
+              "this task has no test split here, so every figure is validation's and optimistic")
+    return f"{'; '.join(parts)}: fitted on validation, so validation scores are optimistic; {honest}"
+
+
 def _print_results(results: list[Any], title: str) -> None:
     medals = ["🥇", "🥈", "🥉"]
     view = Table(title=title, caption="validation metrics; rows/s: training; p50: batch-1 latency; MB: fp32 safetensors")
@@ -302,6 +339,8 @@ def _print_results(results: list[Any], title: str) -> None:
     for result in results:
         test = f"  test {result.test.primary_metric} {result.test.primary:.4f}" if result.test else ""
         console.print(f"{result.model.name}: run {result.run.id}{test}", highlight=False)
+        if result.decision:  # a threshold or temperature fitted on validation (eval/decision.py): said plainly
+            console.print(decision_text(result), highlight=False)
     if len(results) > 1:
         from bakeoff.report.gap import gap_sentence
 

@@ -67,6 +67,10 @@ def compress(
     if change.timing_note:
         console.print(f"[yellow]note:[/] {change.timing_note}: measure again on a quiet machine "
                       f"(bakeoff bench, or --threads to leave cores to the rest)", highlight=False)
+    if "ece" in result.original.metrics and "ece" in result.compressed.metrics:  # calibration moves too
+        console.print(f"calibration: ECE {result.original.metrics['ece']:.4f} -> "
+                      f"{result.compressed.metrics['ece']:.4f}, Brier {result.original.metrics['brier']:.4f} -> "
+                      f"{result.compressed.metrics['brier']:.4f}", highlight=False)
     console.print(f"stored in {result.path}")
 
 

@@ -211,22 +211,51 @@ def leaderboard(
     tolerance: Annotated[float | None, typer.Option(
         help="The largest difference from the leader that does not matter, in points of the metric (default: the "
              "study file's decide: {tolerance: ...}, else 1).")] = None,
+    columns: Annotated[str | None, typer.Option(help="Extra metric columns, mean over seeds, e.g. ece,brier,"
+                                                     "roc_auc (any registered metric).")] = None,
 ) -> None:
     """Rank a study's models by mean validation metric over seeds, with 95% intervals, and each row against the
     leader: better, worse, equivalent within the tolerance, or undecided."""
     from bakeoff.api import leaderboard as build
+    from bakeoff.report.calibration import parse_columns, row_metric
 
     board = build(study_or_project, tolerance=tolerance)
+    extra = parse_columns(columns)  # a wrong name is refused before the store is read
+    board = build(study_or_project)
     if as_json:
-        print_json(board.to_dict())
+        document = board.to_dict()
+        for ranking, shown in zip(board.rankings, document["rankings"], strict=True):
+            for row, entry in zip(ranking.rows, shown["rows"], strict=True):
+                entry["columns"] = {name: row_metric(row, name) for name in extra}
+        print_json(document)
     elif as_csv:
         sys.stdout.write(board.to_csv())
     else:
-        _print_board(board)
+        _print_board(board, extra)
 
 
-def _print_board(board: Any) -> None:
+def _extra_columns(ranking: Any, extra: list[str], row_metric: Any) -> Table:
+    """``--columns``: each row's mean over seeds of each named metric, in the ranking's order."""
+    from bakeoff.metrics import metric_info
+
+    directions = ", ".join(f"{name} {'higher' if metric_info(name).higher_is_better else 'lower'} is better"
+                           for name in extra)
+    view = Table(title=f"{ranking.name}, {ranking.split}: mean over seeds", caption=f"{directions}; - where a row "
+                 "has no such figure (baselines, older runs)")
+    view.add_column("", no_wrap=True)
+    view.add_column("model", overflow="fold")
+    for name in extra:
+        view.add_column(name, justify="right", no_wrap=True)
+    for row in ranking.rows:
+        view.add_row(str(row.rank), row.label, *(fmt(row_metric(row, name)) for name in extra))
+    return view
+
+
+def _print_board(board: Any, extra: list[str] | None = None) -> None:
+    from bakeoff.report.calibration import row_metric
     from bakeoff.report.sections import seconds_text
+
+    extra = extra or []
 
     for ranking in board.rankings:
         direction = "higher" if ranking.higher_is_better else "lower"
@@ -248,6 +277,8 @@ def _print_board(board: Any) -> None:
                          seconds_text(row.train_seconds) if row.method in ("trained", "baseline") else "-",
                          fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
         console.print(view)
+        if extra:  # a table of their own: the ranking's table already fills 80 columns
+            console.print(_extra_columns(ranking, extra, row_metric))
         for row in ranking.rows:
             if row.failed_to_learn:
                 console.print(f"[yellow]{row.label}: {row.failed_to_learn}[/]", highlight=False)

@@ -40,6 +40,9 @@ class Spec:
     cli: bool = True  # exposed as a `bakeoff train` flag
     identity: bool = True  # part of what a run computes (False: how it runs, e.g. threads, project, quiet)
     study: bool = True  # may be set in a study file's settings/axes
+    # an option added after runs were recorded without it: left out of a run's identity while at its default, so
+    # older runs (whose configs lack it) and newer ones at the default stay one experiment, one trial id
+    omit_default: bool = False
 
 
 def option(default: Any, help: str, **spec: Any) -> Any:
@@ -132,6 +135,8 @@ def _as_kind(kind: Any, value: Any) -> Any:
             raise ValueError(value)
         return float(number)
     if kind is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:g}" if isinstance(value, float) else str(value)  # YAML's `threshold: 0.3` = "0.3"
         if not isinstance(value, str):
             raise TypeError(value)
         return value

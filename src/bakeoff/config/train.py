@@ -26,6 +26,9 @@ from bakeoff.errors import BakeoffError
 from bakeoff.metrics import metric_names
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+THRESHOLD_METRICS = ("f1", "f0.5", "f2", "balanced_accuracy")
+TRUNCATIONS = ("head", "tail", "head+tail")
+LONG_TEXT = ("cut", "chunks")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -93,6 +96,26 @@ class TrainConfig:
                           study=False)
     name: str | None = option(None, "Run name (default: <task>-<model>-seed<seed>).", kind=str, off="derived",
                               identity=False, study=False)
+    # imbalanced classes, thresholds, calibration, long texts (training/class_weights.py, eval/decision.py,
+    # data/windows.py); each left out of a run's identity at its default, so earlier runs keep their ids
+    class_weights: str | None = option(None, "Loss weight per class: balanced (rows / (classes x class rows), "
+                                       "from the training rows) or w1,w2,... in label order.", kind=str,
+                                       off="every class weighs 1", omit_default=True)
+    threshold: str | None = option(None, "Binary tasks: predict the positive class at or above this probability "
+                                   "(0-1), or auto: chosen on validation for --threshold-metric.", kind=str,
+                                   off="the most probable class", omit_default=True)
+    threshold_metric: str = option("f1", "What --threshold auto maximises on validation.", kind=str,
+                                   choices=THRESHOLD_METRICS, omit_default=True)
+    calibrate: bool = option(False, "Fit a temperature on validation so probabilities match accuracy; saved with "
+                             "the checkpoint, used by evaluate and predict.", kind=bool, omit_default=True)
+    truncation: str = option("head", "Which tokens of a long text are kept: head, tail or head+tail (a quarter "
+                             "from the start, the rest from the end; Sun et al. 2019).", kind=str,
+                             choices=TRUNCATIONS, omit_default=True)
+    long_text: str = option("cut", "Evaluation of texts over max_length: cut (one window, as --truncation says) "
+                            "or chunks (windows with --stride overlap, logits averaged); training reads one "
+                            "window.", kind=str, choices=LONG_TEXT, omit_default=True)
+    stride: int | None = option(None, "Tokens two neighbouring windows share (--long-text chunks).", kind=int,
+                                at_least=0, off="a quarter of a window", omit_default=True)
     save_checkpoint: bool = option(True, "Save the trained weights (a plain Hugging Face folder).", kind=bool)
     quiet: bool = option(False, "No progress bar (for CI and logs).", kind=bool, identity=False, study=False)
     tags: list[str] = option([], "Tags recorded with the run.", kind="strs", identity=False)
@@ -110,8 +133,20 @@ class TrainConfig:
             raise BakeoffError("no data: give --task (see `bakeoff tasks`) or --data FILE_OR_FOLDER")
         if self.name is not None:
             check_run_name(self.name)
+        self._check_single_label()
         check_run_name(self.project, "project")
         return self
+
+    def _check_single_label(self) -> None:
+        """The spelling of --class-weights and --threshold, and --stride against --max-length (what needs the
+        data, a weight per class, a binary task, single texts, is checked once the data is loaded)."""
+        if self.class_weights is not None:
+            parse_class_weights(self.class_weights)
+        if self.threshold is not None:
+            parse_threshold(self.threshold)
+        if self.long_text == "chunks" and self.stride is not None and self.stride >= self.max_length - 2:
+            raise OptionError("stride", f"must be below --max-length minus 2 ({self.max_length - 2}), got "
+                                        f"{self.stride}: windows would not move forward")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -120,6 +155,41 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """A config from a mapping (``result.json``'s ``config``, API keywords); unknown keys are refused."""
         return from_mapping(cls, values)
+
+
+def parse_class_weights(value: str) -> str | list[float]:
+    """``"balanced"`` or one non-negative weight per class, at least one above 0.
+
+    >>> parse_class_weights("1,3.5"), parse_class_weights("balanced")
+    ([1.0, 3.5], 'balanced')
+    """
+    if value.strip().lower() == "balanced":
+        return "balanced"
+    try:
+        weights = [float(part) for part in value.split(",")]
+    except ValueError:
+        weights = []
+    if not weights or not all(w >= 0 and w < float("inf") for w in weights) or not any(weights):
+        raise OptionError("class_weights", f"{value!r} is not balanced, none or non-negative numbers w1,w2,... "
+                                           "(one per class, in label order, not all 0)")
+    return weights
+
+
+def parse_threshold(value: str) -> str | float:
+    """``"auto"`` or a probability strictly between 0 and 1.
+
+    >>> parse_threshold("0.3"), parse_threshold("auto")
+    (0.3, 'auto')
+    """
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0 < number < 1:
+        raise OptionError("threshold", f"{value!r} is not auto or a probability between 0 and 1 (e.g. 0.3)")
+    return number
 
 
 # Names become folders; this is the store's own rule, said where a run's name is chosen.
@@ -138,9 +208,11 @@ def check_run_name(name: str, option: str = "name") -> str:
 
 
 def identity(config: dict[str, Any]) -> dict[str, Any]:
-    """The options that decide what a run computes (not how or where it runs)."""
+    """The options that decide what a run computes (not how or where it runs); options marked ``omit_default``
+    are left out while at their default (older runs never recorded them)."""
     excluded = {name for name, spec in specs(TrainConfig).items() if not spec.identity}
-    return {k: v for k, v in config.items() if k not in excluded}
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.metadata["spec"].omit_default}
+    return {k: v for k, v in config.items() if k not in excluded and not (k in defaults and v == defaults[k])}
 
 
 def variant_of(config: dict[str, Any]) -> str:

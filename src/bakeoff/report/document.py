@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from bakeoff.report.calibration import calibration_section
 from bakeoff.report.leaderboard import Leaderboard, Ranking
 from bakeoff.report.racing import RaceRecord, race_section
 from bakeoff.report.sections import (
@@ -44,7 +45,8 @@ def sections_for(board: Leaderboard, study_text: str | None = None, *, load_text
     for ranking in board.rankings:
         texts, label_names = texts_of(ranking) if load_texts else (None, None)
         own = [leaderboard_section(ranking, board.notes), *setting_sections(ranking), learning_curve_section(ranking),
-               tuning_budget_section(ranking), tradeoff_section(ranking), errors_section(ranking, texts, label_names)]
+               tuning_budget_section(ranking), tradeoff_section(ranking), calibration_section(ranking),
+               errors_section(ranking, texts, label_names)]
         for section in own:
             if section is not None and several and ranking.name not in section.title:
                 section.title = f"{section.title} ({ranking.name}, {ranking.split})"

@@ -10,22 +10,30 @@ import numpy as np
 from bakeoff.compression import artefact as compression
 from bakeoff.config import check_shared
 from bakeoff.data import TextDataset
-from bakeoff.data.batching import Encoded, encode
+from bakeoff.data.batching import Encoded
+from bakeoff.data.windows import Windows, encode_for
 from bakeoff.errors import BakeoffError
-from bakeoff.eval import EvalResult, evaluate_predictions, predict_with
+from bakeoff.eval import EvalResult, evaluate_predictions
+from bakeoff.eval.decision import Decision
+from bakeoff.eval.windows import predict_rows
 from bakeoff.models import check_max_length
 from bakeoff.models.forward import Forward
 from bakeoff.runs.locate import locate
+from bakeoff.runs.single_label import decision_for, long_text_options
 from bakeoff.runs.splits import check_split, labelled_split
 from bakeoff.runtime import resolve_device, resolve_precision
 
 
-def score(forward: Forward, reference: Forward | None, encoded: Encoded, split: str, label_names: list[str],
-          primary: str, batch_size: int) -> tuple[EvalResult, np.ndarray]:
+def score(forward: Forward, reference: Forward | None, encoded: Encoded | Windows, split: str,
+          label_names: list[str], primary: str, batch_size: int,
+          decision: Decision | None = None) -> tuple[EvalResult, np.ndarray]:
     """Metrics of ``forward`` on ``encoded`` and its predicted label ids, with ``reference`` (fp32) re-checking
     bf16 close calls. Training, ``evaluate`` and compression all score through here, so a run's own
-    ``result.json`` and ``bakeoff evaluate`` of it agree."""
-    predictions = predict_with(forward, encoded, batch_size, len(label_names), reference)
+    ``result.json`` and ``bakeoff evaluate`` of it agree. Rows given as windows are pooled (``eval/windows.py``);
+    a ``decision`` (temperature, threshold: ``eval/decision.py``) reads the logits."""
+    predictions = predict_rows(forward, encoded, batch_size, len(label_names), reference)
+    if decision is not None:
+        predictions = decision.apply(predictions)
     return evaluate_predictions(split, predictions, encoded.labels, label_names, primary), predictions.labels
 
 
@@ -43,10 +51,13 @@ def check_runs_on(path: Path, device: str) -> None:
 def evaluate(model: str, *, task: str | None = None, data: str | None = None, split: str = "validation",
              text_column: str | None = None, text_pair_column: str | None = None, label_column: str | None = None,
              max_length: int | None = None, batch_size: int = 128, precision: str = "auto",
-             device: str = "auto", method: str | None = None) -> EvalResult:
+             device: str = "auto", method: str | None = None, truncation: str | None = None,
+             long_text: str | None = None, stride: int | None = None) -> EvalResult:
     """Evaluate a trained run (id, prefix, project/name), a checkpoint folder or a compressed model on a split.
 
     Without ``task``/``data``, the run's own task and data are used; ``method`` picks the run's compressed model.
+    ``truncation``/``long_text``/``stride``: how texts over ``max_length`` are read (default: as the run trained);
+    the run's temperature and threshold (``decision.json``) are applied.
 
     >>> bakeoff.evaluate("demo-demo/demo-minilm-l6-seed42", split="test").metrics["accuracy"]  # doctest: +SKIP
     """
@@ -54,14 +65,16 @@ def evaluate(model: str, *, task: str | None = None, data: str | None = None, sp
     check_shared(batch_size=batch_size, max_length=max_length)
     found = locate(model, method)
     check_runs_on(found.model_dir, device)
+    windows = long_text_options(found.config, truncation, long_text, stride)
     found.verify()
     check_max_length(str(found.model_dir), max_length, model)
     loaded = load_model(found.model_dir, precision, device)
     encoded, primary = labelled_split(loaded, found.config, split, task=task, data=data, text_column=text_column,
                                       text_pair_column=text_pair_column, label_column=label_column,
-                                      max_length=max_length)
+                                      max_length=max_length, **windows)
     assert primary is not None
-    result, _ = score(loaded.forward, loaded.reference, encoded, split, loaded.label_names, primary, batch_size)
+    result, _ = score(loaded.forward, loaded.reference, encoded, split, loaded.label_names, primary, batch_size,
+                      decision_for(found.model_dir, found.run_dir))
     return result
 
 
@@ -77,9 +90,12 @@ class PredictResult:
 
 
 def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max_length: int | None = None,
-            batch_size: int = 128, precision: str = "auto", device: str = "auto",
-            method: str | None = None) -> PredictResult:
+            batch_size: int = 128, precision: str = "auto", device: str = "auto", method: str | None = None,
+            truncation: str | None = None, long_text: str | None = None, stride: int | None = None) -> PredictResult:
     """Classify ``texts`` (with ``pairs`` for sentence-pair models) with a run, checkpoint or compressed model.
+
+    Long texts are read as ``truncation``/``long_text`` say (default: as the run trained); labels and
+    probabilities use the run's temperature and threshold (``decision.json``) where it has them.
 
     >>> bakeoff.predict("demo/minilm-l6", ["A delight from start to finish."]).labels  # doctest: +SKIP
     ['positive']
@@ -91,13 +107,17 @@ def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max
         raise BakeoffError(f"{len(texts)} texts but {len(pairs)} pair texts: give one pair text per text")
     found = locate(model, method)
     check_runs_on(found.model_dir, device)
+    windows = long_text_options(found.config, truncation, long_text, stride)
     found.verify()
     check_max_length(str(found.model_dir), max_length, model)
     loaded = load_model(found.model_dir, precision, device)
     dataset = TextDataset(texts=list(texts), pairs=list(pairs) if pairs is not None else None,
                           labels=np.zeros(len(texts), dtype=np.int64))
-    encoded = encode(loaded.tokenizer, dataset, max_length or found.config.get("max_length", 128))
-    predictions = predict_with(loaded.forward, encoded, batch_size, loaded.num_labels, loaded.reference)
+    encoded = encode_for(loaded.tokenizer, dataset, max_length or found.config.get("max_length", 128), **windows)
+    predictions = predict_rows(loaded.forward, encoded, batch_size, loaded.num_labels, loaded.reference)
+    decision = decision_for(found.model_dir, found.run_dir)
+    if decision is not None:
+        predictions = decision.apply(predictions)
     if not np.isfinite(predictions.logits).all():
         raise BakeoffError(f"{found.model_dir}: the model produced NaN or infinite scores: its weights are damaged; "
                            "train it again")

@@ -1,6 +1,6 @@
 """Typed results, and the documented schema of what a run writes. Readers use fields, never string keys.
 
-``result.json`` (``TrainResult``, schema_version 3; schema 1 and 2 files still load) — every key, once:
+``result.json`` (``TrainResult``, schema_version 4; schema 1-3 files still load) — every key, once:
 
 - ``schema_version``; ``bakeoff_version``, ``git_commit`` (of the bakeoff source tree, or null), ``created_at``
   (UTC ISO-8601).
@@ -27,6 +27,10 @@
   ``requests``, ``threads``, in the training precision; (schema 3) ``spread`` (p95 / p50) and ``conditions``: how
   busy the machine was while they were timed (``eval/bench.py``'s ``Contention``; its ``busy`` says why not to trust
   them, null when nothing competed enough to matter; absent in older files: not looked).
+- (schema 4) ``decision``: ``eval/decision.py``'s Decision (the ``--calibrate`` temperature and the ``--threshold``
+  chosen on validation, with where they were chosen), null when neither was asked for; ``training.class_weights``
+  (the loss weight per class, null: unweighted); each split's probability metrics (``roc_auc``, ``pr_auc``, ``ece``,
+  ``brier``) in ``metrics`` and its ``calibration`` (the reliability bins), absent in older files.
 - ``hardware``: CPU model, core count, torch threads, relevant CPU flags, CUDA device, Python/torch versions.
 
 ``result.json`` of an embedding evaluation (``EmbeddingEvalResult``, schema_version 2; schema 1 files still load;
@@ -70,7 +74,7 @@ from bakeoff.eval.results import EvalResult
 from bakeoff.io import read_json, write_json_atomic
 from bakeoff.runs.files import RESULT_FILE
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 EMBEDDING_SCHEMA_VERSION = 3
 COMPRESS_SCHEMA_VERSION = 3
 T = TypeVar("T")
@@ -138,6 +142,7 @@ class TrainingInfo:
     shortcuts: dict[str, Any] = field(default_factory=dict)
     world_size: int = 1  # processes that trained the run (training/distributed.py)
     backend: str | None = None  # their process group (gloo, nccl); None in one process
+    class_weights: list[float] | None = None  # the loss weight per class (--class-weights), None: unweighted
 
 
 @dataclass
@@ -157,6 +162,7 @@ class TrainResult:
     bakeoff_version: str
     git_commit: str | None
     created_at: str
+    decision: dict[str, Any] | None = None  # eval/decision.py's Decision (schema 4): temperature, threshold
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -172,7 +178,8 @@ class TrainResult:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainResult:
         """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty); 1 and 2 lacked
-        ``latency_ms``'s ``spread`` and ``conditions`` (read as not looked)."""
+        ``latency_ms``'s ``spread`` and ``conditions`` (read as not looked); 1-3 lacked ``decision``,
+        ``training.class_weights`` and the probability metrics and ``calibration`` of each split (None, absent)."""
         version = int(values.get("schema_version", 1))
         if version > SCHEMA_VERSION:
             raise BakeoffError(f"result schema {version} is newer than this bakeoff reads ({SCHEMA_VERSION}): "
@@ -185,7 +192,8 @@ class TrainResult:
                    test=EvalResult.from_dict(test) if test else None, history=list(values.get("history") or []),
                    hardware=dict(values.get("hardware") or {}), latency_ms=dict(values.get("latency_ms") or {}),
                    bakeoff_version=values.get("bakeoff_version", ""), git_commit=values.get("git_commit"),
-                   created_at=values.get("created_at", ""), schema_version=version)
+                   created_at=values.get("created_at", ""), decision=values.get("decision"),
+                   schema_version=version)
 
     @classmethod
     def load(cls, path: Path) -> TrainResult:

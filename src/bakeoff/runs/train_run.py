@@ -9,8 +9,9 @@ import torch
 
 from bakeoff._version import __version__
 from bakeoff.config import TrainConfig, run_name
-from bakeoff.data.batching import encode
+from bakeoff.data.windows import plain
 from bakeoff.eval import EvalResult
+from bakeoff.eval.decision import Decision, save_decision
 from bakeoff.eval.bench import batch1_latency_ms
 from bakeoff.hardware import default_threads, describe
 from bakeoff.io import check_free_space, sha256, write_json_atomic
@@ -28,6 +29,7 @@ from bakeoff.runs.files import CHECKPOINT_DIR, PREDICTIONS_FILE, RESULT_FILE
 from bakeoff.runs.inference import score
 from bakeoff.runs.launch import launch
 from bakeoff.runs.provenance import git_commit
+from bakeoff.runs.single_label import check_options, decide, encode_splits
 from bakeoff.runs.results import DataInfo, ModelInfo, RunInfo, TrainingInfo, TrainResult
 from bakeoff.runs.splits import load_data
 from bakeoff.runtime import resolve_device, resolve_precision, seed_everything
@@ -58,6 +60,7 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
     data = load_data(config)
     select_by = config.best_metric or data.primary_metric
     metric_info(select_by)
+    class_weights = check_options(config, data)  # a weight per class, a binary task, single texts: or one line
     if config.threads:
         torch.set_num_threads(config.threads)
     elif world.size == 1:  # (under torchrun, launch.py shared the cores out already)
@@ -67,21 +70,20 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
     seed_everything(config.seed)
     tokenizer = load_tokenizer(source)
     model = load_for_classification(source, data.label_names).to(device)
-    splits = {name: encode(tokenizer, split, config.max_length)
-              for name, split in (("train", data.train), ("validation", data.validation), ("test", data.test))
-              if split is not None}
+    splits = encode_splits(tokenizer, data, config)  # long texts: --truncation, --long-text (data/windows.py)
     predicted: dict[str, list[int]] = {}  # the last predictions per split, kept for paired tests between runs
 
-    def evaluate_on(split: str, module: torch.nn.Module) -> EvalResult:
+    def evaluate_on(split: str, module: torch.nn.Module, decision: Decision | None = None) -> EvalResult:
         reference = torch_forward(module, "fp32", device) if precision != "fp32" else None
         result, labels = score(torch_forward(module, precision, device), reference, splits[split], split,
-                               data.label_names, data.primary_metric, config.eval_batch_size)
+                               data.label_names, data.primary_metric, config.eval_batch_size, decision)
         predicted[split] = labels.tolist()
         return result
 
     if not world.is_main:  # another rank of several processes: trains its shard; rank 0 evaluates and records
         fit(model, splits["train"], config, evaluate=lambda m: evaluate_on("validation", m), select_by=select_by,
-            precision=precision, device=device, log=lambda *a, **k: None, display=SilentDisplay(), world=world)
+            precision=precision, device=device, log=lambda *a, **k: None, display=SilentDisplay(), world=world,
+            class_weights=class_weights)
         return None  # type: ignore[return-value]
     if config.save_checkpoint:  # a full disk found now, not after the training it would waste
         check_free_space(Store().root, _weights_bytes(model), f"the checkpoint of {config.model}")
@@ -95,12 +97,17 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
         outcome = fit(model, splits["train"], config, evaluate=lambda m: evaluate_on("validation", m),
                       select_by=select_by, precision=precision, device=device,
                       log=lambda metric, **fields: experiment.metric(metric).append(**fields), display=display,
-                      world=world)
-        validation = evaluate_on("validation", model)
-        test = evaluate_on("test", model) if "test" in splits else None
-        latency = batch1_latency_ms(torch_forward(model, precision, device), splits["validation"])
+                      world=world, class_weights=class_weights)
+        # a temperature and a threshold, fitted on validation (eval/decision.py), then used on both splits
+        decision = decide(config, data.label_names, torch_forward(model, precision, device), splits["validation"],
+                          config.eval_batch_size)
+        validation = evaluate_on("validation", model, decision)
+        test = evaluate_on("test", model, decision) if "test" in splits else None
+        latency = batch1_latency_ms(torch_forward(model, precision, device), plain(splits["validation"]))
         assert experiment.path is not None and experiment.id is not None
         checkpoint = _save(model, tokenizer, experiment.path / CHECKPOINT_DIR, config.save_checkpoint)
+        if checkpoint["checkpoint"]:
+            save_decision(Path(checkpoint["checkpoint"]), decision)
         status = "INTERRUPTED" if outcome.interrupted else "COMPLETED"
         per_second = (lambda count: count / outcome.seconds if outcome.seconds else None)
         result = TrainResult(
@@ -113,9 +120,10 @@ def train(config: TrainConfig | None = None, *, display: Any = None, **overrides
             training=TrainingInfo(outcome.seconds, per_second(outcome.samples), per_second(outcome.tokens),
                                   outcome.steps, outcome.epochs_completed, precision, str(device), outcome.best_step,
                                   outcome.best_epoch, select_by, outcome.stopped_early, outcome.oom_fallbacks,
-                                  outcome.shortcuts, world.size, world.backend),
+                                  outcome.shortcuts, world.size, world.backend, class_weights),
             validation=validation, test=test, history=outcome.history, hardware=describe(),
             bakeoff_version=__version__, git_commit=git_commit(), created_at=utc_now(), latency_ms=latency,
+            decision=decision.to_dict() if decision else None,
         )
         write_json_atomic(experiment.path / PREDICTIONS_FILE,
                           {"fingerprints": data.fingerprints(), "label_names": data.label_names,
