@@ -75,8 +75,8 @@ from bakeoff.io import read_json, write_json_atomic
 from bakeoff.runs.files import RESULT_FILE
 
 SCHEMA_VERSION = 4
-EMBEDDING_SCHEMA_VERSION = 3
-COMPRESS_SCHEMA_VERSION = 3
+EMBEDDING_SCHEMA_VERSION = 2
+COMPRESS_SCHEMA_VERSION = 2
 T = TypeVar("T")
 
 
