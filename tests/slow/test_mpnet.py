@@ -71,7 +71,7 @@ def test_mpnet_base_end_to_end(mpnet_base, small_glue, tmp_path, monkeypatch):
         assert report.rows == 48 and report.change.size_ratio > (1.5 if method != "onnx" else 0.9), method
         assert report.change.flip_share <= (0.0 if method == "onnx" else 0.15), method
     measured = bakeoff.bench(result.run.id, batch_sizes=(8,), requests=10)
-    assert measured["latency_ms"]["p50"] > 0
+    assert measured["rows"] == 48 and measured["bench"]["latency_ms"]["p50"] > 0
 
     vectors = bakeoff.embed(texts[:8], result.run.id)  # the fine-tuned encoder, mean pooling
     assert vectors.shape == (8, 768) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
