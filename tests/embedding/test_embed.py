@@ -40,8 +40,10 @@ def test_mean_pooling_counts_only_real_tokens_and_cls_takes_the_first():
 
 
 def test_unknown_pooling_is_one_clear_error(tiny_model_dir):
-    with pytest.raises(BakeoffError, match="unknown pooling 'sum': use one of mean, cls, max"):
+    with pytest.raises(BakeoffError, match="--pooling 'sum' is not one of mean, cls, max"):
         Embedder(str(tiny_model_dir), pooling="sum")
+    with pytest.raises(BakeoffError, match="unknown embedding option 'pool' \\(did you mean 'pooling'\\?\\)"):
+        Embedder(str(tiny_model_dir), pool="max")
 
 
 def test_normalised_vectors_have_unit_length_and_unnormalised_do_not(tiny_model_dir):

@@ -77,10 +77,10 @@ def test_bad_inputs_are_one_line_exit_2_and_write_nothing(tiny_model_dir, corpus
                                                    "--text-column", "body", "--out", str(out)]))
     assert "no column 'text'" in _error(runner.invoke(app, ["index", "build", model, "--corpus", str(corpus),
                                                             "--text-column", "text", "--out", str(out)]))
-    assert "unknown pooling 'sum'" in _error(runner.invoke(app, ["index", "build", model, "--corpus", str(corpus),
+    assert "--pooling 'sum' is not one of mean, cls, max" in _error(runner.invoke(app, ["index", "build", model, "--corpus", str(corpus),
                                                                  "--text-column", "body", "--out", str(out),
                                                                  "--pooling", "sum"]))
-    assert "unknown pooling" in _error(runner.invoke(app, ["embed", model, "x", "--pooling", "avg",
+    assert "--pooling 'avg' is not one of" in _error(runner.invoke(app, ["embed", model, "x", "--pooling", "avg",
                                                            "--out", str(tmp_path / "x.npy")]))
     assert not out.exists() and not (tmp_path / "x.npy").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left behind
@@ -117,3 +117,29 @@ def test_embed_eval_records_a_run(tiny_model_dir, tmp_path):
     listed = runner.invoke(app, ["runs", "ls"], env={"COLUMNS": "150"})
     assert f"ndcg@10 {stored['metrics']['ndcg@10']:.4f}" in listed.output  # ranked by its kind's metric
     assert "--kind 'nope'" in _error(runner.invoke(app, ["embed-eval", str(tiny_model_dir), "--kind", "nope"]))
+
+
+def test_embedding_commands_take_their_flags_from_their_configs(tiny_model_dir, sentiment_dir):
+    """One declaration per option: every EmbeddingConfig option is an embed-eval flag (--split and --threads too),
+    every EncoderConfig option an embed / index build flag, and what the flags say reaches the recorded run."""
+    import typer
+
+    from bakeoff.config import specs
+    from bakeoff.config.embedding import EmbeddingConfig, EncoderConfig
+
+    command = typer.main.get_command(app)
+    flags = {name: {p.name for p in command.commands[name].params} for name in ("embed-eval", "embed")}
+    flags["index build"] = {p.name for p in command.commands["index"].commands["build"].params}
+    assert set(specs(EmbeddingConfig)) <= flags["embed-eval"]
+    assert set(specs(EncoderConfig)) <= flags["embed"]
+    assert set(specs(EncoderConfig)) - {"normalize"} <= flags["index build"]  # an index's vectors are unit length
+
+    (sentiment_dir / "test.tsv").write_text((sentiment_dir / "dev.tsv").read_text())
+    result = runner.invoke(app, ["embed-eval", str(tiny_model_dir), "--kind", "probe", "--data", str(sentiment_dir),
+                                 "--split", "test", "--threads", "1", "--max-length", "16", "--json"])
+    assert result.exit_code == 0, result.output
+    stored = json.loads(result.output)
+    assert stored["split"] == "test" and stored["config"]["split"] == "test"
+    assert stored["config"]["threads"] == 1 and stored["max_length"] == 16
+    assert "--split 'train' is not one of validation, test" in _error(
+        runner.invoke(app, ["embed-eval", str(tiny_model_dir), "--kind", "probe", "--split", "train"]))

@@ -18,7 +18,8 @@ _study = write_study
 @pytest.mark.parametrize(("name", "trials"), [("glue_mrpc_three_models.yaml", 9), ("imdb_sweeps.yaml", 10),
                                               ("offline_minilm.yaml", 6), ("imdb_sweeps_small.yaml", 10),
                                               ("race_minilm.yaml", 4),
-                                              ("calibrated_thresholds.yaml", 4)])
+                                              ("calibrated_thresholds.yaml", 4),
+                                              ("three_families.yaml", 18), ("three_families_embeddings.yaml", 18)])
 def test_every_shipped_example_loads_and_starts_with_its_command(name, trials):
     path = EXAMPLES / name
     assert path.read_text().splitlines()[0].startswith(f"# bakeoff run examples/{name}")  # and its flags
@@ -38,6 +39,15 @@ def test_examples_cover_the_seeds_comparisons():
     assert {t.config["train_fraction"] for t in imdb.trials} == {0.25, 0.5, 0.75, 1.0}
     assert {t.config["model"] for t in imdb.trials} == {"distilbert", "bert-base"}
     assert all(t.config["best_metric"] == "loss" and t.config["early_stopping_patience"] == 2 for t in imdb.trials)
+
+
+def test_three_families_example_is_three_families_on_two_tasks_over_three_seeds_with_int8_copies():
+    study = load_study(EXAMPLES / "three_families.yaml")
+    assert {t.config["model"] for t in study.trials} == {"minilm-l3", "minilm-l6", "mpnet-base"}
+    assert {(t.config["task"], t.config["seed"]) for t in study.trials} == {
+        (task, seed) for task in ("sst2", "mrpc") for seed in (1, 2, 3)}
+    assert {t.compress for t in study.trials} == {("dynamic-int8", "onnx-int8")}
+    assert [t.config["seed"] for t in study.trials][:6] == [1] * 6  # seed by seed: a run cut short has every model
 
 
 def test_offline_example_falls_back_to_the_demo_data_without_sst2(monkeypatch, shared_data):

@@ -12,19 +12,20 @@ import typer
 from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+from bakeoff.cli.options import with_config_options
 from bakeoff.config import check_shared
+from bakeoff.config.embedding import EmbeddingConfig, EncoderConfig
 
 index_app = typer.Typer(help="Build a semantic-search index.", no_args_is_help=True, rich_markup_mode=None)
 
-Pooling = Annotated[str, typer.Option(help="mean, cls or max.")]
+# How texts become vectors (pooling, normalize, precision, max length, batch size, threads): flags made from
+# EncoderConfig (embed, index build) and EmbeddingConfig (embed-eval), as train's are from TrainConfig.
 TextColumn = Annotated[str | None, typer.Option(help="Column holding the text (default: text, else the first).")]
-Precision = Annotated[str, typer.Option(help="fp32, bf16, int8 (PyTorch dynamic int8 Linear layers), onnx or onnx-int8 "
-                                             "(the encoder in ONNX Runtime, exported when the command starts; needs "
-                                             "'bakeoff[onnx]').")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 @friendly_errors
+@with_config_options(EncoderConfig)
 def embed(
     model: Annotated[str, typer.Argument(help="Alias, hub id, model folder, or a trained run (id, project/name).")],
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to embed (or --file).")] = None,
@@ -32,28 +33,23 @@ def embed(
     text_column: TextColumn = None,
     id_column: Annotated[str | None, typer.Option(help="Column of ids kept in Parquet output.")] = None,
     out: Annotated[Path, typer.Option(help="vectors.npy, or .parquet (id, text, vector).")] = Path("vectors.npy"),
-    pooling: Pooling = "mean",
-    normalize: Annotated[bool, typer.Option(help="Unit-length vectors (cosine = dot product).")] = True,
-    precision: Precision = "fp32",
     quantize: Annotated[str | None, typer.Option(help="int8 or binary output vectors.")] = None,
-    max_length: int | None = None,
-    batch_size: int = 64,
-    device: Annotated[str, typer.Option(help="auto (a GPU for fp32/bf16 when there is one), cpu, cuda or cuda:N.")]
-    = "auto",
+    **options: str,
 ) -> None:
     """Sentence vectors for texts or a file's rows, written to .npy or .parquet."""
-    from bakeoff.api import Embedder
     from bakeoff.errors import BakeoffError
     from bakeoff.io import check_out
 
+    config = EncoderConfig.from_dict({"model": model, **options}).validate()  # before any model loads
     if bool(texts) == (file is not None):
         raise BakeoffError('give either texts ("..." ...) or --file FILE, not both or neither')
     check_out(out, example="vectors.npy")
     if out.suffix not in (".npy", ".parquet"):
         raise BakeoffError(f"--out {out}: use a .npy or .parquet file name")
     ids, rows = _read_texts(file, text_column, id_column) if file is not None else (None, list(texts or []))
-    embedder = Embedder(model, pooling=pooling, normalize=normalize, precision=precision, max_length=max_length,
-                        batch_size=batch_size, device=device)
+    from bakeoff.api import Embedder
+
+    embedder = Embedder(model, config)
     _check_room(out.parent, embedder.dimension, rows if out.suffix == ".parquet" else [], len(rows),
                 f"embedding {len(rows)} texts")
     vectors = embedder.encode(rows, quantize=quantize)
@@ -64,36 +60,34 @@ def embed(
 
 @index_app.command("build")
 @friendly_errors
+@with_config_options(EncoderConfig, skip=("normalize",))  # an index's vectors are always unit length
 def build(
     model: Annotated[str, typer.Argument(help="Alias, hub id, model folder, or a trained run.")],
     corpus: Annotated[Path, typer.Option(help="CSV/TSV/JSONL/Parquet file of the texts to search.")],
     out: Annotated[Path, typer.Option(help="The index folder to write (must not exist).")],
     text_column: TextColumn = None,
     id_column: Annotated[str | None, typer.Option(help="Column of ids (default: row numbers).")] = None,
-    pooling: Pooling = "mean",
-    precision: Precision = "fp32",
-    max_length: int | None = None,
-    batch_size: int = 64,
     ann: Annotated[bool, typer.Option(help="Also build an approximate (HNSW) index: pip install 'bakeoff[ann]'.")]
     = False,
+    **options: str,
 ) -> None:
     """Embed a corpus and write an index folder (vectors, texts, model, manifest with sha256)."""
-    from bakeoff.api import Embedder, Index
     from bakeoff.errors import BakeoffError
     from bakeoff.io import check_out
 
+    config = EncoderConfig.from_dict({"model": model, **options}).validate()  # before any model loads
     if out.exists():
         raise BakeoffError(f"{out} exists: choose another --out, or remove it first")
     check_out(out, example="docs-index")
-    check_shared(batch_size=batch_size, max_length=max_length)
     ids, texts = _read_texts(corpus, text_column, id_column)
-    embedder = Embedder(model, pooling=pooling, normalize=True, precision=precision, max_length=max_length,
-                        batch_size=batch_size)
+    from bakeoff.api import Embedder, Index
+
+    embedder = Embedder(model, config)
     _check_room(out.absolute().parent, embedder.dimension * (2 if ann else 1), texts, len(texts),
                 f"an index of {len(texts)} texts")
     index = Index.build(texts, embedder, ids=ids, ann=ann)
     index.save(out)
-    console.print(f"indexed {len(index)} texts with {model} ({pooling} pooling) in {out}", highlight=False)
+    console.print(f"indexed {len(index)} texts with {model} ({config.pooling} pooling) in {out}", highlight=False)
 
 
 @friendly_errors
@@ -130,38 +124,21 @@ def search(
 
 
 @friendly_errors
+@with_config_options(EmbeddingConfig)
 def embed_eval(
     model: Annotated[str, typer.Argument(help="Alias, hub id, model folder, or a trained run.")],
-    kind: Annotated[str, typer.Option(help="pairs (similarity), probe (logistic regression) or retrieval.")],
-    task: Annotated[str | None, typer.Option(help="A task (mrpc for pairs/retrieval, sst2 for probe).")] = None,
-    data: Annotated[str | None, typer.Option(help="A folder of split files, or one file.")] = None,
-    pooling: Pooling = "mean",
-    normalize: bool = True,
-    precision: Precision = "fp32",
-    text_column: TextColumn = None,
-    text_pair_column: Annotated[str | None, typer.Option(help="Second text (pairs) / document (retrieval).")]
-    = None,
-    label_column: Annotated[str | None, typer.Option(help="Column holding the label.")] = None,
-    train_fraction: Annotated[float, typer.Option(help="Share of training rows used (probe, thresholds).")] = 1.0,
-    max_length: int | None = None,
-    batch_size: int = 64,
-    seed: int = 42,
-    project: str = "embeddings",
-    name: str | None = None,
     as_json: AsJson = False,
+    **options: str,
 ) -> None:
     """Evaluate frozen embeddings on a pair-similarity, probe or retrieval task; record the run."""
+    config = EmbeddingConfig.from_dict({"model": model, **options}).validate()  # before torch is imported
     from bakeoff.api import evaluate_embeddings
 
-    result = evaluate_embeddings(model, task=task, kind=kind, pooling=pooling, normalize=normalize,
-                                 precision=precision, data=data, text_column=text_column,
-                                 text_pair_column=text_pair_column, label_column=label_column,
-                                 train_fraction=train_fraction, max_length=max_length, batch_size=batch_size,
-                                 seed=seed, project=project, name=name)
+    result = evaluate_embeddings(config)
     if as_json:
         print_json(result.to_dict())
         return
-    view = Table(title=f"{model} ({pooling} pooling) on {result.task}: {kind}, {result.split} split")
+    view = Table(title=f"{model} ({config.pooling} pooling) on {result.task}: {config.kind}, {result.split} split")
     for metric in result.metrics:
         view.add_column(metric, justify="right")
     view.add_row(*(fmt(v) for v in result.metrics.values()))

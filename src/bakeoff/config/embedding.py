@@ -1,4 +1,5 @@
-"""``EmbeddingConfig``: every option of an embedding evaluation (frozen vectors scored on a task), declared once.
+"""``EncoderConfig`` (how texts become vectors) and ``EmbeddingConfig`` (an embedding evaluation: frozen vectors
+scored on a task), every option declared once: the embedding commands' flags are made from them, as train's are.
 
 The names an embedding study may set or sweep (``pooling``, ``normalize``, ``precision``, ``max_length``, ...)
 are checked against these declarations at their line of the study file, as training settings are against
@@ -28,19 +29,16 @@ SPLITS = ("validation", "test")  # train fits the probe and chooses the pair thr
 
 
 @dataclass
-class EmbeddingConfig:
-    """One embedding evaluation: ``model``'s frozen vectors scored on ``task`` as ``kind``.
+class EncoderConfig:
+    """How an encoder turns texts into sentence vectors: the ``Embedder``'s options, and the flags of ``bakeoff
+    embed`` and ``bakeoff index build``.
 
-    >>> EmbeddingConfig(model="minilm-l6", task="mrpc", kind="pairs", pooling="max").validate().pooling
-    'max'
+    >>> EncoderConfig(model="minilm-l6", pooling="max", batch_size="16").validate().batch_size
+    16
     """
 
     model: str = option("minilm-l6", "Alias, hub id, local folder, or a trained run (its encoder).", kind=str,
                         study=False)
-    task: str | None = option(None, "Task name (see `bakeoff tasks`).", kind=str, off="your own --data",
-                              study=False)
-    kind: str = option("pairs", "pairs (cosine -> AP), probe (logistic regression) or retrieval (nDCG@10).",
-                       kind=str, choices=KINDS, study=False)
     pooling: str = option("mean", "Token vectors -> one sentence vector: mean, cls or max.", kind=str,
                           choices=POOLINGS)
     normalize: bool = option(True, "Scale every vector to unit length.", kind=bool)
@@ -49,6 +47,40 @@ class EmbeddingConfig:
     max_length: int | None = option(None, "Tokens per text; longer ones are cut.", kind=int, at_least=4,
                                     at_most=8192, off="the model's own")
     batch_size: int = option(64, "Texts per forward pass.", kind=int, at_least=1)
+    threads: int | None = option(None, "Torch intra-op threads.", kind=int, at_least=1, off="torch's choice",
+                                 identity=False, study=False)
+    device: str = option("auto", "auto (a GPU for fp32/bf16 when there is one), cpu, cuda or cuda:N.", kind=str,
+                         identity=False, study=False)
+
+    def validate(self) -> EncoderConfig:
+        """Coerce and range-check every option; one ``BakeoffError`` naming the option and the fix."""
+        for name in specs(type(self)):
+            setattr(self, name, coerce_option(type(self), name, getattr(self, name)))
+        return self
+
+    def encoder(self) -> EncoderConfig:
+        """The encoder's part of this config (a copy of it, or an ``EmbeddingConfig``'s encoder options)."""
+        return EncoderConfig(**{name: getattr(self, name) for name in specs(EncoderConfig)})
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> EncoderConfig:
+        """A config from a mapping (keywords, an index's settings); unknown keys are refused with a hint."""
+        return from_mapping(cls, values, "embedding option")
+
+
+@dataclass
+class EmbeddingConfig(EncoderConfig):
+    """One embedding evaluation: ``model``'s frozen vectors (``EncoderConfig``'s options) scored on ``task`` as
+    ``kind``.
+
+    >>> EmbeddingConfig(model="minilm-l6", task="mrpc", kind="pairs", pooling="max").validate().pooling
+    'max'
+    """
+
+    task: str | None = option(None, "Task name (see `bakeoff tasks`).", kind=str, off="your own --data",
+                              study=False)
+    kind: str = option("pairs", "pairs (cosine -> AP), probe (logistic regression) or retrieval (nDCG@10).",
+                       kind=str, choices=KINDS, study=False)
     data: str | None = option(None, "A folder of split files, or one CSV/TSV/JSONL/Parquet file.", kind=str,
                               off="the task's data")
     text_column: str | None = option(None, "Column holding the text (retrieval files: the query).", kind=str,
@@ -61,8 +93,6 @@ class EmbeddingConfig:
     train_fraction: float = option(1.0, "Share of the training rows (probe, thresholds).", kind=float, above=0,
                                    at_most=1)
     seed: int = option(42, "Seed for the training subset and the probe.", kind=int, at_least=0, study=False)
-    threads: int | None = option(None, "Torch intra-op threads.", kind=int, at_least=1, off="torch's choice",
-                                 identity=False, study=False)
     project: str = option("embeddings", "Store project the run is recorded in.", kind=str, identity=False,
                           study=False)
     name: str | None = option(None, "Run name (default: <kind>-<task>-<model>-<pooling>).", kind=str,
@@ -72,8 +102,7 @@ class EmbeddingConfig:
 
     def validate(self) -> EmbeddingConfig:
         """Coerce and range-check every option; one ``BakeoffError`` naming the option and the fix."""
-        for name in specs(EmbeddingConfig):
-            setattr(self, name, coerce_option(EmbeddingConfig, name, getattr(self, name)))
+        super().validate()
         if self.task is None and self.data is None:
             raise BakeoffError("no data: give a task (see `bakeoff tasks`) or data (a folder or a file)")
         return self

@@ -15,12 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from bakeoff.config import check_shared
-from bakeoff.config.embedding import EMBEDDING_PRECISIONS
+from bakeoff.config.embedding import EMBEDDING_PRECISIONS, EncoderConfig
 from bakeoff.data.batching import collate, encode, sorted_batches
 from bakeoff.data.dataset import TextDataset
 from bakeoff.embedding.locate import EncoderSource, as_source
-from bakeoff.embedding.pooling import check_pooling, l2_normalize, pool
+from bakeoff.embedding.pooling import l2_normalize, pool
 from bakeoff.embedding.quantize import QUANTIZATIONS, quantize_vectors
 from bakeoff.errors import BakeoffError
 from bakeoff.models import check_max_length, keep_layers, load_tokenizer, resolve_model
@@ -36,42 +35,45 @@ class Embedder:
     Args:
         model: an alias, a hub id, a local model folder, or an ``EncoderSource`` (a trained run, resolved by
             ``bakeoff.Embedder``, which also takes a run's id, ``project/name`` or folder).
-        pooling: ``mean``, ``cls`` or ``max``.
-        normalize: scale every vector to unit length (a dot product is then the cosine).
-        precision: ``fp32``, ``bf16`` (native on CPUs with AVX-512 BF16/AMX), ``int8`` (dynamic int8 Linears),
-            ``onnx`` or ``onnx-int8`` (the encoder exported to ONNX Runtime, fp32 or int8 MatMul weights).
-        max_length: tokens per text; default the model's own (sentence-transformers' ``max_seq_length``, a run's
-            ``max_length``), else 512.
-        batch_size: texts per forward pass (batches hold texts of similar length).
-        device: ``auto`` (a CUDA GPU when there is one and ``precision`` is fp32 or bf16, else the CPU), ``cpu``,
-            ``cuda`` or ``cuda:N``. int8 and onnx-int8 are CPU methods and are refused on a GPU; onnx runs there
-            through ONNX Runtime's CUDA provider (``onnxruntime-gpu``), refused in one line where it is missing.
+        config: the options (``EncoderConfig``), checked once here; or give them as keywords instead:
+        **options: ``EncoderConfig``'s fields --
+            ``pooling`` (``mean``, ``cls`` or ``max``);
+            ``normalize`` (unit-length vectors: a dot product is then the cosine);
+            ``precision`` (``fp32``, ``bf16``: native on CPUs with AVX-512 BF16/AMX, ``int8``: dynamic int8
+            Linears, ``onnx`` / ``onnx-int8``: the encoder exported to ONNX Runtime, fp32 or int8 MatMul weights);
+            ``max_length`` (tokens per text; default the model's own: sentence-transformers' ``max_seq_length``, a
+            run's ``max_length``, else 512); ``batch_size`` (texts per forward pass, of similar lengths);
+            ``threads`` (torch's, and ONNX Runtime's).
+            ``device`` (``auto``: a CUDA GPU when there is one and ``precision`` is fp32 or bf16, else the CPU;
+            ``cpu``, ``cuda`` or ``cuda:N``; int8 and onnx-int8 are CPU methods and are refused on a GPU; onnx runs
+            there through ONNX Runtime's CUDA provider, ``onnxruntime-gpu``, refused in one line where it is missing).
 
     >>> Embedder("minilm-l6").encode(["A delight."]).shape  # doctest: +SKIP
     (1, 384)
+    >>> Embedder("minilm-l6", pooling="max").config.pooling  # doctest: +SKIP
+    'max'
     """
 
-    def __init__(self, model: str | EncoderSource, *, pooling: str = "mean", normalize: bool = True,
-                 precision: str = "fp32", max_length: int | None = None, batch_size: int = 64,
-                 threads: int | None = None, device: str = "auto") -> None:
-        self.pooling = check_pooling(pooling)
-        if precision not in PRECISIONS:
-            raise BakeoffError(f"--precision {precision!r}: use one of {', '.join(PRECISIONS)}")
-        check_shared(batch_size=batch_size, max_length=max_length)
-        self.device = embedding_device(device, precision)  # refuses before the model loads
-        if threads:
-            torch.set_num_threads(threads)
+    def __init__(self, model: str | EncoderSource, config: EncoderConfig | None = None, **options: Any) -> None:
+        if config is not None and options:
+            raise TypeError("give the options either as an EncoderConfig or as keywords, not both")
         self.source = as_source(model)
-        check_max_length(self.source.location, max_length, self.source.reference)  # before the weights load
-        self.normalize, self.precision, self.batch_size = normalize, precision, batch_size
+        self.config = (config or EncoderConfig.from_dict({"model": self.source.reference, **options})).validate()
+        self.device = embedding_device(self.config.device, self.config.precision)  # refuses before the model loads
+        check_max_length(self.source.location, self.config.max_length, self.source.reference)  # before the weights
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        self.pooling, self.normalize = self.config.pooling, self.config.normalize
+        self.precision, self.batch_size = self.config.precision, self.config.batch_size
         self.tokenizer = load_tokenizer(resolve_model(self.source.location))
         self.model = _load_encoder(self.source).to(self.device)
-        if precision == "int8":
+        if self.precision == "int8":
             from bakeoff.compression.int8 import quantize_model
 
             quantize_model(self.model, embeddings=False)
-        self._session = self._onnx_session(threads) if precision.startswith("onnx") else None
-        self.max_length = max_length or _default_max_length(self.source, self.tokenizer, self.model.config)
+        self._session = self._onnx_session(self.config.threads) if self.precision.startswith("onnx") else None
+        self.max_length = self.config.max_length or _default_max_length(self.source, self.tokenizer,
+                                                                         self.model.config)
         self.dimension = int(self.model.config.hidden_size)
         self.last_seconds = 0.0
 
@@ -133,17 +135,14 @@ class Embedder:
                                device=self.device)
 
 
-def embed(texts: list[str], model: str | EncoderSource = "minilm-l6", *, pooling: str = "mean", normalize: bool = True,
-          precision: str = "fp32", quantize: str | None = None, max_length: int | None = None,
-          batch_size: int = 64, device: str = "auto") -> np.ndarray:
-    """Sentence vectors for ``texts`` from any encoder (see ``Embedder`` for the options).
+def embed(texts: list[str], model: str | EncoderSource = "minilm-l6", *, quantize: str | None = None,
+          **options: Any) -> np.ndarray:
+    """Sentence vectors for ``texts`` from any encoder (``options``: ``EncoderConfig``'s, see ``Embedder``).
 
     >>> vectors = bakeoff.embed(["A delight.", "A bore."], "minilm-l6")  # doctest: +SKIP
     >>> float(vectors[0] @ vectors[1])  # cosine: the vectors are normalised  # doctest: +SKIP
     """
-    embedder = Embedder(model, pooling=pooling, normalize=normalize, precision=precision, max_length=max_length,
-                        batch_size=batch_size, device=device)
-    return embedder.encode(texts, quantize=quantize)
+    return Embedder(model, **options).encode(texts, quantize=quantize)
 
 
 CPU_PRECISIONS = ("int8", "onnx-int8")  # int8 CPU kernels (compression/int8.py, ONNX Runtime's int8 ops)

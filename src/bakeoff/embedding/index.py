@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from bakeoff.config.embedding import EncoderConfig
 from bakeoff.embedding.encoder import Embedder
 from bakeoff.embedding.locate import EncoderSource, as_source, model_source
 from bakeoff.embedding.pooling import l2_normalize
@@ -75,18 +76,20 @@ class Index:
     # -- building -------------------------------------------------------------------------------------------
     @classmethod
     def build(cls, texts: list[str], model: str | EncoderSource | Embedder = "minilm-l6", *,
-              ids: list[str] | None = None, pooling: str = "mean", max_length: int | None = None,
-              precision: str = "fp32", batch_size: int = 64, ann: bool = False) -> Index:
-        """Embed ``texts`` (normalised) with ``model``; ``ids`` default to the row numbers."""
+              ids: list[str] | None = None, ann: bool = False, config: EncoderConfig | None = None,
+              **options: Any) -> Index:
+        """Embed ``texts`` (normalised) with ``model``; ``ids`` default to the row numbers.
+
+        ``config`` or ``options`` (``EncoderConfig``'s: pooling, precision, max_length, batch_size, threads) say
+        how the texts become vectors; the index's vectors are unit length whatever ``normalize`` says.
+        """
         texts = list(texts)
         if not texts:
             raise BakeoffError("the corpus is empty: give at least one text to index")
         ids = [str(i) for i in ids] if ids is not None else [str(i) for i in range(len(texts))]
         if len(ids) != len(texts):
             raise BakeoffError(f"{len(texts)} texts but {len(ids)} ids: give one id per text")
-        embedder = model if isinstance(model, Embedder) else Embedder(
-            model, pooling=pooling, normalize=True, precision=precision, max_length=max_length,
-            batch_size=batch_size)
+        embedder = model if isinstance(model, Embedder) else Embedder(model, config, **options)
         vectors = embedder.encode(texts)
         if not embedder.normalize:
             vectors = l2_normalize(vectors).astype(np.float32)

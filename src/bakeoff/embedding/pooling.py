@@ -10,25 +10,19 @@ import numpy as np
 import torch
 
 from bakeoff.config.embedding import POOLINGS
-from bakeoff.errors import BakeoffError
 
-__all__ = ["POOLINGS", "check_pooling", "l2_normalize", "pool"]
-
-
-def check_pooling(pooling: str) -> str:
-    if pooling not in POOLINGS:
-        raise BakeoffError(f"unknown pooling {pooling!r}: use one of {', '.join(POOLINGS)}")
-    return pooling
+__all__ = ["POOLINGS", "l2_normalize", "pool"]
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
     """One vector per row from ``hidden`` (batch, seq, dim) where ``attention_mask`` (batch, seq) is 1.
 
+    ``pooling`` is one of ``POOLINGS``, checked once where the options are (``EncoderConfig.validate``).
+
     >>> hidden = torch.tensor([[[1.0], [3.0], [100.0]]])  # the third position is padding
     >>> pool(hidden, torch.tensor([[1, 1, 0]]), "max").tolist(), pool(hidden, torch.tensor([[1, 1, 0]]), "mean").tolist()
     ([[3.0]], [[2.0]])
     """
-    check_pooling(pooling)
     if pooling == "cls":
         return hidden[:, 0]
     real = attention_mask.unsqueeze(-1).to(torch.bool)  # (batch, seq, 1)

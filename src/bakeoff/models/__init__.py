@@ -27,7 +27,7 @@ class ModelSource:
     name: str  # as the user gave it
     location: str  # hub id or local folder that from_pretrained() loads
     layers: tuple[int, ...] | None = None  # keep only these encoder layers
-    origin: str = "path"  # alias+package | alias+hub | hub | path
+    origin: str = "path"  # alias+env | alias+package | alias+hub | hub | path
     notes: list[str] = field(default_factory=list, compare=False)
 
 
@@ -38,6 +38,9 @@ def aliases() -> dict[str, dict[str, Any]]:
 
 def resolve_model(name: str, layers: list[int] | None = None) -> ModelSource:
     """An alias, a local folder, or a Hugging Face hub id (``org/name``).
+
+    An alias resolves to the local copy its ``env`` variable names (``BAKEOFF_MPNET_BASE`` for ``mpnet-base``)
+    when that is set, else to the package that ships its weights when installed, else to its hub id.
 
     >>> resolve_model("minilm-l3").layers
     (0, 2, 4)
@@ -50,6 +53,9 @@ def resolve_model(name: str, layers: list[int] | None = None) -> ModelSource:
             base = resolve_model(entry["base"])
             subset = keep or tuple(entry["layers"])
             return ModelSource(name, base.location, subset, base.origin, [f"layers {list(subset)} of {entry['base']}"])
+        local = _local_copy(name, entry)
+        if local is not None:
+            return ModelSource(name, local, keep, "alias+env")
         package = entry.get("package")
         if package and importlib.util.find_spec(package) is not None:
             module = importlib.import_module(package)
@@ -71,6 +77,20 @@ def resolve_model(name: str, layers: list[int] | None = None) -> ModelSource:
         raise BakeoffError(f"unknown model {name!r}: {hint}use an alias ({', '.join(table)}), "
                            "a hub id like org/name, or a local folder")
     return ModelSource(name, name, keep, "hub")  # a hub id without an org, such as bert-base-uncased
+
+
+def _local_copy(alias: str, entry: dict[str, Any]) -> str | None:
+    """The folder an alias's environment variable names, checked like any local model folder; None when unset."""
+    variable = entry.get("env")
+    value = os.environ.get(variable, "").strip() if variable else ""
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    if not (folder / "config.json").is_file():
+        raise BakeoffError(f"{variable}={value} is not a model folder (no config.json), so {alias!r} cannot use it: "
+                           f"point {variable} at a folder saved with save_pretrained(), or unset it to use the hub")
+    _check_safe_weights(folder)
+    return str(folder.resolve())
 
 
 def _check_safe_weights(folder: Path) -> None:

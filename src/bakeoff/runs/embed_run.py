@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from bakeoff.config.embedding import EncoderConfig
 from bakeoff.embedding import encoder, index
 from bakeoff.embedding.locate import EncoderSource, model_source
 from bakeoff.errors import StoreError
@@ -47,8 +48,9 @@ class Embedder(encoder.Embedder):
     (1, 384)
     """
 
-    def __init__(self, model: str | EncoderSource = "minilm-l6", **options: Any) -> None:
-        super().__init__(locate_encoder(model), **options)
+    def __init__(self, model: str | EncoderSource = "minilm-l6", config: EncoderConfig | None = None,
+                 **options: Any) -> None:
+        super().__init__(locate_encoder(model), config, **options)
 
 
 class Index(index.Index):

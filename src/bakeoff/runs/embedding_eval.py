@@ -19,8 +19,7 @@ from bakeoff._version import __version__
 from bakeoff.config.embedding import EmbeddingConfig
 from bakeoff.data import DataOptions, load_task_data
 from bakeoff.data.dataset import TaskData
-from bakeoff.embedding.scoring import PRIMARY, check_kind, score
-from bakeoff.errors import BakeoffError
+from bakeoff.embedding.scoring import PRIMARY, score
 from bakeoff.hardware import describe
 from bakeoff.io import sha256, write_json_atomic
 from bakeoff.runs.embed_run import Embedder
@@ -34,50 +33,45 @@ from bakeoff.track.layout import utc_now
 __all__ = ["EmbeddingEvalResult", "evaluate_embeddings"]
 
 
-def evaluate_embeddings(model: str, task: str | None = None, kind: str = "pairs", pooling: str = "mean", *,
-                        normalize: bool = True, precision: str = "fp32", data: str | None = None,
-                        split: str = "validation", text_column: str | None = None,
-                        text_pair_column: str | None = None, label_column: str | None = None,
-                        train_fraction: float = 1.0, max_length: int | None = None, batch_size: int = 64,
-                        seed: int = 42, project: str = "embeddings", name: str | None = None,
-                        threads: int | None = None, tags: list[str] | None = None,
-                        quiet: bool = True) -> EmbeddingEvalResult:
+def evaluate_embeddings(model: str | EmbeddingConfig, task: str | None = None, kind: str | None = None,
+                        pooling: str | None = None, **options: Any) -> EmbeddingEvalResult:
     """Evaluate ``model``'s frozen embeddings on ``task`` as ``kind`` (pairs, probe, retrieval); record a run.
 
-    The keywords are ``EmbeddingConfig``'s options (a study's embedding trial passes its config as they are);
-    ``tags`` are added to the run's own (embeddings, kind, task, pooling).
+    ``model`` is a whole ``EmbeddingConfig`` (a study's embedding trial, the CLI), or a model name with the
+    config's options as keywords (``normalize``, ``precision``, ``split``, ``threads``, ...; unset ones take their
+    defaults). The config is checked once, before any data or model is loaded, and handed down as it is: the
+    ``Embedder`` gets its encoder part. ``tags`` are added to the run's own (embeddings, kind, task, pooling).
 
     >>> r = bakeoff.evaluate_embeddings("minilm-l6", "mrpc", "pairs", "mean")  # doctest: +SKIP
     >>> r.metrics["average_precision"]  # doctest: +SKIP
     """
-    check_kind(kind)
-    if split not in ("validation", "test"):
-        raise BakeoffError(f"--split {split!r}: use validation or test (train fits the probe and thresholds)")
-    config = EmbeddingConfig(model=model, task=task, kind=kind, pooling=pooling, normalize=normalize,
-                             precision=precision, max_length=max_length, batch_size=batch_size, data=data,
-                             text_column=text_column, text_pair_column=text_pair_column, label_column=label_column,
-                             split=split, train_fraction=train_fraction, seed=seed, threads=threads, project=project,
-                             name=name, quiet=quiet, tags=list(tags or []))
+    if isinstance(model, EmbeddingConfig):
+        config = model
+    else:
+        given = {"task": task, "kind": kind, "pooling": pooling}
+        config = EmbeddingConfig.from_dict({"model": model, **{k: v for k, v in given.items() if v is not None},
+                                            **options})
     config.validate()
     started = time.perf_counter()
-    options = DataOptions(data=Path(data) if data else None, text_column=text_column,
-                          text_pair_column=text_pair_column, label_column=label_column,
-                          train_fraction=train_fraction, seed=seed)
-    if kind == "retrieval" and task is None and data and Path(data).is_file():
+    data = Path(config.data) if config.data else None
+    data_options = DataOptions(data=data, text_column=config.text_column, text_pair_column=config.text_pair_column,
+                           label_column=config.label_column, train_fraction=config.train_fraction, seed=config.seed)
+    if config.kind == "retrieval" and config.task is None and data and data.is_file():
         task_data = None  # a (query, document) file
     else:
-        task_data = load_task_data(get_task(task) if task else None, options)
-    embedder = Embedder(model, pooling=pooling, normalize=normalize, precision=precision, max_length=max_length,
-                        batch_size=batch_size, threads=threads)
-    scored = score(embedder, kind, task_data, split, file=Path(data) if data else None, query_column=text_column,
-                   document_column=text_pair_column, seed=seed)
-    task_name = (task_data.task if task_data else None) or task or "custom"
-    with Experiment(name=name or _run_name(kind, task_name, model, pooling), project=project,
-                    tags=list(dict.fromkeys(["embeddings", kind, task_name, pooling, *(tags or [])])),
-                    description=f"{kind} with frozen {model} embeddings ({pooling} pooling) on {task_name}") as run:
-        run.parameters().set(model=model, task=task_name, kind=kind, pooling=pooling, normalize=normalize,
-                             precision=precision, max_length=embedder.max_length, split=split,
-                             train_fraction=train_fraction, seed=seed)
+        task_data = load_task_data(get_task(config.task) if config.task else None, data_options)
+    embedder = Embedder(config.model, config.encoder())
+    scored = score(embedder, config.kind, task_data, config.split, file=data, query_column=config.text_column,
+                   document_column=config.text_pair_column, seed=config.seed)
+    task_name = (task_data.task if task_data else None) or config.task or "custom"
+    kind, pooling, split = config.kind, config.pooling, config.split
+    with Experiment(name=config.name or _run_name(kind, task_name, config.model, pooling), project=config.project,
+                    tags=list(dict.fromkeys(["embeddings", kind, task_name, pooling, *config.tags])),
+                    description=f"{kind} with frozen {config.model} embeddings ({pooling} pooling) on "
+                                f"{task_name}") as run:
+        run.parameters().set(model=config.model, task=task_name, kind=kind, pooling=pooling,
+                             normalize=config.normalize, precision=config.precision, max_length=embedder.max_length,
+                             split=split, train_fraction=config.train_fraction, seed=config.seed)
         for metric, value in scored.metrics.items():
             run.metric(f"final/{split}/{metric}").append(value=value)
         assert run.path is not None
@@ -85,9 +79,9 @@ def evaluate_embeddings(model: str, task: str | None = None, kind: str = "pairs"
         result = EmbeddingEvalResult(
             run=RunInfo(run.id, run.project, run.name, str(run.path.resolve())),
             model=embedder.source.to_dict(), task=task_name, kind=kind, split=split, pooling=pooling,
-            normalize=normalize, precision=precision, max_length=embedder.max_length, metrics=scored.metrics,
-            primary_metric=PRIMARY[kind], per_example=scored.per_example, details=scored.details,
-            data=_data_record(task_data, Path(data) if data else None, split), hardware=describe(),
+            normalize=config.normalize, precision=config.precision, max_length=embedder.max_length,
+            metrics=scored.metrics, primary_metric=PRIMARY[kind], per_example=scored.per_example,
+            details=scored.details, data=_data_record(task_data, data, split), hardware=describe(),
             timings={"embed_seconds": seconds, "texts_embedded": scored.texts_embedded,
                      "texts_per_second": scored.texts_embedded / seconds if seconds else float("nan"),
                      "seconds": time.perf_counter() - started},

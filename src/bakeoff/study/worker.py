@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bakeoff.config.embedding import is_embedding
+from bakeoff.config.embedding import EmbeddingConfig, is_embedding
 from bakeoff.errors import BakeoffError
 from bakeoff.io import disk_full_reason
 from bakeoff.study.trials import TrialSummary
@@ -47,7 +47,7 @@ def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialS
     summary = TrialSummary(payload.trial, pid=os.getpid())
     try:
         if is_embedding(payload.config):  # an embedding trial: nothing is trained, nothing to compress
-            scored = evaluate_embeddings(**payload.config)
+            scored = evaluate_embeddings(EmbeddingConfig.from_dict(payload.config))
             summary.status, summary.metric, summary.metric_name = (scored.run.status, scored.primary,
                                                                    scored.primary_metric)
         else:
