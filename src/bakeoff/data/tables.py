@@ -135,4 +135,8 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()  # a Parquet list column arrives as a numpy array
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value))  # a multi-label cell: a list of labels, read as JSON
     return str(value)

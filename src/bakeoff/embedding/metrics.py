@@ -12,19 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the precision-recall curve of ``scores`` ranking the positives (label 1) first.
-
-    >>> average_precision(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.1]))
-    0.8333333333333333
-    """
-    order = np.argsort(-scores, kind="stable")
-    hits = labels[order] == 1
-    if not hits.any():
-        return float("nan")
-    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float(precision_at[hits].mean())
+from bakeoff.metrics import average_precision
 
 
 def average_precision_left_out(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -93,8 +93,14 @@ def load_tokenizer(source: ModelSource) -> Any:
         return AutoTokenizer.from_pretrained(source.location, use_fast=True)
 
 
-def load_for_classification(source: ModelSource, label_names: list[str]) -> nn.Module:
-    """A sequence-classification model with a fresh head sized for ``label_names`` (named in its config)."""
+def load_for_classification(source: ModelSource, label_names: list[str], problem_type: str | None = None,
+                            outputs: int | None = None) -> nn.Module:
+    """A sequence-classification model with a fresh head sized for ``label_names`` (named in its config).
+
+    ``problem_type`` (transformers' name: ``regression``, ``multi_label_classification``, ...) and ``outputs``
+    (units in the head; a regression has one) come from the run's problem type (``bakeoff.problems``); the
+    config keeps the type, so the checkpoint loads in ``transformers.pipeline`` with the right function.
+    """
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -104,9 +110,10 @@ def load_for_classification(source: ModelSource, label_names: list[str]) -> nn.M
     try:
         with _hub_errors(source):
             model = AutoModelForSequenceClassification.from_pretrained(
-                source.location, num_labels=len(label_names),
+                source.location, num_labels=outputs or len(label_names),
                 id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)},
                 ignore_mismatched_sizes=True, dtype=torch.float32, use_safetensors=True,
+                **({"problem_type": problem_type} if problem_type else {}),
             )
     finally:
         hf_logging.set_verbosity(verbosity)

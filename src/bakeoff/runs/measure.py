@@ -21,7 +21,8 @@ def measure(loaded: compression.LoadedModel, encoded: Encoded, split: str, prima
             batch_sizes: tuple[int, ...], requests: int = 100) -> tuple[MeasuredModel, list[int]]:
     """Metrics, size and speed of one model on one split; and its predicted label ids, in row order."""
     if primary:
-        scores, labels = score(loaded.forward, None, encoded, split, loaded.label_names, primary, 64)
+        scores, labels, _ = score(loaded.forward, None, encoded, split, loaded.label_names, primary, 64,
+                                  loaded.problem, loaded.thresholds)
         metrics, loss = scores.metrics, scores.loss
     else:
         from bakeoff.eval import predict_with
@@ -32,7 +33,7 @@ def measure(loaded: compression.LoadedModel, encoded: Encoded, split: str, prima
                           weights_bytes=loaded.weights_bytes,
                           folder_bytes=sum(p.stat().st_size for p in loaded.path.iterdir() if p.is_file()),
                           bench=speed.to_dict())
-    return model, [int(i) for i in labels]
+    return model, loaded.problem.to_stored(np.asarray(labels))  # label ids, scores or label sets
 
 
 def measure_isolated(path: Path, encoded: Encoded, split: str, primary: str,

@@ -30,6 +30,7 @@ from bakeoff.training.optim import build_optimizers, clip_gradients, linear_warm
 
 Evaluate = Callable[[nn.Module], EvalResult]
 Log = Callable[..., None]  # log(metric_name, **fields)
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, labels) -> mean loss: the problem type's
 
 
 class TrainingDiverged(BakeoffError):
@@ -66,8 +67,11 @@ class FitOutcome:
 
 def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Evaluate, select_by: str,
         precision: str, device: torch.device, log: Log, display: TrainingDisplay,
-        world: World = SINGLE) -> FitOutcome:
+        world: World = SINGLE, loss: Loss | None = None) -> FitOutcome:
     """Fine-tune ``model`` on ``train``; evaluate each epoch (or every ``config.eval_steps``) and keep the best.
+
+    ``loss`` is the problem type's (``bakeoff.problems``: cross-entropy, MSE, binary cross-entropy); without it,
+    the model's own (transformers picks it from ``config.problem_type``).
 
     With a ``world`` of several processes, each takes its shard of every batch and only rank 0 evaluates
     (training/distributed.py says how the result stays that of one process).
@@ -99,10 +103,11 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
             batches = length_grouped_batches(lengths, config.batch_size, seed=config.seed + epoch)
             for first in range(0, len(batches), config.gradient_accumulation_steps):
                 group = batches[first : first + config.gradient_accumulation_steps]
-                loss, micro_splits = _accumulate_gradients(model, train, group, micro_splits, precision, device,
-                                                           scaler, outcome.oom_fallbacks, outcome.steps, world)
-                if not math.isfinite(loss) and not scaler.is_enabled():  # fp16 skips such steps by itself
-                    raise TrainingDiverged(f"training diverged: the loss is {loss} at step {outcome.steps + 1}: "
+                step_loss, micro_splits = _accumulate_gradients(model, train, group, micro_splits, precision,
+                                                                device, scaler, outcome.oom_fallbacks, outcome.steps,
+                                                                world, loss)
+                if not math.isfinite(step_loss) and not scaler.is_enabled():  # fp16 skips such steps by itself
+                    raise TrainingDiverged(f"training diverged: the loss is {step_loss} at step {outcome.steps + 1}: "
                                            "lower --learning-rate or use --precision fp32")
                 _clip_and_step(model, optimizers, schedulers, scaler, config.max_grad_norm)
 
@@ -111,10 +116,10 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
                 outcome.samples += len(rows)
                 outcome.tokens += int(lengths[rows].sum())
                 outcome.epochs_completed = round(outcome.steps / steps_per_epoch, 4)
-                log("train/loss", value=loss, step=outcome.steps, epoch=outcome.epochs_completed)
+                log("train/loss", value=step_loss, step=outcome.steps, epoch=outcome.epochs_completed)
                 log("train/learning_rate", value=schedulers[0].get_last_lr()[0], step=outcome.steps)
                 training_seconds = time.perf_counter() - start - eval_seconds
-                display.advance(outcome.steps, loss, outcome.samples / training_seconds)
+                display.advance(outcome.steps, step_loss, outcome.samples / training_seconds)
 
                 end_of_epoch = first + config.gradient_accumulation_steps >= len(batches)
                 due = (outcome.steps % config.eval_steps == 0) if config.eval_steps else end_of_epoch
@@ -194,7 +199,8 @@ class _BestKeeper:
 
 def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarray], micro_splits: int,
                           precision: str, device: torch.device, scaler: torch.amp.GradScaler,
-                          fallbacks: list[dict[str, int]], step: int, world: World = SINGLE) -> tuple[float, int]:
+                          fallbacks: list[dict[str, int]], step: int, world: World = SINGLE,
+                          loss_of: Loss | None = None) -> tuple[float, int]:
     """Forward and backward over a group of batches; returns (mean loss, micro-splits used).
 
     Out of memory halves the micro-batch and doubles the accumulation, so the effective batch (and the
@@ -209,7 +215,11 @@ def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarr
                 for micro in np.array_split(rows, min(micro_splits, len(rows))):
                     batch = {k: v.to(device) for k, v in collate(train, micro).items()}
                     with autocast(precision, device):
-                        loss = model(**batch).loss  # mean over the micro-batch
+                        if loss_of is None:
+                            loss = model(**batch).loss  # mean over the micro-batch
+                        else:
+                            labels = batch.pop("labels")
+                            loss = loss_of(model(**batch).logits.float(), labels)
                     scaler.scale(loss * (len(micro) / rows_total)).backward()  # weighted: the sum is the mean
                     loss_sum += loss.item() * len(micro)
             break
