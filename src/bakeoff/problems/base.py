@@ -120,10 +120,10 @@ class Problem:
         return predicted, truth
 
     # -- baselines and predict ----------------------------------------------------------------------
-    def baselines(self, train_texts: list[str], train_labels: np.ndarray,
-                  scored_texts: list[str], scored_pairs: tuple[list[str], list[str]] | None = None
-                  ) -> list[tuple[str, np.ndarray]]:
-        """(name, predictions on the scored rows) for each baseline this type has."""
+    def baselines(self, train: Any, scored: Any) -> list[tuple[str, Callable[[], np.ndarray]]]:
+        """(name, a function giving its answers on ``scored``'s rows) for each baseline of this type, fitted on
+        ``train`` (splits with ``texts``, ``pairs`` and ``labels``). The first is the trivial one (majority class,
+        mean score, most frequent label set): a run at or below it failed to learn."""
         return []
 
     def predict_rows(self, logits: np.ndarray, label_names: list[str],
@@ -137,4 +137,5 @@ def sklearn_required() -> None:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        raise BakeoffError("scikit-learn is not installed: pip install 'bakeoff[report]' (for the baselines)") from None
+        raise BakeoffError("scikit-learn is not installed: pip install 'bakeoff[report]' "
+                           "(for the TF-IDF baseline)") from None

@@ -7,6 +7,7 @@ regression; verdicts pair predicted labels row by row (``report/verdict.compare`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -97,8 +98,9 @@ class SingleLabel(Problem):
                        for i, name in enumerate(label_names)},
             confusion_matrix=confusion_matrix(labels, predicted, num_classes).tolist())
 
-    def baselines(self, train: Any, scored: Any) -> list[tuple[str, np.ndarray]]:
-        return [(MAJORITY, majority(train.labels, len(scored))), (TFIDF, tfidf_logistic_regression(train, scored))]
+    def baselines(self, train: Any, scored: Any) -> list[tuple[str, Callable[[], np.ndarray]]]:
+        return [(MAJORITY, lambda: majority(train.labels, len(scored))),
+                (TFIDF, lambda: tfidf_logistic_regression(train, scored))]
 
     def predict_rows(self, logits: np.ndarray, label_names: list[str],
                      thresholds: list[float] | None = None) -> list[dict[str, Any]]:

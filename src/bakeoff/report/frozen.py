@@ -1,4 +1,5 @@
-"""Frozen-embedding rows of a leaderboard: what an embedding run contributes to a paired verdict, its interval, and
+"""Frozen-embedding rows of a leaderboard (and any row of per-example values: a regression's scores, a
+multi-label run's label sets, through their problem type's ``PerRow``): what an embedding run contributes to a paired verdict, its interval, and
 its comparisons (``leaderboard.py`` builds the rows and calls these).
 
 An embedding run (``EmbeddingEvalResult``) stores per-example values: a probe's predicted labels (paired like a
@@ -57,7 +58,7 @@ def is_deterministic(result: EmbeddingEvalResult) -> bool:
 def example_interval(row: Row) -> tuple[float | None, float | None]:
     """A frozen row's 95% interval counting the examples (jackknife) and, unless deterministic, its seeds."""
     if row._scores and len(row._scores) == len(row.seeds) and len({v[2] for v in row._scores.values()}) == 1:
-        how = PER_EXAMPLE[row.metric]
+        how = row._per_row or PER_EXAMPLE[row.metric]
         values, labels = stack_scores(row)
         low, high = score_interval(values, how.statistic, labels=labels, gains=how.gains, fixed=row.deterministic,
                                    left_out=how.left_out)
@@ -82,8 +83,8 @@ def compare_scored(leader: Row, row: Row, metric: str) -> Comparison | None:
     """Two rows of a metric of scores or ranks: paired on the same examples; by seeds alone when either row's
     examples are unknown; None when they were scored on different examples."""
     fingerprint = _fingerprint(leader)
-    if metric in PER_EXAMPLE and fingerprint is not None and fingerprint == _fingerprint(row):
-        how = PER_EXAMPLE[metric]
+    how = leader._per_row or row._per_row or PER_EXAMPLE.get(metric)  # a trained row's problem type's, or a frozen's
+    if how is not None and fingerprint is not None and fingerprint == _fingerprint(row):
         (first, labels), (second, _) = stack_scores(leader), stack_scores(row)
         return compare_scores(first, second, how.statistic, labels=labels, gains=how.gains, first_seeds=leader.seeds,
                               second_seeds=row.seeds, first_fixed=leader.deterministic,
