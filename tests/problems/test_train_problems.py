@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FILLER, NEGATIVE, POSITIVE
 
-from bakeoff.api import evaluate, leaderboard, predict, train
+from bakeoff.api import compress, evaluate, leaderboard, predict, train
 
 
 def _sentence(rng: random.Random, positive: bool) -> str:
@@ -88,11 +88,17 @@ def test_a_regression_run_through_checkpoint_pipeline_evaluate_predict_and_leade
     again = evaluate(result.run.id)
     assert again.metrics["spearman"] == pytest.approx(result.validation.metrics["spearman"], abs=1e-6)
 
-    ranking = leaderboard("similar").rankings[0]
+    compressed = compress(result.run.id, "dynamic-int8", batch_sizes=(8,))
+    assert set(compressed.compressed.metrics) == set(result.validation.metrics)
+    assert 0 <= compressed.change.flips <= 48 and len(compressed.predictions) == 48
+
+    board = leaderboard("similar")
+    ranking = board.rankings[0]
     assert ranking.metric == "spearman" and ranking.higher_is_better
+    assert any(row.method == "dynamic-int8" for row in ranking.rows)
     names = {row.label for row in ranking.rows}
     assert {"baseline: mean score", "baseline: tf-idf cosine"} <= names
-    trained = next(row for row in ranking.rows if not row.baseline)
+    trained = next(row for row in ranking.rows if row.method == "trained")
     mean = next(row for row in ranking.rows if row.label == "baseline: mean score")
     assert trained.seeds == [1, 2] and mean.mean == 0.0  # a constant answer has no correlation
     assert all(not row.verdict.startswith("n/a") for row in ranking.rows)

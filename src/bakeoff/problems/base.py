@@ -119,6 +119,14 @@ class Problem:
         """Per-row values (rows,) and their labels for ``per_row``'s statistics (one number per row each)."""
         return predicted, truth
 
+    def paired_rows(self, first: np.ndarray, second: np.ndarray,
+                    truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Two models' answers on the same rows (the original and its compressed copy): per row, whether the answer
+        is the same, whether the first is right, whether the second is (McNemar's inputs)."""
+        same = (first == second).reshape(len(first), -1).all(axis=1)
+        return (same, (first == truth).reshape(len(first), -1).all(axis=1),
+                (second == truth).reshape(len(first), -1).all(axis=1))
+
     # -- baselines and predict ----------------------------------------------------------------------
     def baselines(self, train: Any, scored: Any) -> list[tuple[str, Callable[[], np.ndarray]]]:
         """(name, a function giving its answers on ``scored``'s rows) for each baseline of this type, fitted on

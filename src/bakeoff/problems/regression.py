@@ -30,6 +30,7 @@ from bakeoff.problems.base import LabelError, PerRow, Problem, Scored
 MEAN = "mean score"
 TFIDF_COSINE = "tf-idf cosine"
 TFIDF_RIDGE = "tf-idf + ridge"
+SAME_SCORE = 0.01  # two scores closer than this are the same answer (compression's "flips")
 CHUNK = 512  # rows per block of the leave-one-out correlations: (CHUNK, rows) floats at a time
 
 
@@ -77,6 +78,13 @@ class Regression(Problem):
         if train.pairs is not None and scored.pairs is not None:
             return [mean, (TFIDF_COSINE, lambda: tfidf_cosine(train, scored))]
         return [mean, (TFIDF_RIDGE, lambda: tfidf_ridge(train, scored))]
+
+    def paired_rows(self, first: np.ndarray, second: np.ndarray,
+                    truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A score "flips" when it moves by SAME_SCORE or more; "right" is closer to the gold score than the other
+        model, so McNemar on these is the sign test of which model is closer."""
+        first_error, second_error = np.abs(first - truth), np.abs(second - truth)
+        return np.abs(first - second) < SAME_SCORE, first_error < second_error, second_error < first_error
 
     def predict_rows(self, logits: np.ndarray, label_names: list[str],
                      thresholds: list[float] | None = None) -> list[dict[str, Any]]:

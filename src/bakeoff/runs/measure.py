@@ -13,6 +13,7 @@ from bakeoff.compression import artefact as compression
 from bakeoff.data.batching import Encoded
 from bakeoff.eval.bench import bench as run_bench
 from bakeoff.eval.significance import mcnemar
+from bakeoff.problems import SINGLE_LABEL, Problem
 from bakeoff.runs.inference import score
 from bakeoff.runs.results import Change, MeasuredModel
 
@@ -53,14 +54,17 @@ def _measure_worker(path: Path, encoded: Encoded, split: str, primary: str, batc
     return measure(compression.load(path, precision="fp32"), encoded, split, primary, batch_sizes)
 
 
-def change(before: MeasuredModel, before_labels: list[int], after: MeasuredModel, after_labels: list[int],
-           truth: np.ndarray) -> Change:
-    """What compression cost and gained: metric deltas, flips, McNemar, size and latency ratios."""
-    first, second = np.array(before_labels), np.array(after_labels)
-    test = mcnemar(first == truth, second == truth)
+def change(before: MeasuredModel, before_labels: list[Any], after: MeasuredModel, after_labels: list[Any],
+           truth: np.ndarray, problem: Problem = SINGLE_LABEL) -> Change:
+    """What compression cost and gained: metric deltas, flips (answers that changed), McNemar (for scores: the
+    sign test of which model is closer to the gold score), size and latency ratios."""
+    count = truth.shape[1] if truth.ndim == 2 else 1
+    first, second = problem.from_stored(before_labels, count), problem.from_stored(after_labels, count)
+    same, first_right, second_right = problem.paired_rows(first, second, truth)
+    test = mcnemar(first_right, second_right)
     latency_before, latency_after = before.bench["latency_ms"], after.bench["latency_ms"]
     return Change(metrics={name: after.metrics[name] - value for name, value in before.metrics.items()},
-                  flips=int((first != second).sum()), flip_share=float((first != second).mean()),
+                  flips=int((~same).sum()), flip_share=float((~same).mean()),
                   mcnemar={"only_original_right": test.only_first, "only_compressed_right": test.only_second,
                            "p_value": test.p_value, "significant": test.significant},
                   size_ratio=before.weights_bytes / after.weights_bytes,
