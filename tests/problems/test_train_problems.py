@@ -131,3 +131,19 @@ def test_a_multi_label_run_keeps_its_thresholds_and_answers_label_sets(tiny_mode
     truth = np.array(stored["validation"]["true"], dtype=object)
     assert 0 <= frequent.mean < 1 and len(truth) == 48
     assert all(not row.verdict.startswith("n/a") for row in ranking.rows)
+
+
+def test_frozen_sts_scores_cosines_against_gold_scores_and_ranks_by_spearman(tiny_model_dir, similarity_dir):
+    from bakeoff.api import evaluate_embeddings
+    from bakeoff.errors import BakeoffError
+    from bakeoff.problems.regression import spearman
+
+    result = evaluate_embeddings(str(tiny_model_dir), "stsb", "sts", data=str(similarity_dir), project="sts")
+    assert result.primary_metric == "spearman" and set(result.metrics) == {"spearman", "pearson"}
+    scores, gold = np.array(result.per_example["score"]), np.array(result.per_example["label"])
+    assert len(scores) == 48 and result.metrics["spearman"] == pytest.approx(spearman(scores, gold))
+    ranking = leaderboard("sts").rankings[0]
+    assert ranking.kind == "sts" and ranking.metric == "spearman"
+    assert ranking.rows[0].low <= result.metrics["spearman"] <= ranking.rows[0].high  # jackknife over pairs
+    with pytest.raises(BakeoffError, match="--kind sts needs a regression pair task such as stsb"):
+        evaluate_embeddings(str(tiny_model_dir), "demo", "sts")

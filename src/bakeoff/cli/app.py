@@ -213,7 +213,8 @@ def tasks(as_json: AsJson = False) -> None:
             ("hub only" if s.hub else "no") for name, s in specs.items()}
     if as_json:
         print_json({name: {"description": s.description, "labels": list(s.label_names), "pair": s.pair,
-                           "problem_type": s.problem_type, "primary_metric": s.primary_metric, "hub": s.hub.path if s.hub else None,
+                           "problem_type": s.problem_type, "primary_metric": s.primary_metric,
+                           "hub": s.hub.path if s.hub else None,
                            "on_this_machine": here[name]} for name, s in specs.items()})
         return
     view = Table(title="tasks (data: --data, then $BAKEOFF_DATA_DIR/<task>/, then the Hugging Face hub)")

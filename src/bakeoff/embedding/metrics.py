@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bakeoff.metrics import average_precision
+from bakeoff.problems.regression import spearman, spearman_left_out
 
 
 def average_precision_left_out(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -106,6 +107,7 @@ PER_EXAMPLE: dict[str, PerExample] = {
     "average_precision": PerExample("score", lambda scores, labels: average_precision(labels, scores),
                                     labels="label",
                                     left_out=lambda scores, labels: average_precision_left_out(labels, scores)),
+    "spearman": PerExample("score", spearman, labels="label", left_out=spearman_left_out),  # --kind sts
     "recall@1": _gain_metric(lambda ranks: (ranks == 1).astype(float)),
     "recall@10": _gain_metric(lambda ranks: (ranks <= 10).astype(float)),
     "mrr@10": _gain_metric(lambda ranks: np.where(ranks <= 10, 1 / ranks, 0.0)),

@@ -1,6 +1,6 @@
 """Frozen-embedding rows of a leaderboard (and any row of per-example values: a regression's scores, a
-multi-label run's label sets, through their problem type's ``PerRow``): what an embedding run contributes to a paired verdict, its interval, and
-its comparisons (``leaderboard.py`` builds the rows and calls these).
+multi-label run's label sets, through their problem type's ``PerRow``): what an embedding run contributes to a
+paired verdict, its interval, and its comparisons (``leaderboard.py`` builds the rows and calls these).
 
 An embedding run (``EmbeddingEvalResult``) stores per-example values: a probe's predicted labels (paired like a
 trained run's predictions), a pair task's similarity scores and labels (average precision), a retrieval task's
