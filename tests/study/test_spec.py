@@ -16,7 +16,8 @@ _study = write_study
 
 
 @pytest.mark.parametrize(("name", "trials"), [("glue_mrpc_three_models.yaml", 9), ("imdb_sweeps.yaml", 10),
-                                              ("offline_minilm.yaml", 6), ("imdb_sweeps_small.yaml", 10)])
+                                              ("offline_minilm.yaml", 6), ("imdb_sweeps_small.yaml", 10),
+                                              ("stsb_small.yaml", 2), ("goemotions_small.yaml", 2)])
 def test_every_shipped_example_loads_and_starts_with_its_command(name, trials):
     path = EXAMPLES / name
     assert path.read_text().splitlines()[0] == f"# bakeoff run examples/{name}"
