@@ -142,6 +142,19 @@ def metric_info(name: str) -> Metric:
     raise BakeoffError(f"unknown metric {name!r}: use one of {', '.join(all_metric_names())}")
 
 
+def metric_range(name: str) -> tuple[float, float]:
+    """The values a metric can take: correlations and MCC -1..1, errors and the loss 0..inf, the rest 0..1.
+
+    >>> metric_range("spearman"), metric_range("accuracy")
+    ((-1.0, 1.0), (0.0, 1.0))
+    """
+    if name in ("mcc", "spearman", "pearson", "pearson_spearman"):
+        return -1.0, 1.0
+    if name in ("loss", "mse", "mae"):
+        return 0.0, float("inf")
+    return 0.0, 1.0
+
+
 def all_metric_names() -> tuple[str, ...]:
     """Every metric a run can be selected or ranked by: the classification metrics, the other problem types'
     (regression, multi-label), and ``loss``."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bakeoff.embedding.metrics import PER_EXAMPLE
+from bakeoff.metrics import metric_range
 from bakeoff.report.verdict import (
     ALPHA,
     Comparison,
@@ -70,7 +71,8 @@ def example_interval(row: Row) -> tuple[float | None, float | None]:
                                    fixed=row.deterministic)
     else:
         return row.low, row.high
-    return max(low, -1.0 if row.metric == "mcc" else 0.0), min(high, 1.0)
+    floor, ceiling = metric_range(row.metric)
+    return max(low, floor), min(high, ceiling)
 
 
 def stack_scores(row: Row) -> tuple[np.ndarray, np.ndarray | None]:

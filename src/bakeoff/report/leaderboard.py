@@ -32,7 +32,7 @@ import numpy as np
 from bakeoff.config import identity, model_label, variant_of
 from bakeoff.errors import BakeoffError
 from bakeoff.io import read_json
-from bakeoff.metrics import METRICS, metric_info
+from bakeoff.metrics import METRICS, metric_info, metric_range
 from bakeoff.report import frozen
 from bakeoff.problems import SINGLE_LABEL, PerRow, Problem, get_problem
 from bakeoff.report.baselines import TRIVIAL, baselines_for
@@ -300,7 +300,7 @@ def _row(entries: list[_Entry], method: str) -> Row:
                 predictions[seed] = (np.asarray(labels), np.asarray(stored["true"]), fingerprint)
     mean, low, high = mean_interval(values)
     if low is not None and high is not None:  # a metric cannot leave its range however wide the interval
-        floor, ceiling = _metric_range(metric)
+        floor, ceiling = metric_range(metric)
         low, high = max(low, floor), min(high, ceiling)
     latencies = [v for v in latency if v is not None]
     config = first.result.config
@@ -311,15 +311,6 @@ def _row(entries: list[_Entry], method: str) -> Row:
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
                config=config, _predictions=predictions, run_paths=paths, _scores=scores, _per_row=per_row,
                _problem=problem)
-
-
-def _metric_range(metric: str) -> tuple[float, float]:
-    """The values a metric can take: correlations and MCC -1..1, errors and the loss 0..inf, the rest 0..1."""
-    if metric in ("mcc", "spearman", "pearson", "pearson_spearman"):
-        return -1.0, 1.0
-    if metric in ("loss", "mse", "mae"):
-        return 0.0, math.inf
-    return 0.0, 1.0
 
 
 def _frozen_row(entries: list[_Entry]) -> Row:
