@@ -122,6 +122,16 @@ def load_for_classification(source: ModelSource, label_names: list[str], problem
     return model
 
 
+def set_output_bias(model: nn.Module, bias: Any) -> None:
+    """Start the classification head's last layer at ``bias`` (one value per output unit)."""
+    head = [module for name, module in model.named_modules()
+            if name.split(".")[0] in ("classifier", "score") and isinstance(module, nn.Linear)]
+    if not head or head[-1].bias is None or head[-1].bias.numel() != len(bias):
+        raise BakeoffError(f"cannot find the output layer of {type(model).__name__}'s head to initialise its bias")
+    with torch.no_grad():
+        head[-1].bias.copy_(torch.as_tensor(bias, dtype=head[-1].bias.dtype))
+
+
 def keep_layers(model: nn.Module, keep: list[int]) -> None:
     """Drop all encoder layers but ``keep`` (in that order), and say so in the config so it reloads."""
     layers = encoder_layers(model)

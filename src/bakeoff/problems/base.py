@@ -60,6 +60,11 @@ class Problem:
         """Units in the head's last layer."""
         return len(label_names)
 
+    def initial_bias(self, train_labels: np.ndarray) -> np.ndarray | None:
+        """What the head's output bias should start at, so the first predictions match the training labels'
+        base rates instead of zero ("init well", Karpathy 2019); None: leave transformers' init (zeros)."""
+        return None
+
     # -- labels --------------------------------------------------------------------------------------
     def label_names_from(self, values: list[str], source: str, separator: str | None) -> list[str]:
         """The label names of your own data, from its training rows; refused when they cannot be this type's."""

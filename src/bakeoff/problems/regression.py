@@ -60,6 +60,11 @@ class Regression(Problem):
                 raise LabelError(f"{source}, line {lines[row]}: label {value!r} is not a finite number")
         return scores
 
+    def initial_bias(self, train_labels: np.ndarray) -> np.ndarray | None:
+        """The training mean: a head that starts at 0 on STS-B's 0-5 scale spends its first hundreds of steps
+        moving its bias (measured: MiniLM-L3, 72 steps at 1e-4, Spearman -0.04, MSE 2.15 = predicting a constant)."""
+        return np.array([float(np.mean(train_labels))])
+
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return functional.mse_loss(logits.view(-1), labels.view(-1).to(logits.dtype))
 

@@ -29,6 +29,7 @@ from bakeoff.models import (
     load_tokenizer,
     parameter_count,
     resolve_model,
+    set_output_bias,
 )
 from bakeoff.models.checkpoint import save_checkpoint
 from bakeoff.models.forward import torch_forward
@@ -127,7 +128,11 @@ def setup(config: TrainConfig) -> Setup:
     seed_everything(config.seed)
     tokenizer = load_tokenizer(source)
     model = load_for_classification(source, data.label_names, problem.hf_problem_type,
-                                    problem.outputs(data.label_names)).to(device)
+                                    problem.outputs(data.label_names))
+    bias = problem.initial_bias(data.train.labels)
+    if bias is not None:
+        set_output_bias(model, bias)
+    model = model.to(device)
     splits = {name: encode(tokenizer, split, config.max_length)
               for name, split in (("train", data.train), ("validation", data.validation), ("test", data.test))
               if split is not None}
