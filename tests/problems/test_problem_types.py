@@ -114,3 +114,15 @@ def test_a_regression_given_text_labels_is_one_line(tmp_path):
                                             problem_type="regression"))
     assert fine.label_names == ["score"] and fine.train.labels.dtype == np.float32
     assert fine.primary_metric == "spearman" and len(fine.validation) + len(fine.test) == 6  # 80/10/10
+
+
+def test_heads_start_at_the_training_labels_mean_or_log_odds(tiny_model_dir):
+    from bakeoff.models import load_for_classification, resolve_model, set_output_bias
+
+    assert get_problem("regression").initial_bias(np.array([1.0, 2.0, 6.0])).tolist() == [3.0]
+    odds = get_problem("multi_label").initial_bias(np.array([[1, 0], [0, 0], [0, 0], [1, 1]], dtype=float))
+    assert odds[0] == pytest.approx(0.0) and odds[1] == pytest.approx(np.log(1 / 3))
+    assert get_problem("single_label").initial_bias(np.array([0, 1])) is None  # unchanged: transformers' zeros
+    model = load_for_classification(resolve_model(str(tiny_model_dir)), ["score"], "regression", 1)
+    set_output_bias(model, np.array([2.5]))
+    assert model.classifier.bias.tolist() == [2.5] and model.config.problem_type == "regression"
