@@ -295,13 +295,16 @@ def _print_results(results: list[Any], title: str) -> None:
     view = Table(title=title, caption="validation metrics; rows/s: training; p50: batch-1 latency; MB: fp32 safetensors")
     view.add_column("", no_wrap=True, min_width=2)
     view.add_column("model", no_wrap=True)
-    for column in ("acc", "F1", "MCC", "train s", "rows/s", "p50 ms", "MB"):
+    # a classifier's accuracy, F1 and MCC; a regression's or multi-label run's first three metrics, primary first
+    shown = {"accuracy": "acc", "f1": "F1", "mcc": "MCC"} if "accuracy" in results[0].validation.metrics else \
+        {name: name for name in list(results[0].validation.metrics)[:3]}
+    for column in (*shown.values(), "train s", "rows/s", "p50 ms", "MB"):
         view.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for rank, result in enumerate(results):
         metrics = result.validation.metrics
         size = result.model.weights_bytes
         view.add_row(medals[rank] if rank < 3 and len(results) > 1 else "", result.model.name,
-                     f"{metrics['accuracy']:.3f}", f"{metrics['f1']:.3f}", f"{metrics['mcc']:.3f}",
+                     *(f"{metrics[name]:.3f}" for name in shown),
                      f"{result.training.seconds:.1f}", f"{result.training.samples_per_second or 0:.0f}",
                      f"{result.latency_ms['p50']:.1f}", f"{size / 1e6:.1f}" if size else "-")
     console.print(view)
