@@ -105,7 +105,7 @@ def score_power(rows: list[Row], comparisons: list[Comparison | None], split: st
     if not errors or not rows[0]._scores:
         return None, method
     examples = next(iter(rows[0]._scores.values()))[0].size
-    seeds = int(np.median([len(row.seeds) for row in rows]))
+    seeds = int(np.median([len(row.seeds) for row in rows if not row.baseline] or [1]))  # baselines have none
     normal = NormalDist()
     mde = (normal.inv_cdf(1 - ALPHA / 2) + normal.inv_cdf(0.8)) * float(np.median(errors))
     return mde, (f"{method}. Minimum detectable effect: with {examples} {split} examples and {seeds} seed(s), gaps "
