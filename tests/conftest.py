@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -10,10 +11,30 @@ POSITIVE = ["good", "great", "lovely", "excellent", "fun", "superb", "charming",
 NEGATIVE = ["bad", "awful", "boring", "terrible", "dull", "poor", "clumsy", "dreadful"]
 FILLER = ["the", "film", "was", "really", "a", "plot", "and", "acting", "very", "story", "quite", "this"]
 
+# The caller's terminal must not reach the tests: rich fixes a console's width from COLUMNS when the console is
+# made (at import), so an exported COLUMNS=80 would beat a test's own env={"COLUMNS": ...}. Removed before any
+# bakeoff module is imported; each test then gets one fixed width (below), which a test may still override.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
+TEST_COLUMNS = "80"
+
+
+def pytest_runtest_setup(item):
+    """A ``gpu`` test on a machine without CUDA fails, loudly: it is selected only on purpose (``pytest -m gpu``),
+    so running it without a GPU means the wrong machine or a broken CUDA install, never a pass or a skip."""
+    if item.get_closest_marker("gpu") is not None:
+        import torch
+
+        if not torch.cuda.is_available():
+            pytest.fail("this is a GPU test and torch sees no CUDA device here (torch.cuda.is_available() is False, "
+                        f"torch {torch.__version__}): run `pytest -m gpu` on a machine with a GPU", pytrace=False)
+
 
 @pytest.fixture(autouse=True)
 def _store_in_tmp(tmp_path, monkeypatch):
-    """Every test writes its runs under its own tmp folder, never into the working tree; nothing goes online."""
+    """Every test writes its runs under its own tmp folder, never into the working tree; nothing goes online;
+    the terminal is 80 columns whatever the caller's is."""
+    monkeypatch.setenv("COLUMNS", TEST_COLUMNS)
     monkeypatch.setenv("BAKEOFF_STORE", str(tmp_path / "store"))
     monkeypatch.delenv("BAKEOFF_DATA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -18,7 +18,7 @@ _PUBLIC = {
     "train": "bakeoff.api", "evaluate": "bakeoff.api", "predict": "bakeoff.api", "compress": "bakeoff.api",
     "bench": "bakeoff.api", "demo": "bakeoff.api", "run_study": "bakeoff.api", "leaderboard": "bakeoff.api",
     "export_mlflow": "bakeoff.api",
-    "recommend": "bakeoff.api",
+    "recommend": "bakeoff.api", "decision_plan": "bakeoff.api",
     "TrainResult": "bakeoff.api", "CompressReport": "bakeoff.api", "PredictResult": "bakeoff.api",
     "EvalResult": "bakeoff.eval", "TrainConfig": "bakeoff.config", "BakeoffError": "bakeoff.errors",
     "Experiment": "bakeoff.track", "Store": "bakeoff.track",

@@ -182,3 +182,105 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             warnings.warn(f"{path}: skipped unreadable line {number} (a write cut short)", stacklevel=2)
     return records
+
+
+def check_out(out: str | Path, flag: str = "--out", example: str = "out.json") -> Path:
+    """Refuse an output path that cannot be written, before any work: empty, a folder, under a file, or in a place
+    this process cannot write. Nothing is created (a probe file, if any, is removed at once).
+
+    Raises ``BakeoffError`` (imported here to keep io.py free of bakeoff imports at module level).
+    """
+    from bakeoff.errors import BakeoffError
+
+    text = str(out)
+    if not text.strip() or text.strip() in (".", ".."):
+        shown = "an empty name" if text.strip() in ("", ".") else repr(text)  # typer reads "" as "."
+        raise BakeoffError(f"{flag} {shown}: give a file name, e.g. {flag} {example}")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise BakeoffError(f"{flag} {path} is a folder: give a file name, e.g. {flag} {path / example}")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BakeoffError(f"{flag} {path}: {existing} is a file, not a folder: choose another place")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".bakeoff-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise BakeoffError(f"{flag} {path}: cannot write in {existing} ({error.strerror or error}): choose a "
+                           "folder you can write to") from None
+    return path
+
+
+# ---- a full disk: said in plain words, and checked before long work -----------------------------------------------
+
+DISK_FULL_ERRNOS = {28, 122}  # ENOSPC, EDQUOT (a quota: full for this user)
+DISK_FULL_WORDS = ("No space left on device", "Disk quota exceeded")
+
+
+def disk_full_reason(error: BaseException) -> str | None:
+    """Why ``error`` means the disk is full, or None: an ``OSError`` with errno ENOSPC/EDQUOT anywhere in its chain
+    of causes, the same words in a library's own error (safetensors: ``SafetensorError``), or numpy's short write
+    (``768000 requested and 524256 written``, which carries no errno).
+
+    >>> disk_full_reason(OSError(28, "No space left on device", "/store/run/model.safetensors"))
+    'No space left on device: /store/run/model.safetensors'
+    >>> disk_full_reason(ValueError("bad")) is None
+    True
+    """
+    import re
+
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
+            where = error.filename
+            return f"{error.strerror or os.strerror(error.errno)}{f': {where}' if where else ''}"
+        text = str(error)
+        for words in DISK_FULL_WORDS:
+            if words in text:
+                return words
+        short = re.search(r"(\d+) requested and (\d+) written", text)
+        if short:
+            return f"a write stopped short ({short.group(0)})"
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return None
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes free for this user on the file system that holds ``folder`` (or its nearest existing parent)."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
+
+
+SPACE_MARGIN = 1.2  # what a run writes besides its main file (tokenizer, predictions, metrics), and a reserve
+
+
+def check_free_space(folder: Path, needed: int, what: str) -> None:
+    """Refuse long work whose output cannot fit: ``needed`` bytes (a rough estimate of what ``what`` will write, with
+    a margin) against what is free where it goes. Errs on the side of starting: a file system that cannot say is
+    not refused.
+
+    Raises:
+        BakeoffError: the disk is full, or too full for the estimate.
+    """
+    from bakeoff.errors import BakeoffError
+
+    try:
+        free = free_bytes(folder)
+    except OSError:
+        return
+    wanted = int(needed * SPACE_MARGIN) + (1 << 20)
+    if free < wanted:
+        raise BakeoffError(f"the disk is full: {what} will write about {_megabytes(wanted)} into {folder}, and only "
+                           f"{_megabytes(free)} are free there: free some space, or write elsewhere (BAKEOFF_STORE "
+                           "on another disk for runs, --out for files)")
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1e6:.1f} MB"

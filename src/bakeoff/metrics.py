@@ -55,6 +55,13 @@ def f1(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
     return f1_macro(labels, predictions, num_classes)
 
 
+def balanced_accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
+    """Mean recall over the classes that occur (scikit-learn's ``balanced_accuracy_score``)."""
+    classes = per_class(labels, predictions, num_classes)
+    present = classes["support"] > 0
+    return float(classes["recall"][present].mean()) if present.any() else float("nan")
+
+
 def mcc(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
     """Matthews correlation (multi-class form of Gorodkin 2004); 0 when a marginal is constant."""
     matrix = confusion_matrix(labels, predictions, num_classes).astype(float)
@@ -87,6 +94,7 @@ METRICS: dict[str, Metric] = {
         Metric("f1", True, f1, "F1 of the positive class (binary) or macro F1 (multi-class)"),
         Metric("f1_macro", True, f1_macro, "unweighted mean of the per-class F1"),
         Metric("mcc", True, mcc, "Matthews correlation coefficient, -1..1"),
+        Metric("balanced_accuracy", True, balanced_accuracy, "mean recall over the classes (imbalanced tasks)"),
     )
 }
 LOSS = Metric("loss", False, lambda *_: float("nan"), "mean cross-entropy on the split")
@@ -94,6 +102,23 @@ LOSS = Metric("loss", False, lambda *_: float("nan"), "mean cross-entropy on the
 
 def _from_scores(*_: object) -> float:
     raise ValueError("this metric is computed from similarity scores or ranks, not from predicted labels")
+
+
+def _from_probabilities(*_: object) -> float:
+    raise ValueError("this metric is computed from predicted probabilities, not from predicted labels")
+
+
+# Metrics of the probabilities (bakeoff.eval.probability computes them): ranking quality for binary tasks and
+# calibration for every classification task; registered here for their direction.
+PROBABILITY_METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("roc_auc", True, _from_probabilities, "area under the ROC curve of the positive class (binary)"),
+        Metric("pr_auc", True, _from_probabilities, "average precision of the positive class (binary)"),
+        Metric("ece", False, _from_probabilities, "expected calibration error, 15 equal-mass bins"),
+        Metric("brier", False, _from_probabilities, "Brier score: mean squared error of the probabilities"),
+    )
+}
 
 
 # Embedding tasks' metrics (bakeoff.embedding.metrics computes them from scores and ranks): registered for their
@@ -134,7 +159,7 @@ def metric_info(name: str) -> Metric:
     """A registered metric, or ``loss`` (lower is better)."""
     if name == "loss":
         return LOSS
-    for registry in (SCORE_METRICS, PROBLEM_METRICS, METRICS):
+    for registry in (SCORE_METRICS, PROBABILITY_METRICS, PROBLEM_METRICS, METRICS):
         if name in registry:
             return registry[name]
     from bakeoff.errors import BakeoffError
@@ -184,7 +209,7 @@ def direction_of(name: str) -> bool | None:
     leaf = name.lower().rsplit("/", 1)[-1]
     if leaf == "loss":
         return LOSS.higher_is_better
-    if leaf in METRICS or leaf in SCORE_METRICS or leaf in PROBLEM_METRICS:
+    if leaf in METRICS or leaf in SCORE_METRICS or leaf in PROBABILITY_METRICS or leaf in PROBLEM_METRICS:
         return metric_info(leaf).higher_is_better
     if any(word in leaf for word in _LOWER_WORDS):
         return False

@@ -12,7 +12,7 @@ import torch
 
 from bakeoff.config.train import PRECISIONS  # noqa: E402  (declared with the option)
 from bakeoff.errors import BakeoffError
-from bakeoff.hardware import cpu_supports_bf16
+from bakeoff.hardware import cpu_supports_bf16, cuda_supports_bf16
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -20,7 +20,11 @@ def resolve_device(device: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BakeoffError(f"--device {device}: no CUDA device here: use --device cpu")
-    return torch.device(device)
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise BakeoffError(f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s), numbered from 0: "
+                           f"use --device cuda:0 ... cuda:{torch.cuda.device_count() - 1}")
+    return resolved
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -32,7 +36,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
             raise BakeoffError("--precision fp16 is for CUDA; on a CPU use bf16 or fp32")
         return precision
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cuda_supports_bf16(device) else "fp16"  # fp16 runs with a GradScaler (training/loop.py)
     return "bf16" if cpu_supports_bf16() else "fp32"
 
 

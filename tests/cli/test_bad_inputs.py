@@ -24,13 +24,24 @@ CASES = [
     (T + ["--max-length", "1"], "--max-length must be >= 4"),
     (T + ["--learning-rate", "inf"], "--learning-rate must be a number"),
     (T + ["--precision", "fp64"], "--precision 'fp64' is not one of auto, bf16, fp16, fp32"),
-    (T + ["--best-metric", "nonsense"], "--best-metric 'nonsense' is not one of accuracy, f1, f1_macro, mcc, spearman"),
+    (T + ["--best-metric", "nonsense"],
+     "--best-metric 'nonsense' is not one of accuracy, f1, f1_macro, mcc, balanced_accuracy, spearman"),
     (T + ["--device", "gpu"], "--device 'gpu' is not one of auto, cpu, cuda, cuda:N, mps"),
     # run names become folders
     (T + ["--name", "two\nlines"], "is not a usable run name"),
     (T + ["--name", "x" * 300], "is not a usable run name"),
     (T + ["--name", "../escape"], "is not a usable run name"),
     (T + ["--project", "two\twords"], "is not a usable project name"),
+    # budgets and tolerances that every row would "meet" (nan compares false) or that mean nothing
+    (["recommend", "p", "--max-latency-ms", "nan", "--min-metric", "nan"], "--max-latency-ms nan: not a number"),
+    (["recommend", "p", "--min-metric", "nan"], "--min-metric nan: not a number"),
+    (["recommend", "p", "--max-size-mb", "inf"], "--max-size-mb inf: the budget must be a positive, finite number"),
+    (["recommend", "p", "--max-train-seconds", "-5"], "--max-train-seconds -5: the budget must be a positive"),
+    (["recommend", "p", "--max-latency-ms", "0"], "--max-latency-ms 0: the budget must be a positive"),
+    (["recommend", "p", "--min-metric", "-inf"], "--min-metric -inf: the budget must be a finite number"),
+    (["recommend", "p", "--tolerance", "nan"], "--tolerance nan: give the largest difference that does not matter"),
+    (["leaderboard", "p", "--tolerance", "0"], "--tolerance 0.0: give the largest difference that does not matter"),
+    (["report", "p", "--tolerance", "-1"], "--tolerance -1.0: give the largest difference that does not matter"),
 ]
 
 # files a user points bakeoff at: name -> (files to write, the arguments, the expected line)

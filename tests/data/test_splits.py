@@ -25,14 +25,14 @@ def test_train_fractions_are_nested_and_stratified():
     assert np.bincount(labels[sorted(half)]).tolist() == [350, 150]
 
 
-def test_single_file_gets_seed_004s_80_10_10_split(tmp_path):
+def test_single_file_gets_seed_004s_70_10_20_split(tmp_path):
     write_tsv(tmp_path / "all.tsv", sentiment_rows(200))
     data = load_task_data(None, DataOptions(data=tmp_path / "all.tsv", text_column="sentence", seed=42))
     assert data.sizes() == {"train": 140, "validation": 20, "test": 40}
     for split in (data.train, data.validation, data.test):
         assert abs(split.labels.mean() - 0.5) < 0.01
     texts = [set(s.texts) for s in (data.train, data.validation, data.test)]
-    assert len(data.train) + len(data.validation) + len(data.test) == 200 and "80/10/10" in data.notes[0]
+    assert len(data.train) + len(data.validation) + len(data.test) == 200 and "70/10/20" in data.notes[0]
     again = load_task_data(None, DataOptions(data=tmp_path / "all.tsv", text_column="sentence", seed=42))
     assert again.fingerprints() == data.fingerprints()
     other = load_task_data(None, DataOptions(data=tmp_path / "all.tsv", text_column="sentence", seed=1))

@@ -202,6 +202,52 @@ def test_a_server_that_is_down_is_one_clear_line(tmp_path):
     assert lines[0].startswith(f"error: no MLflow tracking server answers at http://127.0.0.1:{port}")
 
 
+@pytest.mark.parametrize("uri,expected", [
+    ("htp:/bad", "--tracking-uri 'htp:/bad': MLflow takes no 'htp' URIs (http, https, sqlite, postgresql, mysql, "
+                 "mssql, databricks, file): did you mean http://...?"),
+    ("not a uri", "--tracking-uri 'not a uri' is not a tracking URI: give the address `mlflow server` prints"),
+    ("http:/bad", "--tracking-uri 'http:/bad' names no host: write http://HOST:PORT"),
+])
+def test_a_tracking_uri_that_is_not_one_is_one_clear_line(uri, expected):
+    _write_run("lonely", points=3)
+    outcome = runner.invoke(app, ["export", "mlflow", "export-test", "--tracking-uri", uri])
+    lines = outcome.output.strip().splitlines()
+    assert outcome.exit_code == 2 and len(lines) == 1 and expected in lines[0], outcome.output
+    assert "a bug in bakeoff" not in outcome.output
+
+
+def test_a_web_server_that_is_not_mlflow_is_named_as_such():
+    """Something answers HTTP at the address, but a 404 for MLflow's API is not the story: it is not MLflow."""
+    import http.server
+    import threading
+
+    _write_run("lonely", points=3)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no request log on stderr
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    uri = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        outcome = runner.invoke(app, ["export", "mlflow", "export-test", "--tracking-uri", uri])
+    finally:
+        server.shutdown()
+        server.server_close()
+    lines = outcome.output.strip().splitlines()
+    assert outcome.exit_code == 2 and len(lines) == 1, outcome.output
+    assert f"{uri} answers, but it is not an MLflow tracking server (GET /health: HTTP 404)" in lines[0]
+    assert "Response body" not in outcome.output
+
+
+def test_mlflow_messages_are_cut_at_a_sentence_not_mid_word():
+    from bakeoff.export.mlflow import whole_sentences
+
+    long = "The file store is in maintenance mode. " + "Please migrate to a database backend now. " * 20
+    cut_text = whole_sentences(long, 120)
+    assert cut_text.endswith("now.") and len(cut_text) <= 120 and whole_sentences("short", 120) == "short"
+
+
 def test_an_unknown_project_is_one_clear_line():
     outcome = runner.invoke(app, ["export", "mlflow", "nothing-here", "--tracking-uri", "http://127.0.0.1:9"])
     assert outcome.exit_code == 2 and "no runs in project 'nothing-here'" in outcome.output

@@ -59,15 +59,15 @@ def test_a_trained_row_takes_its_latency_from_the_side_by_side_measurement(tmp_p
     from types import SimpleNamespace
 
     from bakeoff.io import write_json_atomic
-    from bakeoff.report.leaderboard import _side_by_side_p50
+    from bakeoff.report.leaderboard import _side_by_side
     from bakeoff.runs.results import Change, CompressReport, MeasuredModel
 
     def measured(p50):
         return MeasuredModel("m", "torch", {"accuracy": 0.8}, 0.4, 100, 120, {"latency_ms": {"p50": p50}})
 
     entry = SimpleNamespace(run=SimpleNamespace(path=tmp_path))
-    assert _side_by_side_p50(entry) is None  # no compression: the training-time figure stands
+    assert _side_by_side(entry) is None  # no compression: the training-time figure stands
     report = CompressReport("r", "dynamic-int8", str(tmp_path), "validation", 10, "accuracy", measured(15.0),
                             measured(9.0), Change({}, 0, 0.0, {}, 4.0, 1.6, 1.5), {})
     write_json_atomic(tmp_path / "compressed" / "dynamic-int8" / "report.json", report.to_dict())
-    assert _side_by_side_p50(entry) == 15.0
+    assert _side_by_side(entry).latency_p50_ms == 15.0

@@ -1,4 +1,4 @@
-"""``recommend`` against hand-built rows: budgets met, none met, and a cheaper row within noise of the best."""
+"""``recommend`` against hand-built rows: budgets met, none met, a cheaper row equivalent to the best, one set aside."""
 
 from __future__ import annotations
 
@@ -41,11 +41,26 @@ def _board():
     return Ranking("t", "validation", "accuracy", True, rows)
 
 
-def test_a_cheaper_row_within_noise_of_the_best_is_recommended():
+def test_a_cheaper_row_equivalent_to_the_best_within_the_tolerance_is_recommended():
     choice = recommend(_board())
     assert choice.choice == "bert-base +int8" and choice.best == "bert-base"  # a tie; the best row is listed first
-    assert "within noise of it" in choice.paragraph and "2.2x faster at batch 1" in choice.paragraph
-    assert "batch-1 p50 measured on the machine" in choice.paragraph
+    assert "bert-base +int8 is equivalent to it within the tolerance" in choice.paragraph
+    assert "2.2x faster at batch 1" in choice.paragraph and "batch-1 p50 measured on the machine" in choice.paragraph
+    assert choice.equivalent == ["bert-base +int8"]
+    # the far cheaper minilm-l3 is 13.5 points worse: set aside, and said so
+    assert [(item.label, item.answer) for item in choice.set_aside] == [("minilm-l3", "worse")]
+    assert "minilm-l3 is cheaper but was set aside: it is worse than bert-base" in choice.paragraph
+
+
+def test_a_tolerance_the_evaluation_rows_cannot_resolve_keeps_the_best_row_and_says_what_would_decide_it():
+    board = _board()
+    board.tolerance = 0.001  # 0.1 points: 872 rows cannot resolve it, however many seeds
+    choice = recommend(board)
+    assert choice.choice == "bert-base"
+    undecided = next(item for item in choice.set_aside if item.label == "bert-base +int8")
+    assert undecided.answer == "undecided" and undecided.low < -0.001  # its interval allows a loss beyond 0.1 point
+    assert "seeds cannot help: the 872 evaluation rows alone" in undecided.would_decide
+    assert "evaluation rows would" in undecided.would_decide and undecided.would_decide in choice.paragraph
 
 
 def test_budgets_rule_rows_out():

@@ -4,6 +4,8 @@ and the data-fraction panel says where more data stops paying."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from bakeoff.report.leaderboard import Ranking, Row
@@ -60,7 +62,17 @@ def test_step_sentences_name_their_line_and_carry_the_verdict_and_the_cost():
     assert sentences[0] == "One line per lr; within a line only max_length changes."
     step = next(s for s in sentences if s.startswith("At lr=0.00015, 64 -> 128: "))
     assert "+5.0 points" in step and "2.0x the training time" in step
-    assert "(p = " in step and ("significant" in step or "within noise" in step)
+    assert "p = " in step and re.search(r"points, (better|worse|equivalent|undecided) \(90% interval \[", step)
+
+
+def test_more_data_stops_paying_only_where_the_steps_are_equivalent_not_merely_not_significant():
+    from bakeoff.report.sections import _plateau
+
+    assert _plateau([("0.25", "better"), ("0.5", "equivalent"), ("0.75", "equivalent")], "", 1.0) == [
+        "more data stops paying for itself from train_fraction 0.5: every further step is equivalent within ±1 point."]
+    undecided = _plateau([("0.25", "better"), ("0.5", "undecided"), ("0.75", "equivalent")], "", 1.0)
+    assert "from train_fraction 0.5 on, the steps are not significant but undecided" in undecided[0]
+    assert _plateau([("0.25", "equivalent"), ("0.5", "better")], "", 1.0) == []  # the last step still pays
 
 
 def test_the_grid_heatmap_names_its_best_cell():

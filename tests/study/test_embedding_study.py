@@ -75,7 +75,8 @@ def test_a_pooling_study_runs_resumes_and_ranks_with_verdicts(pooling_study, tmp
         assert all(row.label.split()[-1].startswith("pooling=") for row in frozen)
         assert ranking.rows[0].verdict.startswith("leader")
         for row in ranking.rows[1:]:  # every row paired with the leader on the same examples
-            assert row.verdict.split()[0] in ("sig.", "noise", "failed"), (kind, row.label, row.verdict)
+            assert row.verdict.split()[0] in ("better", "worse", "equivalent", "undecided", "failed"), \
+                (kind, row.label, row.verdict)
             assert row.p_value is not None and row.difference is not None
         for row in frozen:  # one seed, yet an interval: the examples' (jackknife)
             assert row.low is not None and row.low <= row.mean <= row.high

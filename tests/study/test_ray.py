@@ -72,3 +72,51 @@ def test_an_address_where_no_cluster_listens_is_refused_at_once(tiny_study):
     result = runner.invoke(app, ["run", str(tiny_study()), "--executor", "ray", "--ray-address", "headnode"])
     assert result.exit_code == 2 and "give HOST:PORT" in result.output
     assert not Store().list("tiny-study")
+
+
+def test_an_address_where_another_server_listens_is_refused_at_once(tiny_study):
+    """A web server on the port: ray.init would retry it for ever; the study refuses it in one line, before any work."""
+    import http.server
+    import threading
+
+    from typer.testing import CliRunner
+
+    from bakeoff.cli import app
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no request log on stderr
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{server.server_address[1]}"
+        result = CliRunner().invoke(app, ["run", str(tiny_study()), "--executor", "ray", "--ray-address", address])
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"--ray-address {address}: something listens there but it is not a Ray " \
+                                      "cluster" in message, result.output
+    assert "Traceback" not in result.output and not Store().list("tiny-study")
+
+
+def test_auto_with_no_cluster_running_is_one_clear_line(tiny_study, tmp_path, monkeypatch):
+    """No cluster on this machine (Ray looks in its temp folder and at running GCS processes: both made empty here,
+    so a cluster another test started does not count)."""
+    import functools
+
+    import ray._private.services as services
+    from typer.testing import CliRunner
+
+    from bakeoff.cli import app
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path / "ray-tmp"))
+    no_gcs = functools.lru_cache(lambda: [])  # Ray calls its cache_clear
+    monkeypatch.setattr(services, "find_gcs_addresses", no_gcs)
+    result = CliRunner().invoke(app, ["run", str(tiny_study()), "--executor", "ray", "--ray-address", "auto"])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "--ray-address auto: no running Ray cluster found" in message and "ray start --head" in message
+    assert "a bug in bakeoff" not in message and not ray.is_initialized()

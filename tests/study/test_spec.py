@@ -17,10 +17,12 @@ _study = write_study
 
 @pytest.mark.parametrize(("name", "trials"), [("glue_mrpc_three_models.yaml", 9), ("imdb_sweeps.yaml", 10),
                                               ("offline_minilm.yaml", 6), ("imdb_sweeps_small.yaml", 10),
-                                              ("stsb_small.yaml", 2), ("goemotions_small.yaml", 2)])
+                                              ("stsb_small.yaml", 2), ("goemotions_small.yaml", 2),
+                                              ("race_minilm.yaml", 4),
+                                              ("calibrated_thresholds.yaml", 4)])
 def test_every_shipped_example_loads_and_starts_with_its_command(name, trials):
     path = EXAMPLES / name
-    assert path.read_text().splitlines()[0] == f"# bakeoff run examples/{name}"
+    assert path.read_text().splitlines()[0].startswith(f"# bakeoff run examples/{name}")  # and its flags
     study = load_study(path)
     assert len(study.trials) == trials
     assert len({t.id for t in study.trials}) == trials
@@ -106,6 +108,10 @@ def test_trial_identity_is_the_resolved_config(tmp_path):
      "setting 'best_metric' 'nonsense' is not one of"),
     ("models: [minilm-l6]\ntasks: [demo]\nsettings: {tags: 3}\n", 3, "setting 'tags' must be a list of texts"),
     ("models: [minilm-l6]\ntasks: [demo]\ncheckpoints: some\n", 3, "checkpoints 'some': use all, best, none"),
+    ("models: [minilm-l6]\ntasks: [demo]\ndecide:\n  tolerance: 0\n", 4, "decide tolerance must be > 0"),
+    ("models: [minilm-l6]\ntasks: [demo]\ndecide: {tolerance: .nan}\n", 3, "decide tolerance must be a number"),
+    ("models: [minilm-l6]\ntasks: [demo]\ndecide: {tolerence: 1}\n", 3, "unknown key 'tolerence'"),
+    ("models: [minilm-l6]\ntasks: [demo]\ndecide: 1\n", 3, "decide is a mapping: {tolerance: 1, max_seeds: 8, budget: 30m}"),
 ])
 def test_mistakes_name_their_line(tmp_path, body, line, message):
     assert_refused_at_line(_study(tmp_path, body), line, message)

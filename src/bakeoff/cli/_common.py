@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bakeoff.errors import BakeoffError
+from bakeoff.io import disk_full_reason
 
 console = Console()
 error_console = Console(stderr=True)
@@ -40,6 +41,12 @@ def friendly_errors(command: F) -> F:
         except Exception as error:  # noqa: BLE001 - the last resort: one line, the traceback on request
             if os.environ.get(TRACEBACK_VARIABLE):
                 raise
+            full = disk_full_reason(error)  # wherever ENOSPC surfaces (torch, safetensors, numpy, json): one meaning
+            if full:
+                error_console.print(f"[bold red]error:[/] the disk is full ({escape(full)}): free some space, or "
+                                    "write elsewhere (BAKEOFF_STORE on another disk for runs, --out for files)",
+                                    highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
             first = (str(error).splitlines() or [""])[0][:200]
             error_console.print(f"[bold red]error:[/] unexpected {type(error).__name__}: {escape(first)} "
                                 f"(a bug in bakeoff; run again with {TRACEBACK_VARIABLE}=1 to see the traceback)",

@@ -16,8 +16,9 @@ from bakeoff.cli import embed, export, inference, runs, study
 from bakeoff.cli import report as report_cli
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
 from bakeoff.cli.options import with_config_options
-from bakeoff.config import TrainConfig
+from bakeoff.config import TrainConfig, check_shared
 from bakeoff.errors import BakeoffError
+from bakeoff.io import check_out
 
 app = typer.Typer(help="Fair, fast, reproducible comparisons of encoder transformers.", no_args_is_help=True,
                   rich_markup_mode=None,  # plain help: option names never cut, at any terminal width
@@ -71,6 +72,11 @@ TextColumn = Annotated[str | None, typer.Option(help="Column holding the text.")
 PairColumn = Annotated[str | None, typer.Option(help="Column holding the second text of a pair.")]
 LabelColumn = Annotated[str | None, typer.Option(help="Column holding the label (strings or integers).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Truncation = Annotated[str | None, typer.Option(help="Tokens kept of a long text: head, tail or head+tail "
+                                                     "(default: as the run trained).")]
+LongText = Annotated[str | None, typer.Option(help="cut (one window) or chunks (every window, logits averaged); "
+                                                   "default: as the run trained.")]
+Stride = Annotated[int | None, typer.Option(help="Tokens neighbouring windows share (--long-text chunks).")]
 
 
 @app.command()
@@ -110,22 +116,35 @@ def evaluate(
     max_length: int | None = None,
     batch_size: int = 128,
     precision: str = "auto",
+    truncation: Truncation = None,
+    long_text: LongText = None,
+    stride: Stride = None,
     as_json: AsJson = False,
 ) -> None:
     """Evaluate a trained model on a labelled split (by default the run's own task and data)."""
     from bakeoff.api import evaluate as evaluate_model
 
+    check_shared(batch_size=batch_size, max_length=max_length)
     result = evaluate_model(model, task=task, data=data, split=split, text_column=text_column,
                             text_pair_column=text_pair_column, label_column=label_column, max_length=max_length,
-                            batch_size=batch_size, precision=precision, method=method)
+                            batch_size=batch_size, precision=precision, method=method, truncation=truncation,
+                            long_text=long_text, stride=stride)
     if as_json:
         print_json(result.to_dict())
         return
+    from bakeoff.metrics import PROBABILITY_METRICS
+
+    labelled = {k: v for k, v in result.metrics.items() if k not in PROBABILITY_METRICS}
     view = Table(title=f"{model} on {split} ({result.rows} rows, {result.samples_per_second:.0f} samples/s)")
-    for column in ("loss", *result.metrics):
+    for column in ("loss", *labelled):
         view.add_column(column, justify="right")
-    view.add_row(fmt(result.loss), *(fmt(v) for v in result.metrics.values()))
+    view.add_row(fmt(result.loss), *(fmt(v) for v in labelled.values()))
     console.print(view)
+    probabilities = [f"{name} {fmt(result.metrics[name])}" for name in PROBABILITY_METRICS if name in result.metrics]
+    if probabilities:  # a line of their own: the table above already fills 80 columns
+        bins = (result.calibration or {}).get("bins")
+        console.print(", ".join(probabilities) + (f" (ECE over {bins} equal-mass bins)" if bins else ""),
+                      highlight=False)
     if result.per_class:  # a regression has no classes
         threshold = any("threshold" in values for values in result.per_class.values())  # multi-label
         classes = Table(title="per label" if threshold else "per class")
@@ -152,6 +171,9 @@ def predict(
     batch_size: int = 128,
     precision: str = "auto",
     method: inference.Method = None,
+    truncation: Truncation = None,
+    long_text: LongText = None,
+    stride: Stride = None,
     as_json: AsJson = False,
 ) -> None:
     """Classify a text (and its pair), or every row of a file."""
@@ -162,12 +184,15 @@ def predict(
 
     if (text is None) == (file is None):
         raise BakeoffError('give either a text ("...") or --file FILE, not both or neither')
+    check_shared(batch_size=batch_size)
+    if out is not None:
+        check_out(out, example="predictions.csv")  # before the model loads
     columns = input_columns(model, method)
     rows: list[dict[str, Any]]
     if file is not None:
         table = read_table(file)
         text_name = text_column or _first_present(columns.text, table.columns, file, "--text-column", "text")
-        texts = table.column(text_name, "--text-column")
+        texts = table.texts(text_name, "--text-column")
         pair_name = text_pair_column
         if pair_name is None and columns.pair:
             pair_name = _first_present(columns.pair_columns, table.columns, file, "--text-pair-column",
@@ -184,7 +209,8 @@ def predict(
                            "--text-pair-column)")
     if columns.pair is False and pairs is not None:
         raise BakeoffError(f"{model} reads single texts, not pairs: leave out the second text")
-    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method)
+    result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method,
+                            truncation=truncation, long_text=long_text, stride=stride)
     for row, answer in zip(rows, result.rows, strict=True):  # the problem type's answer: label, score or labels
         row.update({key: round(value, 6) if isinstance(value, float) else value for key, value in answer.items()})
     if out is not None:
@@ -290,6 +316,22 @@ app.command()(report_cli.report)
 app.command()(report_cli.recommend)
 
 
+def decision_text(result: Any) -> str:
+    """One line on a run's fitted temperature and threshold, and where they were chosen."""
+    decision, parts = result.decision, []
+    if decision.get("temperature", 1.0) != 1.0:
+        calibration = result.validation.calibration or {}
+        before = calibration.get("ece_before")
+        parts.append(f"temperature {decision['temperature']:.3f} (validation ECE "
+                     + (f"{before:.4f} -> " if before is not None else "") + f"{result.validation.metrics['ece']:.4f})")
+    if decision.get("threshold") is not None:
+        how = f"chosen for {decision['threshold_metric']}" if decision.get("threshold_metric") else "given"
+        parts.append(f"threshold {decision['threshold']:.3f} on P({decision.get('positive_label')}) ({how})")
+    honest = ("the test figure above is scored with them unseen" if result.test else
+              "this task has no test split here, so every figure is validation's and optimistic")
+    return f"{'; '.join(parts)}: fitted on validation, so validation scores are optimistic; {honest}"
+
+
 def _print_results(results: list[Any], title: str) -> None:
     medals = ["🥇", "🥈", "🥉"]
     view = Table(title=title, caption="validation metrics; rows/s: training; p50: batch-1 latency; MB: fp32 safetensors")
@@ -311,6 +353,8 @@ def _print_results(results: list[Any], title: str) -> None:
     for result in results:
         test = f"  test {result.test.primary_metric} {result.test.primary:.4f}" if result.test else ""
         console.print(f"{result.model.name}: run {result.run.id}{test}", highlight=False)
+        if result.decision:  # a threshold or temperature fitted on validation (eval/decision.py): said plainly
+            console.print(decision_text(result), highlight=False)
     if len(results) > 1:
         from bakeoff.report.gap import gap_sentence
 

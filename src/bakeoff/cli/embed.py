@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+from bakeoff.config import check_shared
 
 index_app = typer.Typer(help="Build a semantic-search index.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -37,18 +38,24 @@ def embed(
     quantize: Annotated[str | None, typer.Option(help="int8 or binary output vectors.")] = None,
     max_length: int | None = None,
     batch_size: int = 64,
+    device: Annotated[str, typer.Option(help="auto (a GPU for fp32/bf16 when there is one), cpu, cuda or cuda:N.")]
+    = "auto",
 ) -> None:
     """Sentence vectors for texts or a file's rows, written to .npy or .parquet."""
     from bakeoff.api import Embedder
     from bakeoff.errors import BakeoffError
+    from bakeoff.io import check_out
 
     if bool(texts) == (file is not None):
         raise BakeoffError('give either texts ("..." ...) or --file FILE, not both or neither')
+    check_out(out, example="vectors.npy")
     if out.suffix not in (".npy", ".parquet"):
         raise BakeoffError(f"--out {out}: use a .npy or .parquet file name")
     ids, rows = _read_texts(file, text_column, id_column) if file is not None else (None, list(texts or []))
     embedder = Embedder(model, pooling=pooling, normalize=normalize, precision=precision, max_length=max_length,
-                        batch_size=batch_size)
+                        batch_size=batch_size, device=device)
+    _check_room(out.parent, embedder.dimension, rows if out.suffix == ".parquet" else [], len(rows),
+                f"embedding {len(rows)} texts")
     vectors = embedder.encode(rows, quantize=quantize)
     _write_vectors(out, vectors, rows, ids or [str(i) for i in range(len(rows))])
     console.print(f"wrote {vectors.shape[0]} x {vectors.shape[1]} {vectors.dtype} vectors to {out} "
@@ -71,14 +78,20 @@ def build(
     = False,
 ) -> None:
     """Embed a corpus and write an index folder (vectors, texts, model, manifest with sha256)."""
-    from bakeoff.api import Index
+    from bakeoff.api import Embedder, Index
     from bakeoff.errors import BakeoffError
+    from bakeoff.io import check_out
 
     if out.exists():
         raise BakeoffError(f"{out} exists: choose another --out, or remove it first")
+    check_out(out, example="docs-index")
+    check_shared(batch_size=batch_size, max_length=max_length)
     ids, texts = _read_texts(corpus, text_column, id_column)
-    index = Index.build(texts, model, ids=ids, pooling=pooling, precision=precision, max_length=max_length,
-                        batch_size=batch_size, ann=ann)
+    embedder = Embedder(model, pooling=pooling, normalize=True, precision=precision, max_length=max_length,
+                        batch_size=batch_size)
+    _check_room(out.absolute().parent, embedder.dimension * (2 if ann else 1), texts, len(texts),
+                f"an index of {len(texts)} texts")
+    index = Index.build(texts, embedder, ids=ids, ann=ann)
     index.save(out)
     console.print(f"indexed {len(index)} texts with {model} ({pooling} pooling) in {out}", highlight=False)
 
@@ -100,6 +113,7 @@ def search(
 
     if (query is None) == (file is None):
         raise BakeoffError('give either a query ("...") or --file FILE, not both or neither')
+    check_shared(k=k)
     loaded = Index.load(index)
     queries = _read_texts(file, text_column, None)[1] if file is not None else [query or ""]
     results = loaded.search(queries, k=k, model=model, approximate=approximate)
@@ -161,11 +175,18 @@ def _read_texts(path: Path, text_column: str | None, id_column: str | None) -> t
 
     table = read_table(path)
     column = text_column or ("text" if "text" in table.columns else table.columns[0])
-    texts = table.column(column, "--text-column")
+    texts = table.texts(column, "--text-column")  # an empty text is refused at its line: row i stays vector i
     if not texts:
         raise BakeoffError(f"{path}: no rows: the file needs at least one text")
     ids = table.column(id_column, "--id-column") if id_column else None
     return ids, texts
+
+
+def _check_room(folder: Path, dimension: int, texts: list[str], count: int, what: str) -> None:
+    """Before the encoding (minutes on a large corpus): room for ``count`` float32 vectors and the ``texts`` kept."""
+    from bakeoff.io import check_free_space
+
+    check_free_space(folder, count * dimension * 4 + sum(len(text.encode("utf-8")) for text in texts), what)
 
 
 def _write_vectors(out: Path, vectors: np.ndarray, texts: list[str], ids: list[str]) -> None:

@@ -9,6 +9,10 @@ import typer
 
 from bakeoff.cli._common import console, friendly_errors
 
+Tolerance = Annotated[float | None, typer.Option(
+    help="The largest difference from the leader that does not matter, in points of the metric (default: the "
+         "study file's decide: {tolerance: ...}, else 1). Rows inside it are 'equivalent'.")]
+
 
 @friendly_errors
 def report(
@@ -16,14 +20,18 @@ def report(
     out: Annotated[Path | None, typer.Option(help="Where to write it (default: <project>-report.<format>).")] = None,
     format: Annotated[str, typer.Option(
         "--format", help="html (self-contained, offline), md (charts as .svg files beside it) or json.")] = "html",
+    tolerance: Tolerance = None,
 ) -> None:
     """Write the report: leaderboard with verdicts, one panel per swept setting, trade-offs, errors, provenance."""
     import time
 
     from bakeoff.api import report as build
+    from bakeoff.io import check_out
 
+    if out is not None:
+        check_out(out, example=f"report.{format}")  # before the report is built
     start = time.perf_counter()
-    path = build(study_or_project, out, format)
+    path = build(study_or_project, out, format, tolerance=tolerance)
     console.print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB in {time.perf_counter() - start:.1f} s)",
                   highlight=False)
 
@@ -36,14 +44,16 @@ def recommend(
     min_metric: Annotated[float | None, typer.Option(help="The primary metric's floor.")] = None,
     max_train_seconds: Annotated[float | None, typer.Option(help="Training time budget per run.")] = None,
     task: Annotated[str | None, typer.Option(help="The task to choose for, when the project ranks several.")] = None,
+    tolerance: Tolerance = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """The row to choose under budgets, and why (a cheaper row within noise of the best wins)."""
+    """The row to choose under budgets, and why (a cheaper row wins only when it is equivalent to the best within
+    the tolerance, or better)."""
     from bakeoff.api import recommend as choose
     from bakeoff.cli._common import print_json
 
     choice = choose(study_or_project, max_latency_ms=max_latency_ms, max_size_mb=max_size_mb, min_metric=min_metric,
-                    max_train_seconds=max_train_seconds, task=task)
+                    max_train_seconds=max_train_seconds, task=task, tolerance=tolerance)
     if as_json:
         print_json(choice.to_dict())
         return

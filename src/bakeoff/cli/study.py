@@ -18,23 +18,38 @@ from rich.progress import (
 from rich.table import Table
 
 from bakeoff.cli._common import console, fmt, friendly_errors, print_json
+from bakeoff.cli.options import with_config_options
+from bakeoff.config import coerce_option
+from bakeoff.config.decide import Decide
+from bakeoff.errors import BakeoffError
 
 STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CRASHED": "red", "BUDGET": "yellow",
                 "INTERRUPTED": "yellow"}
 
 
 @friendly_errors
+@with_config_options(Decide)
 def run(
     study: Annotated[Path, typer.Argument(help="A study file (YAML); see examples/.")],
     executor: Annotated[str, typer.Option(help="local (a process per trial) or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one).")] = None,
-    max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes; ray: in flight).")] = 1,
+    max_parallel: Annotated[int, typer.Option(help="Trials at once (local: processes, the cores shared out among "
+                                                   "them: N trials on C cores get C/N torch threads each; ray: in "
+                                                   "flight).")] = 1,
     retry_failed: Annotated[bool, typer.Option(help="Run FAILED trials again too (crashed ones always are).")] = False,
-    dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Validate and list the trials; run nothing. On a study that has run: "
+                                               "how many seeds or rows would decide each undecided comparison.")
+                       ] = False,
+    until_decided: Annotated[bool, typer.Option(
+        help="After the study's seeds, give the rows still undecided against the leader one more seed a round, "
+             "until every comparison is decided, --max-seeds or --budget (the file's decide: block).")] = False,
+    **options: Any,
 ) -> None:
     """Run a study: every trial once, resuming where a previous run of the same file stopped."""
     from bakeoff.api import leaderboard, run_study
     from bakeoff.study import (
+        RaceEnded,
+        RaceLooked,
         RungStarted,
         StudyEvent,
         StudyStarted,
@@ -44,12 +59,21 @@ def run(
         load_study,
     )
 
+    decide = {key: coerce_option(Decide, key, value) for key, value in options.items()}
+    if not until_decided and (set(decide) & {"max_seeds", "budget"} or ("tolerance" in decide and not dry_run)):
+        raise BakeoffError(f"--{next(iter(decide)).replace('_', '-')} sets a race: add --until-decided")
     spec = load_study(study)
     if dry_run:
         for trial in spec.trials:
             console.print(f"{trial.id}  {trial.run_name}  seed {trial.config['seed']}", highlight=False)
         _print_notes(spec.notes)
+        if until_decided:
+            _print_race_plan(spec, decide)
         console.print(f"{len(spec.trials)} trials in study {spec.name!r}; nothing was run")
+        from bakeoff.api import decision_plan
+
+        for line in decision_plan(spec.path):  # a study that has run: what its undecided comparisons need
+            console.print(line, highlight=False)
         return
     _print_notes(spec.notes)
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -64,6 +88,8 @@ def run(
         nonlocal task_id, done, total, kept
         if isinstance(event, StudyStarted):
             total = event.total
+            if event.note:
+                bar.console.print(f"[yellow]note:[/] {event.note}", highlight=False)
             task_id = bar.add_task(spec.name, total=event.total)
         elif isinstance(event, RungStarted):
             bar.console.print(f"successive halving: {event.trials} trials go on to {event.epochs:g} epochs")
@@ -77,6 +103,13 @@ def run(
             trial_rows[event.trial.id] = bar.add_task(f"  {event.trial.run_name}", total=None)
         elif isinstance(event, TrialProgress):
             _show_progress(bar, trial_rows.get(event.trial.id), event, quarters)
+        elif isinstance(event, RaceLooked):
+            total += event.racing
+            if task_id is not None:
+                bar.update(task_id, total=total)
+            _print_look(bar, event)
+        elif isinstance(event, RaceEnded):
+            bar.console.print(event.record.headline, highlight=False)
         elif isinstance(event, TrialFinished):
             done += 1
             kept += event.outcome.status in ("COMPLETED", "FAILED")
@@ -89,7 +122,9 @@ def run(
     try:
         with bar:
             outcome = run_study(spec, executor=executor, ray_address=ray_address, max_parallel=max_parallel,
-                                retry_failed=retry_failed, on_event=on_event)
+                                retry_failed=retry_failed, on_event=on_event, until_decided=until_decided,
+                                tolerance=decide.get("tolerance"), max_seeds=decide.get("max_seeds"),
+                                time_budget=decide.get("budget"))
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted:[/] {kept} finished trial(s) are kept; run `bakeoff run {study}` "
                       "again to resume (interrupted trials run again from the start)", highlight=False)
@@ -102,6 +137,35 @@ def run(
         _print_board(leaderboard(spec.name))
     if outcome.count("FAILED", "CRASHED"):
         raise typer.Exit(1)
+
+
+def _print_race_plan(spec: Any, decide: dict[str, Any]) -> None:
+    """What --until-decided would do: the looks, the level each tests at, the most runs it could add."""
+    from bakeoff.config.decide import duration_seconds
+    from bakeoff.report.sequential import plan
+    from bakeoff.study import settings_for
+
+    budget = decide.get("budget")
+    race = settings_for(spec, decide.get("tolerance"), decide.get("max_seeds"),
+                        None if budget is None else duration_seconds(budget))
+    looks = plan(len(spec.seeds), race.max_seeds)
+    levels = ", ".join(f"{look.seeds}: {look.difference_alpha:.2g}" for look in looks)
+    variants = len({trial.variant for trial in spec.trials})
+    console.print(f"race: tolerance ±{race.tolerance:g} points; a look after each of {looks[0].seeds}.."
+                  f"{race.max_seeds} seeds, testing 'better/worse' at (seeds: level) {levels}; at most "
+                  f"{variants * (race.max_seeds - len(spec.seeds))} more trials"
+                  + (f"; time budget {race.seconds:.0f} s" if race.seconds else ""), highlight=False)
+
+
+def _print_look(bar: Progress, event: Any) -> None:
+    """One line per race look: the leader, each other row's answer, and how many variants race on."""
+    answers = ", ".join(f"{s.label} {s.answer}" + (f" [{s.low:+.1f}, {s.high:+.1f}]" if s.low is not None else "")
+                        for s in event.standings if s.answer != "leader")
+    leaders = ", ".join(s.label for s in event.standings if s.answer == "leader")
+    then = f"{event.racing} variant(s) get another seed" if event.racing else "nothing left to race"
+    bar.console.print(f"race look {event.look} ({event.seeds} seeds): leader {leaders}; {answers or 'no other rows'};"
+                      f" {then}", highlight=False)
+    bar.console.file.flush()
 
 
 def _print_notes(notes: list[str]) -> None:
@@ -132,7 +196,8 @@ def _print_trial(bar: Progress, outcome: Any, count: str = "") -> None:
     error = f"  {outcome.error}" if outcome.error and outcome.status != "COMPLETED" else ""
     for method, change in outcome.compress.items():
         error += (f"  [red]{method} failed: {change['error']}[/]" if "error" in change else
-                  f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x")
+                  f"  {method}: {change['size_ratio']:.2f}x smaller, p50 {change['latency_p50_speedup']:.2f}x"
+                  + (" (measured while the machine was busy: ratio unreliable)" if change.get("timing_busy") else ""))
     bar.console.print(f"[{style}]{outcome.status:<9}[/] {trial.run_name}  seed {trial.config['seed']}  "
                       f"{metric}  {took}  {count}{error}", highlight=False)
     bar.console.file.flush()  # a study's log is read while it runs, often from a file
@@ -143,21 +208,54 @@ def leaderboard(
     study_or_project: Annotated[str, typer.Argument(help="A study file, or a project name in the store.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    tolerance: Annotated[float | None, typer.Option(
+        help="The largest difference from the leader that does not matter, in points of the metric (default: the "
+             "study file's decide: {tolerance: ...}, else 1).")] = None,
+    columns: Annotated[str | None, typer.Option(help="Extra metric columns, mean over seeds, e.g. ece,brier,"
+                                                     "roc_auc (any registered metric).")] = None,
 ) -> None:
-    """Rank a study's models by mean validation metric over seeds, with 95% intervals and significance."""
+    """Rank a study's models by mean validation metric over seeds, with 95% intervals, and each row against the
+    leader: better, worse, equivalent within the tolerance, or undecided."""
     from bakeoff.api import leaderboard as build
+    from bakeoff.report.calibration import parse_columns, row_metric
 
+    board = build(study_or_project, tolerance=tolerance)
+    extra = parse_columns(columns)  # a wrong name is refused before the store is read
     board = build(study_or_project)
     if as_json:
-        print_json(board.to_dict())
+        document = board.to_dict()
+        for ranking, shown in zip(board.rankings, document["rankings"], strict=True):
+            for row, entry in zip(ranking.rows, shown["rows"], strict=True):
+                entry["columns"] = {name: row_metric(row, name) for name in extra}
+        print_json(document)
     elif as_csv:
         sys.stdout.write(board.to_csv())
     else:
-        _print_board(board)
+        _print_board(board, extra)
 
 
-def _print_board(board: Any) -> None:
+def _extra_columns(ranking: Any, extra: list[str], row_metric: Any) -> Table:
+    """``--columns``: each row's mean over seeds of each named metric, in the ranking's order."""
+    from bakeoff.metrics import metric_info
+
+    directions = ", ".join(f"{name} {'higher' if metric_info(name).higher_is_better else 'lower'} is better"
+                           for name in extra)
+    view = Table(title=f"{ranking.name}, {ranking.split}: mean over seeds", caption=f"{directions}; - where a row "
+                 "has no such figure (baselines, older runs)")
+    view.add_column("", no_wrap=True)
+    view.add_column("model", overflow="fold")
+    for name in extra:
+        view.add_column(name, justify="right", no_wrap=True)
+    for row in ranking.rows:
+        view.add_row(str(row.rank), row.label, *(fmt(row_metric(row, name)) for name in extra))
+    return view
+
+
+def _print_board(board: Any, extra: list[str] | None = None) -> None:
+    from bakeoff.report.calibration import row_metric
     from bakeoff.report.sections import seconds_text
+
+    extra = extra or []
 
     for ranking in board.rankings:
         direction = "higher" if ranking.higher_is_better else "lower"
@@ -169,8 +267,8 @@ def _print_board(board: Any) -> None:
                          f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
         view.add_column("", no_wrap=True, min_width=2)
         view.add_column("model", overflow="fold")
-        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader"):
-            view.add_column(column, justify="right" if column != "vs leader" else "left")
+        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader [90%]"):
+            view.add_column(column, justify="right" if not column.startswith("vs leader") else "left")
         for row in ranking.rows:
             interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
             seeds = "-" if row.baseline else str(len(row.seeds))  # a baseline is deterministic: no seeds
@@ -179,6 +277,8 @@ def _print_board(board: Any) -> None:
                          seconds_text(row.train_seconds) if row.method in ("trained", "baseline") else "-",
                          fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
         console.print(view)
+        if extra:  # a table of their own: the ranking's table already fills 80 columns
+            console.print(_extra_columns(ranking, extra, row_metric))
         for row in ranking.rows:
             if row.failed_to_learn:
                 console.print(f"[yellow]{row.label}: {row.failed_to_learn}[/]", highlight=False)

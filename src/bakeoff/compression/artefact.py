@@ -45,16 +45,20 @@ class Method:
     backend: str  # "torch" or "onnxruntime"
     weights: str  # the file holding the weights
     summary: str
+    devices: tuple[str, ...] = ("cpu", "cuda")  # the device types its model runs on
 
 
+# The int8 methods are CPU methods: their speed comes from CPU int8 kernels (oneDNN VNNI/AMX for torch._int_mm;
+# ONNX Runtime's DynamicQuantizeLinear, MatMulInteger CPU kernels), and on a GPU bf16 is the smaller, faster choice.
+CPU_ONLY = ("cpu",)
 METHODS = {
     "dynamic-int8": Method("dynamic-int8", "torch", WEIGHTS,
                            "int8 weights per channel, int8 activations per token (torch._int_mm); "
-                           "embeddings int8 per row"),
+                           "embeddings int8 per row", CPU_ONLY),
     "bf16": Method("bf16", "torch", WEIGHTS, "every weight in bfloat16; runs in bf16"),
     "onnx": Method("onnx", "onnxruntime", ONNX_FILE, "fp32 ONNX graph on ONNX Runtime"),
     "onnx-int8": Method("onnx-int8", "onnxruntime", ONNX_FILE,
-                        "ONNX Runtime dynamic int8 (weights per channel, activations per tensor)"),
+                        "ONNX Runtime dynamic int8 (weights per channel, activations per tensor)", CPU_ONLY),
 }
 
 
@@ -65,6 +69,26 @@ def get_method(name: str) -> Method:
     if method.backend == "onnxruntime":
         onnx.require_onnxruntime()
     return method
+
+
+def check_device(method: Method, device: torch.device) -> None:
+    """Refuse, in one line, a method on a device its model does not run on (before anything is loaded).
+
+    >>> check_device(METHODS["bf16"], torch.device("cuda")) is None  # bf16 runs on a GPU
+    True
+    """
+    if device.type not in method.devices:
+        raise BakeoffError(f"--method {method.name} is a CPU method (int8 CPU kernels): run it with --device cpu, "
+                           "or use --method bf16 on a GPU")
+    if method.backend == "onnxruntime" and device.type == "cuda":
+        onnx.require_cuda_provider()
+
+
+def check_folder_device(path: Path, device: torch.device) -> None:
+    """``check_device`` for a model folder: a compressed one's method (read from its manifest), else nothing."""
+    manifest = read_json(path / MANIFEST, default=None)
+    if isinstance(manifest, dict) and manifest.get("method") in METHODS:
+        check_device(get_method(manifest["method"]), device)
 
 
 def write(checkpoint: Path, method: Method, target: Path, quantize_embeddings: bool = True) -> dict[str, Any]:
@@ -130,6 +154,7 @@ def load(path: Path, *, precision: str = "fp32", device: torch.device | None = N
         return LoadedModel(torch_forward(model, precision, device), tokenizer, label_names(model),
                            "fp32" if precision == "fp32" else f"fp32 ({precision} autocast)", "torch", weights, path,
                            reference, problem_of_config(model.config), thresholds_of_config(model.config))
+    check_folder_device(path, device)  # before the sha256 checks: a refusal costs nothing
     manifest = verify(path)
     method = get_method(manifest["method"])
     from transformers import AutoConfig, AutoTokenizer
@@ -139,7 +164,7 @@ def load(path: Path, *, precision: str = "fp32", device: torch.device | None = N
     names = [config.id2label[i] for i in range(len(config.id2label))]
     weights = manifest["files"][method.weights]["bytes"]
     if method.backend == "onnxruntime":
-        forward = onnx.session_forward(path / ONNX_FILE, threads)
+        forward = onnx.session_forward(path / ONNX_FILE, threads, device=device)
     else:
         model = _rebuild(path, config, manifest)
         forward = torch_forward(model.to(device), "fp32", device)  # weights carry their own dtype

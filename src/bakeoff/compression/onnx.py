@@ -86,17 +86,38 @@ def quantize(source: Path, target: Path, embeddings: bool) -> None:
         root.setLevel(level)
 
 
-def session_forward(path: Path, threads: int, output: str = "logits") -> Forward:
-    """An ONNX Runtime CPU session over ``path`` as a ``Forward`` (its ``output`` as float32 NumPy)."""
+CUDA_PROVIDER = "CUDAExecutionProvider"
+
+
+def require_cuda_provider() -> None:
+    """One line when this ONNX Runtime cannot run on a GPU (the ``onnxruntime`` wheel is CPU-only)."""
+    ort = require_onnxruntime()
+    if CUDA_PROVIDER not in ort.get_available_providers():
+        raise BakeoffError("this ONNX Runtime has no CUDA provider (the onnxruntime wheel is CPU-only): "
+                           "pip install onnxruntime-gpu, or run the ONNX model with --device cpu")
+
+
+def session_forward(path: Path, threads: int, output: str = "logits",
+                    device: torch.device | None = None) -> Forward:
+    """An ONNX Runtime session over ``path`` as a ``Forward`` (its ``output`` as float32 NumPy): on the CPU, or
+    on a CUDA device through ONNX Runtime's CUDA provider (refused in one line where it has none)."""
     ort = require_onnxruntime()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    providers: list[Any] = ["CPUExecutionProvider"]
+    if device is not None and device.type == "cuda":
+        require_cuda_provider()
+        providers.insert(0, (CUDA_PROVIDER, {"device_id": device.index or 0}))
     try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as error:
         raise BakeoffError(f"{path}: ONNX Runtime cannot load it ({str(error).splitlines()[0][:160]})") from None
+    if len(providers) > 1 and CUDA_PROVIDER not in session.get_providers():
+        # ONNX Runtime falls back to the CPU without a word when the CUDA libraries do not load: say so instead
+        raise BakeoffError(f"{path}: ONNX Runtime could not start its CUDA provider (CUDA or cuDNN libraries "
+                           "missing or mismatched?): fix them, or run the ONNX model with --device cpu")
     names = [node.name for node in session.get_inputs()]
 
     def forward(batch: dict[str, torch.Tensor]) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Typed configs, each option declared once (help, type, range), validated before any work starts."""
 
-from bakeoff.config.options import OptionError, Spec, coerce_option, option, specs
+from bakeoff.config.options import OptionError, Spec, check_shared, coerce_option, option, specs
 from bakeoff.config.train import (
     PRECISIONS,
     TrainConfig,
@@ -12,5 +12,5 @@ from bakeoff.config.train import (
     variant_of,
 )
 
-__all__ = ["PRECISIONS", "OptionError", "Spec", "TrainConfig", "check_run_name", "coerce_option", "config_digest",
-           "identity", "model_label", "option", "run_name", "specs", "variant_of"]
+__all__ = ["PRECISIONS", "OptionError", "Spec", "TrainConfig", "check_run_name", "check_shared", "coerce_option",
+           "config_digest", "identity", "model_label", "option", "run_name", "specs", "variant_of"]

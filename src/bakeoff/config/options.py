@@ -40,6 +40,9 @@ class Spec:
     cli: bool = True  # exposed as a `bakeoff train` flag
     identity: bool = True  # part of what a run computes (False: how it runs, e.g. threads, project, quiet)
     study: bool = True  # may be set in a study file's settings/axes
+    # an option added after runs were recorded without it: left out of a run's identity while at its default, so
+    # older runs (whose configs lack it) and newer ones at the default stay one experiment, one trial id
+    omit_default: bool = False
 
 
 def option(default: Any, help: str, **spec: Any) -> Any:
@@ -132,6 +135,8 @@ def _as_kind(kind: Any, value: Any) -> Any:
             raise ValueError(value)
         return float(number)
     if kind is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{value:g}" if isinstance(value, float) else str(value)  # YAML's `threshold: 0.3` = "0.3"
         if not isinstance(value, str):
             raise TypeError(value)
         return value
@@ -153,3 +158,32 @@ def _bound_problem(spec: Spec, value: float) -> str:
     if spec.below is not None and not value < spec.below:
         return f"must be < {spec.below:g}"
     return ""
+
+
+# Options that many commands take as plain flags (predict, evaluate, embed, index build, search, embed-eval):
+# declared once here, so each command judges them the same way before any model or data is loaded.
+SHARED = {
+    "batch_size": Spec("Rows per forward pass.", int, at_least=1),
+    "max_length": Spec("Tokens per text; longer ones are cut.", int, at_least=4, at_most=8192,
+                       off="the model's own"),
+    "k": Spec("Results per query.", int, at_least=1),
+}
+
+
+def check_shared(**values: Any) -> dict[str, Any]:
+    """Each of ``values`` (by its name in ``SHARED``) coerced and range-checked; ``OptionError`` for the first bad one.
+
+    >>> check_shared(batch_size=8, max_length=None)
+    {'batch_size': 8, 'max_length': None}
+    >>> try:
+    ...     check_shared(batch_size=0)
+    ... except OptionError as error:
+    ...     print(error)
+    --batch-size must be >= 1, got 0
+    """
+    checked = {}
+    for name, value in values.items():
+        problem, checked[name] = _judge(SHARED[name], value)
+        if problem:
+            raise OptionError(name, problem)
+    return checked

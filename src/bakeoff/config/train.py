@@ -26,6 +26,9 @@ from bakeoff.errors import BakeoffError
 from bakeoff.metrics import all_metric_names
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+THRESHOLD_METRICS = ("f1", "f0.5", "f2", "balanced_accuracy")
+TRUNCATIONS = ("head", "tail", "head+tail")
+LONG_TEXT = ("cut", "chunks")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -51,9 +54,9 @@ class TrainConfig:
     problem_type: str | None = option(None, "single_label, regression (a number per row) or multi_label (several "
                                       "labels per row).", kind=str, choices=("single_label", "regression",
                                                                              "multi_label"),
-                                      off="the task's; for your own data, from the labels")
+                                      off="the task's; for your own data, from the labels", omit_default=True)
     label_separator: str | None = option(None, "Multi-label: what joins a row's labels in the label column, e.g. ','.",
-                                         kind=str, off="lists ([\"a\", \"b\"]) or the task's")
+                                         kind=str, off="lists ([\"a\", \"b\"]) or the task's", omit_default=True)
     layers: list[int] | None = option(None, "Keep only these encoder layers, e.g. 0,2,4.", kind="ints",
                                       at_least=0, off="all layers")
     max_length: int = option(128, "Tokens per text (pairs: both texts); longer ones are cut.", kind=int,
@@ -86,14 +89,39 @@ class TrainConfig:
     precision: str = option("auto", "auto (bf16 where the hardware has it natively), bf16, fp16 (CUDA) or fp32.",
                             kind=str, choices=PRECISIONS)
     device: str = option("auto", "auto, cpu, cuda, cuda:N or mps.", kind=str, identity=False)
-    threads: int | None = option(None, "Torch intra-op threads.", kind=int, at_least=1,
-                                 off="torch's choice, the core count", identity=False, study=False)
+    threads: int | None = option(None, "Torch intra-op threads. By default a command takes every core it may use, "
+                                       "less those other processes keep busy when it starts (the load average): "
+                                       "when several bakeoff commands start at once, give each cores/N so they do "
+                                       "not slow each other (a study shares the cores out among its parallel "
+                                       "trials itself).",
+                                 kind=int, at_least=1, off="the free cores, at least 1", identity=False,
+                                 study=False)
     nproc: int = option(1, "Processes (GPUs) for this one run, under torchrun.", kind=int, at_least=1,
                         identity=False)
     project: str = option("bakeoff", "Store project the run is recorded in.", kind=str, identity=False,
                           study=False)
     name: str | None = option(None, "Run name (default: <task>-<model>-seed<seed>).", kind=str, off="derived",
                               identity=False, study=False)
+    # imbalanced classes, thresholds, calibration, long texts (training/class_weights.py, eval/decision.py,
+    # data/windows.py); each left out of a run's identity at its default, so earlier runs keep their ids
+    class_weights: str | None = option(None, "Loss weight per class: balanced (rows / (classes x class rows), "
+                                       "from the training rows) or w1,w2,... in label order.", kind=str,
+                                       off="every class weighs 1", omit_default=True)
+    threshold: str | None = option(None, "Binary tasks: predict the positive class at or above this probability "
+                                   "(0-1), or auto: chosen on validation for --threshold-metric.", kind=str,
+                                   off="the most probable class", omit_default=True)
+    threshold_metric: str = option("f1", "What --threshold auto maximises on validation.", kind=str,
+                                   choices=THRESHOLD_METRICS, omit_default=True)
+    calibrate: bool = option(False, "Fit a temperature on validation so probabilities match accuracy; saved with "
+                             "the checkpoint, used by evaluate and predict.", kind=bool, omit_default=True)
+    truncation: str = option("head", "Which tokens of a long text are kept: head, tail or head+tail (a quarter "
+                             "from the start, the rest from the end; Sun et al. 2019).", kind=str,
+                             choices=TRUNCATIONS, omit_default=True)
+    long_text: str = option("cut", "Evaluation of texts over max_length: cut (one window, as --truncation says) "
+                            "or chunks (windows with --stride overlap, logits averaged); training reads one "
+                            "window.", kind=str, choices=LONG_TEXT, omit_default=True)
+    stride: int | None = option(None, "Tokens two neighbouring windows share (--long-text chunks).", kind=int,
+                                at_least=0, off="a quarter of a window", omit_default=True)
     save_checkpoint: bool = option(True, "Save the trained weights (a plain Hugging Face folder).", kind=bool)
     quiet: bool = option(False, "No progress bar (for CI and logs).", kind=bool, identity=False, study=False)
     tags: list[str] = option([], "Tags recorded with the run.", kind="strs", identity=False)
@@ -111,8 +139,20 @@ class TrainConfig:
             raise BakeoffError("no data: give --task (see `bakeoff tasks`) or --data FILE_OR_FOLDER")
         if self.name is not None:
             check_run_name(self.name)
+        self._check_single_label()
         check_run_name(self.project, "project")
         return self
+
+    def _check_single_label(self) -> None:
+        """The spelling of --class-weights and --threshold, and --stride against --max-length (what needs the
+        data, a weight per class, a binary task, single texts, is checked once the data is loaded)."""
+        if self.class_weights is not None:
+            parse_class_weights(self.class_weights)
+        if self.threshold is not None:
+            parse_threshold(self.threshold)
+        if self.long_text == "chunks" and self.stride is not None and self.stride >= self.max_length - 2:
+            raise OptionError("stride", f"must be below --max-length minus 2 ({self.max_length - 2}), got "
+                                        f"{self.stride}: windows would not move forward")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -121,6 +161,41 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """A config from a mapping (``result.json``'s ``config``, API keywords); unknown keys are refused."""
         return from_mapping(cls, values)
+
+
+def parse_class_weights(value: str) -> str | list[float]:
+    """``"balanced"`` or one non-negative weight per class, at least one above 0.
+
+    >>> parse_class_weights("1,3.5"), parse_class_weights("balanced")
+    ([1.0, 3.5], 'balanced')
+    """
+    if value.strip().lower() == "balanced":
+        return "balanced"
+    try:
+        weights = [float(part) for part in value.split(",")]
+    except ValueError:
+        weights = []
+    if not weights or not all(w >= 0 and w < float("inf") for w in weights) or not any(weights):
+        raise OptionError("class_weights", f"{value!r} is not balanced, none or non-negative numbers w1,w2,... "
+                                           "(one per class, in label order, not all 0)")
+    return weights
+
+
+def parse_threshold(value: str) -> str | float:
+    """``"auto"`` or a probability strictly between 0 and 1.
+
+    >>> parse_threshold("0.3"), parse_threshold("auto")
+    (0.3, 'auto')
+    """
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0 < number < 1:
+        raise OptionError("threshold", f"{value!r} is not auto or a probability between 0 and 1 (e.g. 0.3)")
+    return number
 
 
 # Names become folders; this is the store's own rule, said where a run's name is chosen.
@@ -138,16 +213,12 @@ def check_run_name(name: str, option: str = "name") -> str:
     return name
 
 
-# Options added after runs were recorded: unset, they are left out of the identity, so an earlier run (whose config
-# lacks them) and a new one with them unset are the same variant, and a study's trial ids do not change.
-_LATER_OPTIONS = ("problem_type", "label_separator")
-
-
 def identity(config: dict[str, Any]) -> dict[str, Any]:
-    """The options that decide what a run computes (not how or where it runs)."""
+    """The options that decide what a run computes (not how or where it runs); options marked ``omit_default``
+    are left out while at their default (older runs never recorded them)."""
     excluded = {name for name, spec in specs(TrainConfig).items() if not spec.identity}
-    return {k: v for k, v in config.items()
-            if k not in excluded and not (k in _LATER_OPTIONS and v is None)}
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.metadata["spec"].omit_default}
+    return {k: v for k, v in config.items() if k not in excluded and not (k in defaults and v == defaults[k])}
 
 
 def variant_of(config: dict[str, Any]) -> str:

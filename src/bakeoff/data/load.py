@@ -152,7 +152,7 @@ def _read_files(files: dict[str, Path], task_layout: bool, local: Source | None,
         splits[split] = _RawSplit(
             texts=_checked_texts(table, text_column, "--text-column"),
             pairs=_checked_texts(table, pair_col, "--text-pair-column") if pair_col else None,
-            labels=[v.strip() for v in table.column(label_col, "--label-column")],
+            labels=_checked_labels(table, label_col),
             lines=table.lines, source=str(path),
         )
     return splits
@@ -167,11 +167,17 @@ def _guess_text_column(table: Table) -> str:
 
 
 def _checked_texts(table: Table, column: str, flag: str) -> list[str]:
-    values = table.column(column, flag)
-    for value, line in zip(values, table.lines, strict=True):
-        if not value.strip():
-            raise DataError(f"{table.path}, line {line}: empty text in column {column!r}: remove or fill the row")
-    return values
+    return table.texts(column, flag)
+
+
+def _checked_labels(table: Table, column: str) -> list[str]:
+    """The label column, stripped; an empty cell is refused at its line (it would become a class named '')."""
+    labels = [v.strip() for v in table.column(column, "--label-column", lists=True)]
+    for label, line in zip(labels, table.lines, strict=True):
+        if not label:
+            raise DataError(f"{table.path}, {table.unit} {line}: empty label in column {column!r}: give the row its "
+                            "class, or remove it")
+    return labels
 
 
 def _read_hub(task: TaskSpec, hub: Source, env_dir: str | None) -> dict[str, _RawSplit]:
@@ -232,12 +238,14 @@ def _to_task_data(task: TaskSpec | None, raw: dict[str, _RawSplit], label_names:
                 for split, split_raw in raw.items()}
     train = datasets["train"]
     validation, test = datasets.get("validation"), datasets.get("test")
-    if validation is None and test is None:  # seed 004's pool split: 20% test, then 1/8 of the rest
+    if validation is None and test is None:
+        # seed 004's split, computed as seed 004 does it: 20% test, then 1/8 of the other 80% as validation, so
+        # 70/10/20 (seed 004's own comment calls it "80/10/10"; its numbers, and bakeoff's, are 70/10/20)
         rest, test_index = stratified_split(problem.strata(train.labels), 0.20, seed)
         pool = train.subset(rest)
         train_index, val_index = stratified_split(problem.strata(pool.labels), 0.125, seed)
         train, validation, test = pool.subset(train_index), pool.subset(val_index), train.subset(test_index)
-        notes.append(f"one labelled file: stratified 80/10/10 train/validation/test split (seed {seed})")
+        notes.append(f"one labelled file: stratified 70/10/20 train/validation/test split (seed {seed})")
     elif validation is None:
         train_index, val_index = stratified_split(problem.strata(train.labels), 0.10, seed)
         train, validation = train.subset(train_index), train.subset(val_index)

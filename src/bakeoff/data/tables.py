@@ -1,6 +1,11 @@
 """Read one table file (CSV, TSV, JSONL, Parquet; gzip too) into rows, with file and line for every error.
 
 TSV is read without quote handling, as GLUE's files need (their sentences hold bare ``"``).
+
+A cell that cannot be a text (a null, a list, a mapping, a key missing from a JSONL row) is remembered with its
+row, and refused when its column is read, naming file, line (Parquet: row) and what it held: never read as
+"nan", "[1, 2]" or "". Columns nobody reads may hold anything. In a one-column file a blank line is an empty text,
+so it is refused too (rather than dropped, which would renumber every row after it).
 """
 
 from __future__ import annotations
@@ -9,8 +14,10 @@ import csv
 import gzip
 import io
 import json
+import math
+import numbers
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bakeoff.errors import BakeoffError
@@ -31,13 +38,39 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     lines: list[int]
+    problems: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column) -> what the cell held
+    blank_lines: list[int] = field(default_factory=list)  # lines skipped as blank (CSV/TSV)
+    unit: str = "line"  # how a row is named in messages: "line" (text files) or "row" (Parquet)
 
-    def column(self, name: str, flag: str | None = None) -> list[str]:
+    def column(self, name: str, flag: str | None = None, lists: bool = False) -> list[str]:
+        """The column's values as text; a cell that was not a text (null, list, mapping, missing) is refused, but
+        with ``lists`` (a label column: multi-label rows) a list is read as its JSON text."""
         if name not in self.columns:
             fix = f": pass {flag} with one of them" if flag else ""
             raise DataError(f"{self.path}: no column {name!r} (columns: {', '.join(self.columns)}){fix}")
         index = self.columns.index(name)
+        bad = sorted(row for (row, column), problem in self.problems.items()
+                     if column == index and not (lists and problem == LIST_CELL))
+        if bad:
+            problem = self.problems[(bad[0], index)]
+            more = f" (and {len(bad) - 1} more row(s))" if len(bad) > 1 else ""
+            raise DataError(f"{self.path}, {self.unit} {self.lines[bad[0]]}: column {name!r} {problem}{more}: give "
+                            "one text per row, or remove the row")
+        if len(self.columns) == 1 and self.rows:
+            inner = [line for line in self.blank_lines if line < self.lines[-1]]
+            if inner:
+                raise DataError(f"{self.path}, line {inner[0]}: an empty text (a blank line) in a one-column file: "
+                                "remove the line or fill it (skipping it would renumber the rows after it)")
         return [row[index] for row in self.rows]
+
+    def texts(self, name: str, flag: str | None = None) -> list[str]:
+        """``column(name)``, refusing an empty or spaces-only text at its line (nothing to embed or classify)."""
+        values = self.column(name, flag)
+        for value, line in zip(values, self.lines, strict=True):
+            if not value.strip():
+                raise DataError(f"{self.path}, {self.unit} {line}: empty text in column {name!r}: remove or fill "
+                                "the row")
+        return values
 
 
 def detect_format(path: Path) -> str:
@@ -62,7 +95,7 @@ def read_table(path: Path, header: bool = True, column_names: tuple[str, ...] = 
         return _read_jsonl(path, text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",",
                         quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
-    rows, lines = [], []
+    rows, lines, blank = [], [], []
     columns: list[str] | None = list(column_names) if not header else None
     try:
         for row in reader:
@@ -70,7 +103,8 @@ def read_table(path: Path, header: bool = True, column_names: tuple[str, ...] = 
                 columns = [c.strip() for c in row]
                 continue
             if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
+                blank.append(reader.line_num)
+                continue  # blank line (in a one-column file an empty text: Table.column refuses it)
             if len(row) != len(columns):
                 raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields where the header has "
                                 f"{len(columns)}: fix the row (a stray tab or quote?)")
@@ -80,7 +114,7 @@ def read_table(path: Path, header: bool = True, column_names: tuple[str, ...] = 
         raise DataError(f"{path}, line {reader.line_num}: malformed row ({error})") from None
     if columns is None:
         raise DataError(f"{path}: the file is empty: it needs a header row and at least one row")
-    return Table(path, columns, rows, lines)
+    return Table(path, columns, rows, lines, blank_lines=blank)
 
 
 def _decode(path: Path) -> str:
@@ -112,8 +146,16 @@ def _read_jsonl(path: Path, text: str) -> Table:
         records.append(record)
         lines.append(number)
     columns = list(dict.fromkeys(key for record in records for key in record))
-    rows = [[_cell(record.get(column)) for column in columns] for record in records]
-    return Table(path, columns, rows, lines)
+    rows, problems = [], {}
+    for row, record in enumerate(records):
+        values = []
+        for index, column in enumerate(columns):
+            value, problem = _cell(record[column]) if column in record else ("", f"is missing (no {column!r} key)")
+            if problem:
+                problems[(row, index)] = problem
+            values.append(value)
+        rows.append(values)
+    return Table(path, columns, rows, lines, problems)
 
 
 def _read_parquet(path: Path) -> Table:
@@ -126,17 +168,32 @@ def _read_parquet(path: Path) -> Table:
     except Exception as error:  # pyarrow's errors for corrupt files vary
         raise DataError(f"{path}: not a readable Parquet file ({error})") from None
     columns = [str(c) for c in frame.columns]
-    rows = [[_cell(v) for v in values] for values in frame.itertuples(index=False, name=None)]
-    return Table(path, columns, rows, list(range(1, len(rows) + 1)))
+    rows, problems = [], {}
+    for row, values in enumerate(frame.itertuples(index=False, name=None)):
+        cells = []
+        for index, value in enumerate(values):
+            text, problem = _cell(value)
+            if problem:
+                problems[(row, index)] = problem
+            cells.append(text)
+        rows.append(cells)
+    return Table(path, columns, rows, list(range(1, len(rows) + 1)), problems, unit="row")
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+LIST_CELL = "holds a list, not a text"
+
+
+def _cell(value: object) -> tuple[str, str]:
+    """A cell as text, and what was wrong with it ("" when it is a usable scalar)."""
+    if isinstance(value, dict):
+        return "", "holds a mapping (a JSON object), not a text"
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
         value = value.tolist()  # a Parquet list column arrives as a numpy array
-    if isinstance(value, (list, tuple)):
-        return json.dumps(list(value))  # a multi-label cell: a list of labels, read as JSON
-    return str(value)
+    if isinstance(value, (list, tuple)):  # a multi-label cell: a list of labels, read as JSON (label columns only)
+        return json.dumps(list(value)), LIST_CELL
+    if value is None or type(value).__name__ in ("NAType", "NaTType") or (
+            isinstance(value, numbers.Real) and math.isnan(value)):
+        return "", "is empty (null)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)), ""
+    return str(value), ""

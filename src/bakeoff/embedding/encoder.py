@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bakeoff.config import check_shared
 from bakeoff.config.embedding import EMBEDDING_PRECISIONS
 from bakeoff.data.batching import collate, encode, sorted_batches
 from bakeoff.data.dataset import TextDataset
@@ -22,8 +23,8 @@ from bakeoff.embedding.locate import EncoderSource, as_source
 from bakeoff.embedding.pooling import check_pooling, l2_normalize, pool
 from bakeoff.embedding.quantize import QUANTIZATIONS, quantize_vectors
 from bakeoff.errors import BakeoffError
-from bakeoff.models import keep_layers, load_tokenizer, resolve_model
-from bakeoff.runtime import autocast
+from bakeoff.models import check_max_length, keep_layers, load_tokenizer, resolve_model
+from bakeoff.runtime import autocast, resolve_device
 
 PRECISIONS = EMBEDDING_PRECISIONS  # int8: bakeoff's dynamic int8 Linear layers (compression/int8.py)
 DEFAULT_MAX_LENGTH = 512
@@ -42,6 +43,9 @@ class Embedder:
         max_length: tokens per text; default the model's own (sentence-transformers' ``max_seq_length``, a run's
             ``max_length``), else 512.
         batch_size: texts per forward pass (batches hold texts of similar length).
+        device: ``auto`` (a CUDA GPU when there is one and ``precision`` is fp32 or bf16, else the CPU), ``cpu``,
+            ``cuda`` or ``cuda:N``. int8 and onnx-int8 are CPU methods and are refused on a GPU; onnx runs there
+            through ONNX Runtime's CUDA provider (``onnxruntime-gpu``), refused in one line where it is missing.
 
     >>> Embedder("minilm-l6").encode(["A delight."]).shape  # doctest: +SKIP
     (1, 384)
@@ -49,18 +53,19 @@ class Embedder:
 
     def __init__(self, model: str | EncoderSource, *, pooling: str = "mean", normalize: bool = True,
                  precision: str = "fp32", max_length: int | None = None, batch_size: int = 64,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, device: str = "auto") -> None:
         self.pooling = check_pooling(pooling)
         if precision not in PRECISIONS:
             raise BakeoffError(f"--precision {precision!r}: use one of {', '.join(PRECISIONS)}")
-        if batch_size < 1:
-            raise BakeoffError(f"--batch-size {batch_size}: give a positive number")
+        check_shared(batch_size=batch_size, max_length=max_length)
+        self.device = embedding_device(device, precision)  # refuses before the model loads
         if threads:
             torch.set_num_threads(threads)
         self.source = as_source(model)
+        check_max_length(self.source.location, max_length, self.source.reference)  # before the weights load
         self.normalize, self.precision, self.batch_size = normalize, precision, batch_size
         self.tokenizer = load_tokenizer(resolve_model(self.source.location))
-        self.model = _load_encoder(self.source)
+        self.model = _load_encoder(self.source).to(self.device)
         if precision == "int8":
             from bakeoff.compression.int8 import quantize_model
 
@@ -87,7 +92,7 @@ class Embedder:
         dataset = TextDataset(texts=texts, labels=np.zeros(len(texts), dtype=np.int64))
         encoded = encode(self.tokenizer, dataset, self.max_length)
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        device = torch.device("cpu")
+        device = self.device
         for rows in sorted_batches(encoded.lengths, self.batch_size):  # longest first: least padding
             batch = collate(encoded, rows)
             batch.pop("labels")
@@ -99,9 +104,11 @@ class Embedder:
             if bool(batch["attention_mask"].all()):
                 # length-sorted batches are mostly unpadded; without a mask, attention takes its mask-free kernel
                 inputs.pop("attention_mask")
+            inputs = {name: tensor.to(device) for name, tensor in inputs.items()}
             with autocast("bf16" if self.precision == "bf16" else "fp32", device):
                 hidden = self.model(**inputs).last_hidden_state  # (batch, seq, dim)
-            vectors[rows] = pool(hidden.float(), batch["attention_mask"], self.pooling).numpy()
+            mask = batch["attention_mask"].to(device)
+            vectors[rows] = pool(hidden.float(), mask, self.pooling).cpu().numpy()
         if self.normalize:
             vectors = l2_normalize(vectors).astype(np.float32)
         self.last_seconds = time.perf_counter() - start
@@ -122,20 +129,48 @@ class Embedder:
             quantized = path.with_name("encoder-int8.onnx")
             quantize(path, quantized, embeddings=False)
             path = quantized
-        return session_forward(path, threads or torch.get_num_threads(), output="last_hidden_state")
+        return session_forward(path, threads or torch.get_num_threads(), output="last_hidden_state",
+                               device=self.device)
 
 
 def embed(texts: list[str], model: str | EncoderSource = "minilm-l6", *, pooling: str = "mean", normalize: bool = True,
           precision: str = "fp32", quantize: str | None = None, max_length: int | None = None,
-          batch_size: int = 64) -> np.ndarray:
+          batch_size: int = 64, device: str = "auto") -> np.ndarray:
     """Sentence vectors for ``texts`` from any encoder (see ``Embedder`` for the options).
 
     >>> vectors = bakeoff.embed(["A delight.", "A bore."], "minilm-l6")  # doctest: +SKIP
     >>> float(vectors[0] @ vectors[1])  # cosine: the vectors are normalised  # doctest: +SKIP
     """
     embedder = Embedder(model, pooling=pooling, normalize=normalize, precision=precision, max_length=max_length,
-                        batch_size=batch_size)
+                        batch_size=batch_size, device=device)
     return embedder.encode(texts, quantize=quantize)
+
+
+CPU_PRECISIONS = ("int8", "onnx-int8")  # int8 CPU kernels (compression/int8.py, ONNX Runtime's int8 ops)
+
+
+def embedding_device(device: str, precision: str) -> torch.device:
+    """Where an Embedder of ``precision`` runs: ``auto`` takes a CUDA GPU for fp32 and bf16 (the PyTorch
+    precisions a GPU runs well) and the CPU otherwise; an explicit GPU is refused in one line for the int8
+    precisions, and for onnx without ONNX Runtime's CUDA provider.
+
+    >>> embedding_device("auto", "int8").type
+    'cpu'
+    """
+    if device == "auto":
+        return resolve_device("auto") if precision in ("fp32", "bf16") else torch.device("cpu")
+    resolved = resolve_device(device)
+    if resolved.type == "cuda":
+        if precision in CPU_PRECISIONS:
+            raise BakeoffError(f"--precision {precision} is a CPU method (int8 CPU kernels): use --device cpu, "
+                               "or --precision bf16 on a GPU")
+        if precision == "onnx":
+            from bakeoff.compression.onnx import require_cuda_provider
+
+            require_cuda_provider()
+    elif resolved.type != "cpu":
+        raise BakeoffError(f"--device {device}: embeddings run on cpu or cuda")
+    return resolved
 
 
 def _load_encoder(source: EncoderSource) -> torch.nn.Module:

@@ -2,18 +2,23 @@
 
 The folder::
 
-    index.json      how the vectors were made (model, pooling, normalize, max_length, precision), and every other
-                    file with its size and sha256
+    index.json      how the vectors were made (model and its fingerprint, pooling, normalize, max_length,
+                    precision), the count and width of the vectors, every other file with its size and sha256,
+                    and ``manifest_sha256``: the sha256 of index.json itself (without that field)
     vectors.npy     (n, dim) float32, unit length; loaded with allow_pickle=False
     texts.json      {"ids": [...], "texts": [...]}
     ann.usearch     an approximate (HNSW) index, only when built with ``ann=True`` (``pip install 'bakeoff[ann]'``)
 
-Loading checks every sha256 first: an index changed after it was built is refused, not searched.
+Loading checks every sha256 first (index.json's own too), then that the files agree with each other (as many texts
+and ids as vectors, of the recorded width): an index changed after it was built is refused, not searched. A search
+refuses a model folder whose files differ from the ones the index was built with (``model_fingerprint``), and says
+so plainly when the model's folder (a trained run's checkpoint) is no longer where it was.
 Exact search is one matrix product and an ``argpartition``: O(n * dim) per query, fast up to ~10^6 vectors here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -28,12 +33,14 @@ from bakeoff.embedding.locate import EncoderSource, as_source, model_source
 from bakeoff.embedding.pooling import l2_normalize
 from bakeoff.errors import BakeoffError
 from bakeoff.io import sha256
+from bakeoff.models import model_fingerprint
 
 MANIFEST = "index.json"
 VECTORS = "vectors.npy"
 TEXTS = "texts.json"
 ANN = "ann.usearch"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: model_fingerprint, manifest_sha256
+SEAL = "manifest_sha256"
 
 
 @dataclass
@@ -83,7 +90,8 @@ class Index:
         vectors = embedder.encode(texts)
         if not embedder.normalize:
             vectors = l2_normalize(vectors).astype(np.float32)
-        settings = {**embedder.describe(), "normalize": True, "count": len(texts)}
+        settings = {**embedder.describe(), "normalize": True, "count": len(texts),
+                    "model_fingerprint": model_fingerprint(embedder.source.location)}
         index = cls(vectors, texts, ids, settings, _build_ann(vectors) if ann else None)
         index._embedder = embedder
         return index
@@ -104,6 +112,7 @@ class Index:
             files = {p.name: {"bytes": p.stat().st_size, "sha256": sha256(p)}
                      for p in sorted(staging.iterdir()) if p.is_file()}
             manifest = {"schema_version": SCHEMA_VERSION, **self.settings, "files": files}
+            manifest[SEAL] = _seal(manifest)
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
             if folder.exists():
                 shutil.rmtree(folder)
@@ -128,10 +137,15 @@ class Index:
             vectors = np.load(folder / VECTORS, allow_pickle=False)
         except ValueError as error:
             raise BakeoffError(f"{folder / VECTORS}: not a plain .npy array ({error})") from None
-        stored = json.loads((folder / TEXTS).read_text())
+        try:
+            stored = json.loads((folder / TEXTS).read_text())
+            texts, ids = stored["texts"], stored["ids"]
+        except (ValueError, KeyError, TypeError):
+            raise BakeoffError(f"{folder / TEXTS}: unreadable (no texts and ids): rebuild the index") from None
+        _check_agreement(folder, manifest, vectors, texts, ids)
         ann = _load_ann(folder / ANN, vectors.shape[1]) if ANN in manifest["files"] else None
-        settings = {k: v for k, v in manifest.items() if k not in ("files", "schema_version")}
-        return cls(vectors, stored["texts"], stored["ids"], settings, ann)
+        settings = {k: v for k, v in manifest.items() if k not in ("files", "schema_version", SEAL)}
+        return cls(vectors, texts, ids, settings, ann)
 
     # -- searching ------------------------------------------------------------------------------------------
     def embedder(self, model: str | EncoderSource | None = None) -> Embedder:
@@ -144,7 +158,13 @@ class Index:
             # a folder (a run's checkpoint too) is reloaded from where it was; an alias or hub id by its name
             recorded = EncoderSource.from_dict(built_with)
             reference = recorded.location if recorded.origin in ("path", "run") else recorded.reference
+            if recorded.origin in ("path", "run") and not Path(recorded.location).is_dir():
+                what = "the trained run" if recorded.origin == "run" else "the model folder"
+                raise BakeoffError(f"the index was built with {what} {recorded.reference!r}, whose model was at "
+                                   f"{recorded.location}, which is no longer there: put it back, or rebuild the "
+                                   "index with `bakeoff index build`")
             source = recorded if recorded.origin in ("path", "run") else model_source(reference)
+            self._check_fingerprint(source.location)
             embedder = Embedder(source, pooling=self.settings["pooling"], normalize=True,
                                 precision=self.settings.get("precision", "fp32"),
                                 max_length=self.settings["max_length"])
@@ -153,6 +173,17 @@ class Index:
                                    f"({built_with['location']}): rebuild the index")
             self._embedder = embedder
         return self._embedder
+
+    def _check_fingerprint(self, location: str) -> None:
+        """Refuse a model whose files are not the ones the index was built with (same place, other weights)."""
+        recorded = self.settings.get("model_fingerprint")
+        if recorded is None:
+            return
+        now = model_fingerprint(location)
+        if now is not None and now != recorded:
+            raise BakeoffError(f"the model at {location} is not the one the index was built with (its files' "
+                               f"fingerprint is {now}, the index recorded {recorded}): search with the original "
+                               "model, or rebuild the index")
 
     def search(self, queries: str | list[str], k: int = 5, *, model: str | EncoderSource | None = None,
                approximate: bool = False) -> list[list[Hit]]:
@@ -201,6 +232,30 @@ def _identity(source: Any) -> tuple[str, list[int]]:
     return info["location"], list(info["layers"] or [])
 
 
+def _seal(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's content without the seal itself (keys sorted: formatting does not matter)."""
+    content = {k: v for k, v in manifest.items() if k != SEAL}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _check_agreement(folder: Path, manifest: dict[str, Any], vectors: np.ndarray, texts: Any, ids: Any) -> None:
+    """The files must describe one index: as many texts and ids as vectors, of the width the manifest records."""
+    rebuild = "rebuild the index with `bakeoff index build`"
+    if vectors.ndim != 2:
+        raise BakeoffError(f"{folder / VECTORS}: {vectors.ndim} dimensions where a table of vectors has 2: {rebuild}")
+    if not isinstance(texts, list) or not isinstance(ids, list):
+        raise BakeoffError(f"{folder / TEXTS}: texts and ids must be lists: {rebuild}")
+    counts = {"vectors": vectors.shape[0], "texts": len(texts), "ids": len(ids), "count in index.json":
+              manifest.get("count", vectors.shape[0])}
+    if len(set(counts.values())) != 1:
+        shown = ", ".join(f"{n} {what}" for what, n in counts.items())
+        raise BakeoffError(f"{folder}: the index's files disagree ({shown}): {rebuild}")
+    width = manifest.get("dimension")
+    if width is not None and vectors.shape[1] != width:
+        raise BakeoffError(f"{folder / VECTORS}: vectors of width {vectors.shape[1]}, but the model the index was "
+                           f"built with makes {width}: {rebuild}")
+
+
 def _read_manifest(folder: Path) -> dict[str, Any]:
     if not (folder / MANIFEST).is_file():
         raise BakeoffError(f"{folder}: not an index folder (no {MANIFEST}): build one with `bakeoff index build`")
@@ -212,6 +267,9 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise BakeoffError(f"{folder}: index schema {manifest.get('schema_version')} is not {SCHEMA_VERSION}: "
                            "rebuild the index with this bakeoff")
+    if manifest.get(SEAL) != _seal(manifest):
+        raise BakeoffError(f"{folder / MANIFEST}: does not match its own {SEAL} (edited after the index was built; "
+                           "it says which model embeds the queries): rebuild the index with `bakeoff index build`")
     return manifest
 
 

@@ -2,6 +2,10 @@
 
 Every figure comes after warm-up, with the thread count fixed and recorded, through the same ``Forward`` for
 every backend, so a PyTorch fp32 model, an int8 module and an ONNX Runtime session are measured alike.
+
+A timing taken while other processes compete for the cores measures the queue for a core as much as the model:
+``Contention`` watches the machine while the clock runs (other processes' CPU time against the cores, this
+process's wait for a core, the load average) and says when a figure is not to be trusted.
 """
 
 from __future__ import annotations
@@ -33,22 +37,132 @@ def finished(output: object) -> object:
     return output
 
 
+BUSY_OTHERS_SHARE = 0.25  # other processes used more than a quarter of the cores while we timed
+BUSY_WAIT_SHARE = 0.15  # this process's threads waited for a core more than 15% of their time
+
+
+@dataclass
+class Contention:
+    """How busy the machine was while a figure was timed (``with Contention() as seen: ...``; then ``seen.to_dict()``).
+
+    - ``others_cpu_share``: CPU time of every other process over the window / (wall time x the machine's cores),
+      from ``/proc/stat`` less this process's own (0: the machine was ours; 1: every core busy with others);
+    - ``wait_share``: time this process's threads spent waiting for a core / their time running or waiting, from
+      ``/proc/self/task/*/schedstat`` (the scheduler's own account of contention);
+    - ``load_average`` (1 minute, at the end) against ``cores`` (the cores this process may use);
+    - ``cpu_seconds`` / ``seconds``: this process's CPU time against the wall time of the window;
+    - ``busy``: why the figures are unreliable (``None``: nothing competed for the cores enough to matter).
+
+    A reading a platform does not offer is ``None``; then the load average decides.
+    """
+
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    others_cpu_share: float | None = None
+    wait_share: float | None = None
+    load_average: float | None = None
+    cores: int = 1
+    busy: str | None = None
+
+    def __enter__(self) -> Contention:
+        self._start = (time.perf_counter(), time.process_time(), _machine_busy_ticks(), _own_ticks(), _schedstat())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall0, cpu0, machine0, own0, sched0 = self._start
+        self.seconds, self.cpu_seconds = time.perf_counter() - wall0, time.process_time() - cpu0
+        machine1, own1 = _machine_busy_ticks(), _own_ticks()
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        if None not in (machine0, machine1, own0, own1) and self.seconds > 0:
+            others = (machine1 - machine0) - (own1 - own0)  # type: ignore[operator]
+            self.others_cpu_share = max(0.0, others / ticks / (self.seconds * (os.cpu_count() or 1)))
+        sched1 = _schedstat()
+        if sched0 and sched1:
+            ran = sum(sched1[t][0] - sched0.get(t, (0, 0))[0] for t in sched1)
+            waited = sum(sched1[t][1] - sched0.get(t, (0, 0))[1] for t in sched1)
+            self.wait_share = waited / (ran + waited) if ran + waited > 0 else 0.0
+        from bakeoff.hardware import available_cores
+
+        self.cores = available_cores()
+        self.load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        self.busy = self.judge()
+
+    def judge(self) -> str | None:
+        """The reason the figures are unreliable, from the readings; ``None`` when they can be trusted."""
+        reasons = []
+        if self.others_cpu_share is not None and self.others_cpu_share > BUSY_OTHERS_SHARE:
+            reasons.append(f"other processes used {self.others_cpu_share:.0%} of the cores")
+        if self.wait_share is not None and self.wait_share > BUSY_WAIT_SHARE:
+            reasons.append(f"this process waited for a core {self.wait_share:.0%} of the time")
+        if (self.others_cpu_share is None and self.wait_share is None and self.load_average is not None
+                and self.load_average > 1.5 * self.cores):
+            reasons.append(f"load average {self.load_average:.1f} on {self.cores} cores")
+        return "; ".join(reasons) or None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "others_cpu_share": self.others_cpu_share,
+                "wait_share": self.wait_share, "load_average": self.load_average, "cores": self.cores,
+                "busy": self.busy}
+
+
+def _machine_busy_ticks() -> int | None:
+    """Every CPU's non-idle ticks since boot (``/proc/stat``'s first line: all but idle and iowait)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [int(v) for v in handle.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return user + nice + system + irq + softirq + steal
+
+
+def _own_ticks() -> int | None:
+    """This process's user + system ticks, all its threads (``/proc/self/stat`` fields 14 and 15)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def _schedstat() -> dict[str, tuple[int, int]]:
+    """Per thread of this process: (ns on a core, ns waiting for one)."""
+    out = {}
+    try:
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{task}/schedstat", encoding="ascii") as handle:
+                    ran, waited = handle.read().split()[:2]
+                out[task] = (int(ran), int(waited))
+            except (OSError, ValueError):
+                continue
+    except OSError:
+        return {}
+    return out
+
+
 @torch.inference_mode()
 def batch1_latency_ms(forward: Forward, encoded: Encoded, requests: int = 100, warmup: int = 10) -> dict[str, Any]:
-    """p50/p95/p99/mean milliseconds to classify one text, over the first ``requests`` rows of ``encoded``."""
+    """p50/p95/p99/mean milliseconds to classify one text, over the first ``requests`` rows of ``encoded``; with
+    ``spread`` (p95 / p50) and the ``conditions`` they were taken under (``Contention``; ``busy`` says why not to
+    trust them)."""
     rows = np.arange(min(requests, len(encoded)))
     for row in rows[:warmup]:
         finished(forward(model_inputs(encoded, np.array([row]))))
     timings = []
-    for row in rows:
-        batch = model_inputs(encoded, np.array([row]))  # tokenised and padded before the clock starts
-        start = time.perf_counter()
-        finished(forward(batch))
-        timings.append((time.perf_counter() - start) * 1000)
+    with Contention() as seen:
+        for row in rows:
+            batch = model_inputs(encoded, np.array([row]))  # tokenised and padded before the clock starts
+            start = time.perf_counter()
+            finished(forward(batch))
+            timings.append((time.perf_counter() - start) * 1000)
     values = np.array(timings)
-    return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
+    p50 = float(np.percentile(values, 50))
+    return {"p50": p50, "p95": float(np.percentile(values, 95)),
             "p99": float(np.percentile(values, 99)), "mean": float(values.mean()), "requests": len(values),
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), "spread": float(np.percentile(values, 95)) / p50 if p50 else None,
+            "conditions": seen.to_dict()}
 
 
 @torch.inference_mode()
@@ -129,16 +243,24 @@ class BenchResult:
     added_rss_mb: float
     threads: int
     hardware: dict[str, Any]
+    conditions: dict[str, Any] | None = None  # ``Contention`` over the whole measurement (latency and throughput)
+
+    @property
+    def busy(self) -> str | None:
+        """Why these figures are unreliable (the machine was busy while they were taken), or ``None``."""
+        return (self.conditions or {}).get("busy")
 
     def to_dict(self) -> dict[str, Any]:
         return {"latency_ms": self.latency_ms, "throughput": self.throughput, "peak_rss_mb": self.peak_rss_mb,
-                "added_rss_mb": self.added_rss_mb, "threads": self.threads, "hardware": self.hardware}
+                "added_rss_mb": self.added_rss_mb, "threads": self.threads, "hardware": self.hardware,
+                "conditions": self.conditions, "busy": self.busy}
 
 
 def bench(forward: Forward, encoded: Encoded, batch_sizes: tuple[int, ...] = (8, 64), requests: int = 100,
           max_rows: int = 256) -> BenchResult:
     """Latency, throughput and peak memory of ``forward`` on the rows of ``encoded``."""
-    with PeakMemory() as memory:
+    with Contention() as seen, PeakMemory() as memory:
         latency = batch1_latency_ms(forward, encoded, requests=requests)
         rates = throughput(forward, encoded, batch_sizes, max_rows=max_rows)
-    return BenchResult(latency, rates, memory.peak_mb, memory.added_mb, torch.get_num_threads(), describe())
+    return BenchResult(latency, rates, memory.peak_mb, memory.added_mb, torch.get_num_threads(), describe(),
+                       seen.to_dict())

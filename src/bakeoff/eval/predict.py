@@ -21,16 +21,24 @@ RECHECK_MARGIN = 0.25  # logit gap under which a bf16 prediction is recomputed i
 
 @dataclass
 class Predictions:
+    """Logits in input order, and how they become a decision (``eval/decision.py``): ``temperature`` divides the
+    logits before the softmax (calibration), ``threshold`` on a binary task's positive probability picks label 1."""
+
     logits: np.ndarray  # (n, num_labels) float32, in input order
     seconds: float
+    temperature: float = 1.0
+    threshold: float | None = None
 
     @property
     def labels(self) -> np.ndarray:
+        if self.threshold is not None and self.logits.shape[-1] == 2:
+            return (self.probabilities[:, 1] >= self.threshold).astype(np.int64)
         return self.logits.argmax(axis=-1)
 
     @property
     def probabilities(self) -> np.ndarray:
-        shifted = self.logits - self.logits.max(axis=-1, keepdims=True)
+        logits = self.logits / self.temperature
+        shifted = logits - logits.max(axis=-1, keepdims=True)
         exp = np.exp(shifted)
         return exp / exp.sum(axis=-1, keepdims=True)
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from bakeoff.eval.predict import Predictions
+from bakeoff.eval.probability import calibration_summary, probability_metrics
 from bakeoff.problems import SINGLE_LABEL, Problem
 
 
@@ -24,6 +25,7 @@ class EvalResult:
     confusion_matrix: list[list[int]]
     seconds: float
     samples_per_second: float
+    calibration: dict[str, Any] | None = None  # eval/probability.py: bins, reliability table, ECE before a temperature
 
     @property
     def primary(self) -> float:
@@ -34,7 +36,7 @@ class EvalResult:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> EvalResult:
-        return cls(**{f.name: values.get(f.name) for f in fields(cls)})
+        return cls(**{f.name: values.get(f.name) for f in fields(cls)})  # older files: calibration None
 
 
 def evaluate_predictions(split: str, predictions: Predictions, labels: np.ndarray, label_names: list[str],
@@ -43,11 +45,25 @@ def evaluate_predictions(split: str, predictions: Predictions, labels: np.ndarra
     """The metrics of ``predictions`` against ``labels``, as ``problem`` (the run's problem type) scores them;
     ``per_class`` is per label for multi-label runs and empty for regression, as is ``confusion_matrix``
     for every type but single-label."""
-    scored = problem.score(labels, predictions.logits, label_names, thresholds)
+    if problem is SINGLE_LABEL:  # labels as the run's decision (temperature, binary threshold) reads the logits
+        scored = problem.score(labels, predictions.logits, label_names, predicted=predictions.labels)
+        metrics = {**scored.metrics, **probability_metrics(labels, predictions.probabilities)}
+    else:
+        scored = problem.score(labels, predictions.logits, label_names, thresholds)
+        metrics = scored.metrics
     return EvalResult(
         split=split, rows=len(labels), loss=problem.loss_value(predictions.logits, labels),
-        metrics=scored.metrics, primary_metric=primary_metric, per_class=scored.per_class,
+        metrics=metrics, primary_metric=primary_metric, per_class=scored.per_class,
         confusion_matrix=scored.confusion_matrix,
         seconds=predictions.seconds,
         samples_per_second=len(labels) / predictions.seconds if predictions.seconds > 0 else float("nan"),
+        calibration=calibration_summary(labels, predictions.probabilities, _uncalibrated(predictions),
+                                        predictions.temperature if predictions.temperature != 1.0 else None)
+        if problem is SINGLE_LABEL else None,
     )
+
+
+def _uncalibrated(predictions: Predictions) -> np.ndarray | None:
+    if predictions.temperature == 1.0:
+        return None
+    return Predictions(predictions.logits, predictions.seconds).probabilities

@@ -148,7 +148,7 @@ def connect(tracking_uri: str) -> Any:
         from mlflow.tracking import MlflowClient
     except ImportError:
         raise BakeoffError(NOT_INSTALLED) from None
-    address = urlparse(tracking_uri)
+    address = _check_uri(tracking_uri)
     if address.scheme in ("http", "https"):
         # MLflow's client retries a refused connection for minutes; a user who mistyped a port deserves a line now
         port = address.port or (443 if address.scheme == "https" else 80)
@@ -157,7 +157,66 @@ def connect(tracking_uri: str) -> Any:
         except OSError as error:
             raise BakeoffError(f"no MLflow tracking server answers at {tracking_uri} ({error.strerror or error}): "
                                "start one (mlflow server --host 127.0.0.1 --port 5000) or fix --tracking-uri") from None
-    return MlflowClient(tracking_uri=tracking_uri)
+        _check_is_mlflow(tracking_uri)
+    with _mlflow_errors(f"--tracking-uri {tracking_uri}: MLflow cannot use it"):
+        return MlflowClient(tracking_uri=tracking_uri)
+
+
+KNOWN_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "databricks", "file")
+USE_INSTEAD = ("give the address `mlflow server` prints (http://HOST:PORT) or a database URI such as "
+               "sqlite:///mlflow.db")
+
+
+def _check_uri(tracking_uri: str) -> Any:
+    """The parsed URI, once it names a scheme MLflow takes (and, for http(s), a host)."""
+    from difflib import get_close_matches
+
+    address = urlparse(tracking_uri)
+    scheme = address.scheme.split("+")[0]  # postgresql+psycopg2://...
+    if not scheme or " " in tracking_uri:
+        raise BakeoffError(f"--tracking-uri {tracking_uri!r} is not a tracking URI: {USE_INSTEAD}")
+    if scheme not in _mlflow_schemes():
+        close = get_close_matches(scheme, KNOWN_SCHEMES, n=1)
+        hint = f"did you mean {close[0]}://...? " if close else ""
+        raise BakeoffError(f"--tracking-uri {tracking_uri!r}: MLflow takes no {scheme!r} URIs "
+                           f"({', '.join(KNOWN_SCHEMES)}): {hint}{USE_INSTEAD}")
+    if scheme in ("http", "https") and not address.hostname:
+        raise BakeoffError(f"--tracking-uri {tracking_uri!r} names no host: write {scheme}://HOST:PORT "
+                           f"(e.g. {scheme}://127.0.0.1:5000)")
+    return address
+
+
+def _mlflow_schemes() -> set[str]:
+    """The URI schemes this MLflow (with its plugins) has a tracking store for."""
+    try:
+        from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+
+        return {scheme for scheme in _tracking_store_registry._registry if scheme}
+    except (ImportError, AttributeError):  # a private registry: if it moves, the common schemes
+        return set(KNOWN_SCHEMES)
+
+
+def _check_is_mlflow(tracking_uri: str) -> None:
+    """Something listens at an http(s) address: refuse it when it is not an MLflow tracking server, whose ``/health``
+    answers 200 (a 401 or 403 is a server that wants credentials: MLflow's client sends them)."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    url = tracking_uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=PROBE_SECONDS) as response:  # noqa: S310 - http(s) checked above
+            status, body = response.status, response.read(64)
+    except urllib.error.HTTPError as error:
+        status, body = error.code, b""
+    except (OSError, http.client.HTTPException) as error:  # not HTTP at all, or silent
+        reason = getattr(error, "reason", None) or error
+        raise BakeoffError(f"something listens at {tracking_uri} but it is not an MLflow tracking server (it does "
+                           f"not answer HTTP: {reason}): {USE_INSTEAD}") from None
+    if status in (401, 403) or (status == 200 and body.strip() == b"OK"):
+        return
+    raise BakeoffError(f"{tracking_uri} answers, but it is not an MLflow tracking server (GET /health: HTTP {status}"
+                       f"{', not OK' if status == 200 else ''}): {USE_INSTEAD}")
 
 
 def export_run(client: Any, experiment_id: str, run: Run, found: Any | None, checkpoints: bool = False) -> RunExport:
@@ -334,5 +393,18 @@ def _mlflow_errors(context: str) -> Iterator[None]:
     try:
         yield
     except MlflowException as error:
-        reason = " ".join(str(error.message).split())[:400]
-        raise BakeoffError(f"{context}: {reason}") from None
+        raise BakeoffError(f"{context}: {whole_sentences(str(error.message))}") from None
+
+
+def whole_sentences(text: str, limit: int = 400) -> str:
+    """``text`` on one line, cut after the last whole sentence that fits in ``limit`` characters (never mid-word).
+
+    >>> whole_sentences("The store is read-only. Migrate it. See the docs at length.", 40)
+    'The store is read-only. Migrate it.'
+    """
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    head = line[:limit]
+    end = max(head.rfind(". "), head.rfind(": "))
+    return head[:end + 1] if end > 0 else head.rsplit(" ", 1)[0] + " ..."

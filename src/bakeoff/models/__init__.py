@@ -86,6 +86,69 @@ def _check_safe_weights(folder: Path) -> None:
                        "save_pretrained(), or pass an alias or a hub id")
 
 
+# the files of a model folder that decide its outputs: weights, config (shape, label names), tokenizer
+_DECIDING_SUFFIXES = (".safetensors", ".json", ".txt", ".model")
+
+
+def model_fingerprint(location: str) -> str | None:
+    """sha256 (16 hex digits) over a model folder's deciding files (name and content), or None for a hub id.
+
+    Another model put in the same folder, or the same package reinstalled at another version, changes it.
+    """
+    import hashlib
+
+    from bakeoff.io import sha256
+
+    folder = Path(location)
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for file in sorted(folder.iterdir()):
+        if file.is_file() and file.suffix in _DECIDING_SUFFIXES and not file.name.startswith("."):
+            digest.update(f"{file.name}\0{sha256(file)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+# models whose position ids start after the padding index (RoBERTa's scheme): 514 positions take 512 tokens
+_POSITION_OFFSET_TYPES = ("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "mpnet", "longformer",
+                          "data2vec-text", "roberta-prelayernorm", "ibert", "xmod")
+
+
+def token_limit(location: str) -> int | None:
+    """The most tokens a model (folder, or hub id in the local cache) can take: its position embeddings, or None
+    when its config cannot be read here without the network (the model's own load then says why)."""
+    from transformers import AutoConfig
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        config = AutoConfig.from_pretrained(location, local_files_only=True)
+    except (OSError, ValueError, KeyError):
+        return None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int) or positions <= 0:
+        return None
+    if getattr(config, "model_type", "") in _POSITION_OFFSET_TYPES:
+        positions -= int(getattr(config, "pad_token_id", 1) or 1) + 1
+    return positions
+
+
+def check_max_length(location: str, max_length: int | None, name: str | None = None) -> None:
+    """Refuse a ``--max-length`` longer than the model's position embeddings, before any text is encoded.
+
+    A longer one fails deep in the model ("The size of tensor a (1000) must match ... (512)") or silently wraps.
+    """
+    if max_length is None:
+        return
+    limit = token_limit(location)
+    if limit is not None and max_length > limit:
+        raise BakeoffError(f"--max-length {max_length}: {name or location} takes at most {limit} tokens (its "
+                           f"position embeddings): give --max-length {limit} or less")
+
+
 def load_tokenizer(source: ModelSource) -> Any:
     from transformers import AutoTokenizer
 

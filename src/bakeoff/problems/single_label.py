@@ -88,9 +88,11 @@ class SingleLabel(Problem):
         return np.flatnonzero(top2[:, 1] - top2[:, 0] < margin)
 
     def score(self, labels: np.ndarray, logits: np.ndarray, label_names: list[str],
-              thresholds: list[float] | None = None) -> Scored:
+              thresholds: list[float] | None = None, predicted: np.ndarray | None = None) -> Scored:
+        """``predicted``: the labels already decided (a binary threshold, ``eval/decision.py``); else the argmax."""
         num_classes = len(label_names)
-        predicted = self.decide(logits)
+        if predicted is None:
+            predicted = self.decide(logits)
         classes = per_class(labels, predicted, num_classes)
         return Scored(
             metrics=compute_all(labels, predicted, num_classes),

@@ -61,6 +61,72 @@ class Decision:
                 "tolerance": self.tolerance, "alpha": self.alpha, "p_difference": self.p_difference,
                 "p_equivalence": self.p_equivalence}
 
+    def text(self, scale: float = 100.0) -> str:
+        """The answer with the difference and its interval in points (``scale`` = ``points(metric)``).
+
+        >>> Decision(Answer.WORSE, -0.14, -0.2, -0.08, 0.01, 0.05, 0.001, 1.0).text()
+        'worse -14.0 [-20.0, -8.0]'
+        """
+        return f"{self.answer.value} {_signed(self.difference * scale)} [{_signed(self.low * scale)}, " \
+               f"{_signed(self.high * scale)}]"
+
+    @property
+    def allows_a_loss_beyond_the_tolerance(self) -> bool:
+        """Does the interval reach below ``-tolerance``? (such a row is never recommended in place of another)"""
+        return self.low <= -self.tolerance
+
+
+def points_text(value: float) -> str:
+    """``1 point``, ``2.5 points``: a tolerance as a reader says it.
+
+    >>> points_text(1.0), points_text(0.5)
+    ('1 point', '0.5 points')
+    """
+    return f"{value:g} point" + ("" if value == 1 else "s")
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}" if abs(value) >= 0.05 else "0.0"
+
+
+def reversed_comparison(comparison: Comparison) -> Comparison:
+    """``comparison`` read the other way round (``second - first``): the interval and the difference flip, the
+    p-values and the noise stay.
+
+    >>> reversed_comparison(Comparison(0.02, 0.01, 0.03, 0.01, "")).low
+    -0.03
+    """
+    from dataclasses import replace
+
+    low = -comparison.high if comparison.high is not None else None
+    high = -comparison.low if comparison.low is not None else None
+    return replace(comparison, difference=-comparison.difference, low=low, high=high)
+
+
+def tolerance_of(metric: str, tolerance_points: float | None = None) -> float:
+    """The tolerance in ``metric``'s units from the user's points (default ``DEFAULT_TOLERANCE_POINTS``).
+
+    >>> tolerance_of("accuracy"), tolerance_of("accuracy", 2.5)
+    (0.01, 0.025)
+    """
+    return check_tolerance(DEFAULT_TOLERANCE_POINTS if tolerance_points is None else tolerance_points) \
+        / points(metric)
+
+
+def check_tolerance(tolerance_points: float) -> float:
+    """The user's tolerance in points, refused in one line unless it is a positive finite number.
+
+    >>> check_tolerance(1)
+    1.0
+    """
+    from bakeoff.errors import BakeoffError
+
+    value = float(tolerance_points)
+    if not value > 0 or math.isinf(value):
+        raise BakeoffError(f"--tolerance {tolerance_points!r}: give the largest difference that does not matter, in "
+                           "points of the metric, as a positive number (e.g. --tolerance 1 for one point of accuracy)")
+    return value
+
 
 def points(metric: str) -> float:
     """How many of the user's tolerance points one unit of ``metric`` is: 100 on a 0..1 scale, else 1.
@@ -91,7 +157,7 @@ def decide(comparison: Comparison, tolerance: float, *, alpha: float = ALPHA) ->
     """
     if not tolerance > 0 or math.isinf(tolerance):
         raise ValueError(f"the tolerance must be a positive number, not {tolerance!r}")
-    from scipy import stats
+    from scipy import special  # Student's t without scipy.stats' per-call checks: races call this per look
 
     difference = float(comparison.difference)
     error = comparison.standard_error
@@ -101,11 +167,10 @@ def decide(comparison: Comparison, tolerance: float, *, alpha: float = ALPHA) ->
         p_equivalence = 0.0 if abs(difference) < tolerance else 1.0
     else:
         df = comparison.degrees_of_freedom if comparison.degrees_of_freedom else math.inf
-        distribution = stats.t(df)
-        half = float(distribution.ppf(1 - alpha)) * error
+        half = float(special.stdtrit(df, 1 - alpha)) * error
         low, high = difference - half, difference + half
-        above = float(distribution.sf((difference + tolerance) / error))  # H0: difference <= -tolerance
-        below = float(distribution.cdf((difference - tolerance) / error))  # H0: difference >= +tolerance
+        above = float(special.stdtr(df, -(difference + tolerance) / error))  # H0: difference <= -tolerance
+        below = float(special.stdtr(df, (difference - tolerance) / error))  # H0: difference >= +tolerance
         p_equivalence = max(above, below)
     if p_equivalence < alpha:
         answer = Answer.EQUIVALENT

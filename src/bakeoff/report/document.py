@@ -9,7 +9,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from bakeoff.report.calibration import calibration_section
 from bakeoff.report.leaderboard import Leaderboard, Ranking
+from bakeoff.report.racing import RaceRecord, race_section
 from bakeoff.report.sections import (
     Section,
     errors_section,
@@ -31,17 +33,20 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}p{line-height:1.45}.fig
 @media print{body{max-width:none}.figures svg{break-inside:avoid}}"""
 
 
-def sections_for(board: Leaderboard, study_text: str | None = None, *, load_texts: bool = True) -> list[Section]:
-    """Every section the study has data for, in reading order: each ranking's sections, then the provenance.
+def sections_for(board: Leaderboard, study_text: str | None = None, *, load_texts: bool = True,
+                 race: RaceRecord | None = None) -> list[Section]:
+    """Every section the study has data for, in reading order: the race's decision when the study raced, each
+    ranking's sections, then the provenance.
 
     The texts behind the disagreements are reloaded from each ranking's task data unless ``load_texts=False``.
     """
-    found: list[Section | None] = []
+    found: list[Section | None] = [race_section(race) if race is not None else None]
     several = len(board.rankings) > 1
     for ranking in board.rankings:
         texts, label_names = texts_of(ranking) if load_texts else (None, None)
         own = [leaderboard_section(ranking, board.notes), *setting_sections(ranking), learning_curve_section(ranking),
-               tuning_budget_section(ranking), tradeoff_section(ranking), errors_section(ranking, texts, label_names)]
+               tuning_budget_section(ranking), tradeoff_section(ranking), calibration_section(ranking),
+               errors_section(ranking, texts, label_names)]
         for section in own:
             if section is not None and several and ranking.name not in section.title:
                 section.title = f"{section.title} ({ranking.name}, {ranking.split})"
@@ -162,8 +167,12 @@ def write(text: str, out: Path) -> None:
     """Write the whole document or nothing: a temp file beside ``out``, then a rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never a hidden copy left behind (e.g. when ``out`` is a folder)
+        raise
 
 
 def default_out(name: str, fmt: str) -> Path:

@@ -96,11 +96,10 @@ def compare_scored(leader: Row, row: Row, metric: str) -> Comparison | None:
     return compare_values(leader.values, row.values)
 
 
-def score_power(rows: list[Row], comparisons: list[Comparison | None], split: str) -> tuple[float | None, str]:
+def score_power(rows: list[Row], comparisons: list[Comparison | None], split: str,
+                method: str) -> tuple[float | None, str]:
     """The minimum detectable effect of a ranking of scores or ranks (from the standard errors of its leader's
-    comparisons), and the caption that states it."""
-    method = ("vs leader: difference (leader minus row), counting example (jackknife) and seed noise, Holm-adjusted "
-              "p; sig. = significant at 5%, noise = within noise")
+    comparisons), and the caption (starting with ``method``: how 'vs leader' reads) that states it."""
     errors = [c.standard_error for c in comparisons if c is not None and c.standard_error]
     if not errors or not rows[0]._scores:
         return None, method

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from bakeoff.io import read_json
+from bakeoff.report.decision import Answer, decide, tolerance_of
 from bakeoff.report.verdict import CONFUSION_METRICS, compare
 from bakeoff.runs.files import PREDICTIONS_FILE
 
@@ -26,7 +27,10 @@ def gap_sentence(first: Path, second: Path, first_name: str, second_name: str, m
         return f"verdict: {first_name} and {second_name} were scored on different validation rows: no verdict"
     truth = np.asarray(splits[0]["true"])
     verdict = compare(np.asarray(splits[0]["predicted"]), np.asarray(splits[1]["predicted"]), truth, metric=metric)
+    decision = decide(verdict, tolerance_of(metric))
+    answer = {Answer.BETTER: "significant", Answer.WORSE: "significant", Answer.EQUIVALENT: "equivalent within 1 "
+              "point", Answer.UNDECIDED: "undecided (not significant, and not shown equivalent within 1 point)"}
     return (f"verdict: {first_name} ahead of {second_name} by {verdict.difference * 100:+.1f} points of {metric} "
             f"[95% interval {verdict.low * 100:+.1f}, {verdict.high * 100:+.1f}] on {truth.size} validation rows: "
-            f"{'significant' if verdict.significant else 'within noise'} ({verdict.text.split(' ', 1)[1]}); one seed "
+            f"{answer[decision.answer]} ({verdict.text.split(' ', 1)[1]}); one seed "
             "each, so this speaks only about example variance: run a study with seeds to count seed luck")

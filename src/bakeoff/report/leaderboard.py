@@ -36,6 +36,14 @@ from bakeoff.metrics import METRICS, metric_info, metric_range
 from bakeoff.report import frozen
 from bakeoff.problems import SINGLE_LABEL, PerRow, Problem, get_problem
 from bakeoff.report.baselines import TRIVIAL, baselines_for
+from bakeoff.report.decision import (
+    Decision,
+    decide,
+    points,
+    points_text,
+    reversed_comparison,
+    tolerance_of,
+)
 from bakeoff.report.ranks import rank_intervals
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
@@ -50,6 +58,7 @@ from bakeoff.report.verdict import (
 from bakeoff.runs.files import PREDICTIONS_FILE, RESULT_FILE, compression_reports
 from bakeoff.runs.results import (
     CompressReport,
+    DataInfo,
     EmbeddingEvalResult,
     TrainResult,
     load_result,
@@ -93,6 +102,8 @@ class Row:
     config: dict[str, Any] = field(default_factory=dict, repr=False)
     kind: str = ""  # an embedding row's kind (pairs, probe, retrieval); "" for trained rows
     deterministic: bool = False  # a frozen row whose score no seed can change (no training subset)
+    decision: Decision | None = field(default=None, repr=False)  # against the leader: report/decision.py
+    latency_busy: str | None = None  # why its latency is unreliable: measured while the machine was busy
     _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
     # per seed: (per-example values, their labels or None, fingerprint) for metrics of scores and ranks
     _scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = field(default_factory=dict, repr=False)
@@ -104,6 +115,7 @@ class Row:
         out = asdict(self)
         for private in ("_predictions", "_scores", "_per_row", "_problem"):
             out.pop(private)
+        out["decision"] = self.decision.to_dict() if self.decision else None
         return out
 
 
@@ -120,11 +132,14 @@ class Ranking:
     caption: str = ""  # the verdict's method and the minimum detectable effect, in words
     kind: str = ""  # embedding kind of a ranking of frozen rows (pairs, probe, retrieval); "" for trained rows
     adjacent_ties: list[int] = field(default_factory=list)  # i: rows[i] and rows[i + 1] cannot be told apart
+    tolerance: float = 0.01  # the largest difference that does not matter, in the metric's units (decision.py)
+    data: str = ""  # which data, where one task was run on several data sets (by fingerprint); else ""
 
     @property
     def name(self) -> str:
-        """The task, and the embedding kind for a ranking of frozen embeddings: ``mrpc``, ``mrpc pairs``."""
-        return f"{self.task} {self.kind}" if self.kind else self.task
+        """The task, the embedding kind for a ranking of frozen embeddings, and the data where one task was run on
+        several data sets: ``mrpc``, ``mrpc pairs``, ``custom [data a.csv]``."""
+        return (f"{self.task} {self.kind}" if self.kind else self.task) + (f" [{self.data}]" if self.data else "")
 
     @property
     def trained(self) -> list[Row]:
@@ -135,7 +150,8 @@ class Ranking:
         return {"task": self.task, "kind": self.kind, "split": self.split, "metric": self.metric,
                 "higher_is_better": self.higher_is_better,
                 "minimum_detectable_effect": self.minimum_detectable_effect, "caption": self.caption,
-                "adjacent_ties": self.adjacent_ties,
+                "adjacent_ties": self.adjacent_ties, "tolerance": self.tolerance, "data": self.data,
+                "tolerance_points": self.tolerance * points(self.metric),
                 "rows": [row.to_dict() for row in self.rows]}
 
 
@@ -160,11 +176,12 @@ class Leaderboard:
         buffer = io.StringIO()
         columns = ["task", "split", "rank", "label", "model", "method", "metric", "mean", "low", "high", "seeds",
                    "train_seconds", "latency_p50_ms", "size_mb", "verdict", "p_value", "kind",
-                   "rank_low", "rank_high"]  # appended last: scripts may read the others by position
+                   "rank_low", "rank_high", "answer"]  # appended last: scripts may read the others by position
         writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in self.rows:
-            writer.writerow({**row.to_dict(), "seeds": " ".join(map(str, row.seeds))})
+            writer.writerow({**row.to_dict(), "seeds": " ".join(map(str, row.seeds)),
+                             "answer": row.decision.answer.value if row.decision else ""})
         return buffer.getvalue()
 
 
@@ -184,16 +201,22 @@ class _Entry:
             return self.result.split
         return self.report.split if self.report else "validation"
 
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the rows this entry was scored on ("" when the run did not record one)."""
+        data = self.result.data
+        found = data.fingerprints if isinstance(data, DataInfo) else (data or {}).get("fingerprints") or {}
+        return str(found.get(self.split) or "")
 
-def build(project: str, store: Store | None = None, baselines: bool = True) -> Leaderboard:
+
+def build(project: str, store: Store | None = None, baselines: bool = True,
+          tolerance: float | None = None) -> Leaderboard:
     """The leaderboard of every COMPLETED run in ``project``: one ranking per task and split, each with the two
-    baselines unless ``baselines=False``."""
+    baselines unless ``baselines=False``; ``tolerance`` (points of the metric, default 1) decides equivalence."""
     store = store or Store()
     groups: dict[tuple[str, str, str], list[_Entry]] = {}
     notes: list[str] = []
-    for run in store.list(project):
-        if run.status != "COMPLETED" or not (run.path / RESULT_FILE).is_file():
-            continue
+    for run in _study_runs(project, store, notes):
         try:
             result = load_result(run.path / RESULT_FILE)
         except BakeoffError as error:
@@ -216,25 +239,94 @@ def build(project: str, store: Store | None = None, baselines: bool = True) -> L
             compressed = _Entry(run, result, rung, entry.predictions, report)
             groups.setdefault((variant, report.method, report.split), []).append(compressed)
     groups = _highest_rungs(groups)
-    by_ranking: dict[tuple[str, str, str], list[Row]] = {}
-    for (_, method, split), entries in groups.items():
-        row = _frozen_row(entries) if method == FROZEN else _row(entries, method)
-        by_ranking.setdefault((row.task, split, row.kind), []).append(row)
-    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes, kind)
-                for (task, split, kind), rows in sorted(by_ranking.items(), key=_order)]
+    data_sets = _data_sets(groups)
+    by_ranking: dict[tuple[str, str, str, str], list[Row]] = {}
+    for key, entries in groups.items():
+        row = _frozen_row(entries) if key[1] == FROZEN else _row(entries, key[1])
+        by_ranking.setdefault((row.task, key[2], row.kind, data_sets[key]), []).append(row)
+    named = _name_data_sets(by_ranking, notes)
+    rankings = [_rank(task, split, rows, store.root / project if baselines else None, notes, kind, tolerance,
+                      named[(task, split, kind, data)])
+                for (task, split, kind, data), rows in sorted(by_ranking.items(), key=_order)]
     return Leaderboard(project, rankings, notes)
 
 
-def _order(item: tuple[tuple[str, str, str], list[Row]]) -> tuple[str, str, int, str]:
-    (task, split, kind), _ = item
+def _study_runs(project: str, store: Store, notes: list[str]) -> list[Run]:
+    """The finished runs of ``project``; when it holds a study's runs (tagged ``study:<project>``), those only: a
+    run trained by hand with ``--project <study>`` did not follow the study's design, and is named, not ranked."""
+    finished = [run for run in store.list(project)
+                if run.status == "COMPLETED" and (run.path / RESULT_FILE).is_file()]
+    tag = f"study:{project}"
+    members = [run for run in finished if tag in (run.info.get("tags") or [])]
+    if not members or len(members) == len(finished):
+        return finished
+    outside = [run.name for run in finished if tag not in (run.info.get("tags") or [])]
+    shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+    notes.append(f"{len(outside)} run(s) in project {project!r} were not run by study {project!r} (trained by hand "
+                 f"with --project {project}?) and are left out of its leaderboard: {shown}. Train them under "
+                 "another --project to rank them apart, or add them to the study file")
+    return members
+
+
+def _data_sets(groups: dict[tuple[str, str, str], list[_Entry]]) -> dict[tuple[str, str, str], str]:
+    """Which data each row was measured on, by fingerprint: rows whose runs were scored on the same rows (the same
+    fingerprint of the same split) are on the same data; so are the seeds of one row and the compressed copies of
+    one run (a file split per seed has a fingerprint per seed). Returns one data-set id per row (group)."""
+    parent = {key: key for key in groups}
+
+    def root(key: tuple[str, str, str]) -> tuple[str, str, str]:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    first_seen: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for key, entries in groups.items():
+        for entry in entries:
+            for link in ((entry.split, entry.fingerprint), ("run", str(entry.run.path))):
+                if not link[1]:
+                    continue
+                other = first_seen.setdefault(link, key)
+                parent[root(key)] = root(other)
+    roots = {root(key) for key in groups}
+    ids = {found: str(index) for index, found in enumerate(sorted(roots))}
+    return {key: ids[root(key)] for key in groups}
+
+
+def _name_data_sets(by_ranking: dict[tuple[str, str, str, str], list[Row]],
+                    notes: list[str]) -> dict[tuple[str, str, str, str], str]:
+    """A name for each ranking's data where one task was run on several data sets (else ""), and a note."""
+    seen: dict[tuple[str, str, str], list[tuple[str, str, str, str]]] = {}
+    for key in by_ranking:
+        seen.setdefault(key[:3], []).append(key)
+    names = {key: "" for key in by_ranking}
+    for (task, split, _), keys in seen.items():
+        if len(keys) < 2:
+            continue
+        for key in keys:
+            sources = sorted({Path(str(row.config.get("data"))).name if row.config.get("data") else "task data"
+                              for row in by_ranking[key]})
+            names[key] = "data " + ", ".join(sources)
+        if len({names[key] for key in keys}) < len(keys):  # the same file name holding other rows: number them
+            for number, key in enumerate(keys, start=1):
+                names[key] = f"{names[key]} #{number}"
+        notes.append(f"{task} ({split}) was run on {len(keys)} different data sets (by the fingerprint of the "
+                     f"{split} rows): {'; '.join(names[key] for key in keys)}. Each is ranked apart; rows on "
+                     "different data are never compared")
+    return names
+
+
+def _order(item: tuple[tuple[str, str, str, str], list[Row]]) -> tuple[str, str, int, str, str]:
+    (task, split, kind, data), _ = item
     known = ("validation", "test", "train")
-    return task, kind, known.index(split) if split in known else 3, split
+    return task, kind, known.index(split) if split in known else 3, split, data
 
 
 def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str],
-          kind: str = "") -> Ranking:
+          kind: str = "", tolerance_points: float | None = None, data: str = "") -> Ranking:
     metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
+    tolerance = tolerance_of(metric, tolerance_points)
     _label(rows)
     if project_dir is not None:
         rows += _baseline_rows(rows, project_dir, split, metric, higher, notes)
@@ -246,19 +338,32 @@ def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, note
         rank = rows[position - 2].rank if tied else position
         row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
     _failed_to_learn(rows, higher, notes)
-    _verdicts(rows, metric)
+    _verdicts(rows, metric, tolerance)
     intervals = rank_intervals(rows, lambda a, b: compare_rows(a, b, metric), higher)
     for row, (low, high) in zip(rows, intervals.intervals, strict=True):
         row.rank_low, row.rank_high = low, high
+    method = verdict_method(metric, tolerance)
     if rows[0]._scores:
-        mde, caption = frozen.score_power(rows, [compare_rows(rows[0], row, metric) for row in rows[1:]], split)
+        mde, caption = frozen.score_power(rows, [compare_rows(rows[0], row, metric) for row in rows[1:]], split,
+                                          method)
     else:
-        mde, caption = _power(rows, split)
+        mde, caption = _power(rows, split, method)
     if kind:
         caption += (". Frozen-embedding rows: the 95% interval counts the examples (jackknife) and the seeds; "
                     "a deterministic row has no seed noise")
     return Ranking(task, split, metric, higher, rows, mde, caption, kind,
-                   adjacent_ties=intervals.untold_neighbours())
+                   adjacent_ties=intervals.untold_neighbours(), tolerance=tolerance, data=data)
+
+
+def verdict_method(metric: str, tolerance: float) -> str:
+    """How 'vs leader' reads, with the tolerance: the start of every ranking's caption."""
+    scale = points(metric)
+    unit = "points" if scale == 100 else f"{metric} units"
+    amount = points_text(tolerance * scale) if scale == 100 else f"{tolerance * scale:g} {unit}"
+    return (f"vs leader: row minus leader in {unit} [90% interval] and Holm-adjusted p, seed AND example noise "
+            f"counted; tolerance {amount}. better/worse = significant at 5% (Holm-adjusted); equivalent = the whole "
+            f"interval within ±{tolerance * scale:g} (two one-sided tests, TOST); undecided = neither: more seeds "
+            "or more evaluation rows would decide it (`bakeoff run FILE --dry-run` says how many)")
 
 
 def _row(entries: list[_Entry], method: str) -> Row:
@@ -272,7 +377,7 @@ def _row(entries: list[_Entry], method: str) -> Row:
     per_row = problem.per_row_metrics(label_count).get(metric)
     values, seeds, seconds, latency, predictions, paths = [], [], [], [], {}, []
     scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = {}
-    size = None
+    size, busy = None, []
     for entry in sorted(entries, key=lambda e: e.result.config["seed"]):
         result, seed = entry.result, entry.result.config["seed"]
         stored = entry.predictions.get(split) or {}
@@ -282,13 +387,17 @@ def _row(entries: list[_Entry], method: str) -> Row:
         seconds.append(result.training.seconds)
         if entry.report is None:
             values.append(result.validation.metrics[metric])
-            latency.append(_side_by_side_p50(entry) or result.latency_ms.get("p50"))
+            side_by_side = _side_by_side(entry)
+            latency.append(side_by_side.latency_p50_ms if side_by_side else result.latency_ms.get("p50"))
+            busy.append(((side_by_side.bench if side_by_side else result.latency_ms).get("conditions") or {})
+                        .get("busy"))
             weights = result.model.weights_bytes
             size = weights / 1e6 if weights else None  # weights only, as for compressed rows
             labels = stored.get("predicted")
         else:
             values.append(entry.report.compressed.metrics[metric])
             latency.append(entry.report.compressed.latency_p50_ms)
+            busy.append(entry.report.change.timing_busy)
             size = entry.report.compressed.weights_bytes / 1e6
             labels = entry.report.predictions
         if labels is not None and stored.get("true") is not None and len(labels) == len(stored["true"]):
@@ -310,7 +419,7 @@ def _row(entries: list[_Entry], method: str) -> Row:
                train_seconds=sum(seconds) / len(seconds),
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
                config=config, _predictions=predictions, run_paths=paths, _scores=scores, _per_row=per_row,
-               _problem=problem)
+               _problem=problem, latency_busy="; ".join(dict.fromkeys(b for b in busy if b)) or None)
 
 
 def _frozen_row(entries: list[_Entry]) -> Row:
@@ -338,14 +447,14 @@ def _frozen_row(entries: list[_Entry]) -> Row:
     return row
 
 
-def _side_by_side_p50(entry: _Entry) -> float | None:
-    """The original model's batch-1 p50 from its compression report, when it has one: measured minutes apart from
-    the compressed model's, in a fresh process each, so the two rows compare like for like. The figure taken at the
-    end of training ran at another moment of the machine's load: mixing the two once made int8 look 3.4x slower
-    while the side-by-side measurement said 1.42x faster."""
+def _side_by_side(entry: _Entry) -> Any:
+    """The original model as its compression report measured it (a ``MeasuredModel``), when it has one: measured
+    minutes apart from the compressed model's, in a fresh process each, so the two rows compare like for like. The
+    figure taken at the end of training ran at another moment of the machine's load: mixing the two once made int8
+    look 3.4x slower while the side-by-side measurement said 1.42x faster."""
     for path in compression_reports(entry.run.path):
         try:
-            return CompressReport.load(path).original.latency_p50_ms
+            return CompressReport.load(path).original
         except BakeoffError:
             continue
     return None
@@ -457,8 +566,9 @@ def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
             notes.append(hint)
 
 
-def _verdicts(rows: list[Row], metric: str) -> None:
-    """Each row against the leader, both noise sources counted; Holm over the rows that got a p-value."""
+def _verdicts(rows: list[Row], metric: str, tolerance: float = 0.01) -> None:
+    """Each row against the leader, both noise sources counted; Holm over the rows that got a p-value; then one
+    of the three answers (better/worse, equivalent within ``tolerance``, undecided: ``decision.py``)."""
     leader = rows[0]
     leader.verdict = "leader"
     tested: list[tuple[Row, Comparison]] = []
@@ -471,7 +581,9 @@ def _verdicts(rows: list[Row], metric: str) -> None:
         tested.append((row, comparison))
     for (row, comparison), adjusted in zip(tested, holm([c.p_value for _, c in tested]), strict=True):
         comparison.p_adjusted = adjusted
-        row.verdict, row.p_value, row.verdict_scope = comparison.text, adjusted, comparison.scope
+        row.decision = decide(reversed_comparison(comparison), tolerance)
+        row.verdict = f"{row.decision.text(points(metric))} {comparison.text.split(' ', 1)[1]}"  # with Holm's p
+        row.p_value, row.verdict_scope = adjusted, comparison.scope
         row.difference, row.difference_low, row.difference_high = (comparison.difference, comparison.low,
                                                                    comparison.high)
     for row in rows:
@@ -520,10 +632,8 @@ def _stack(row: Row) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([row._predictions[k][0] for k in keys]), row._predictions[keys[0]][1]
 
 
-def _power(rows: list[Row], split: str) -> tuple[float | None, str]:
-    """The minimum detectable effect of one ranking, and the caption that states it."""
-    method = ("vs leader: difference (leader minus row), counting seed AND example noise, Holm-adjusted p; "
-              "sig. = significant at 5%, noise = within noise")
+def _power(rows: list[Row], split: str, method: str) -> tuple[float | None, str]:
+    """The minimum detectable effect of one ranking, and the caption (starting with ``method``) that states it."""
     trained = [row for row in rows if not row.baseline and row._predictions]
     spreads = [float(np.var(row.values, ddof=1)) for row in trained if len(row.values) > 1]
     if not trained or not rows[0]._predictions:

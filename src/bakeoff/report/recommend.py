@@ -1,39 +1,79 @@
 """Which row to choose under budgets, from measured rows only, with a paragraph of reasons.
 
-The best row by the primary metric among those meeting every budget; when a cheaper qualifying row (faster at
-batch 1, else smaller) is within noise of it, the cheaper one is recommended and the reasons say so. When
-nothing qualifies, the reasons name the budget that binds and what the nearest row would need. Latency is the
-batch-1 p50 measured on the machine that ran each row. Baselines and runs that failed to learn are not
-candidates, but the reasons end with how the choice stands against the best baseline (beats it, cannot be told
-apart from it, or is beaten by it). A recommendation is made within one ``Ranking`` (one task, one split):
-``ranking_for`` picks it.
+The best row by the primary metric among those meeting every budget; a cheaper qualifying row (faster at batch 1,
+else smaller) is recommended in its place only when it is **equivalent** to it within the ranking's tolerance (the
+whole interval of the difference inside ``±tolerance``: ``decision.py``) or better. "Not significantly different"
+is not enough: two seeds cannot exclude a 14-point gap, and a row whose interval allows a loss larger than the
+tolerance is never recommended; the reasons name the rows set aside so, and for an undecided one what would decide
+it (``plan.py``). When nothing qualifies, the reasons name the budget that binds and what the nearest row would
+need. Latency is the batch-1 p50 measured on the machine that ran each row. Baselines and runs that failed to learn
+are not candidates, but the reasons end with how the choice stands against the best baseline (beats it, is
+equivalent to it, cannot be told apart from it, or is beaten by it). A recommendation is made within one
+``Ranking`` (one task, one split): ``ranking_for`` picks it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bakeoff.errors import BakeoffError
+from bakeoff.report.decision import Answer, Decision, decide, points, points_text
 from bakeoff.report.leaderboard import Leaderboard, Ranking, Row, compare_rows
+from bakeoff.report.plan import need
+from bakeoff.report.verdict import Comparison, holm
 
 LATENCY_NOTE = "latency is the batch-1 p50 measured on the machine that ran each row"
 
 
 @dataclass(frozen=True)
 class Budgets:
+    """Limits a recommended row must meet; each refused in one line when it is not a usable number."""
+
     max_latency_ms: float | None = None
     max_size_mb: float | None = None
     min_metric: float | None = None
     max_train_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if value is None:
+                continue
+            flag = "--" + name.replace("_", "-")
+            if math.isnan(value):
+                raise BakeoffError(f"{flag} nan: not a number; give the budget as a number, e.g. {flag} "
+                                   f"{_EXAMPLES[name]}, or leave the option out")
+            if math.isinf(value) or (name != "min_metric" and value <= 0):
+                what = "a finite number" if name == "min_metric" else "a positive, finite number"
+                raise BakeoffError(f"{flag} {value:g}: the budget must be {what}, e.g. {flag} {_EXAMPLES[name]}, "
+                                   "or leave the option out for no limit")
+
+
+_EXAMPLES = {"max_latency_ms": "10", "max_size_mb": "100", "min_metric": "0.85", "max_train_seconds": "600"}
+
+
+@dataclass
+class SetAside:
+    """A cheaper row not recommended in place of the best one, and why (its answer against the best row)."""
+
+    label: str
+    answer: str  # worse, undecided, or "no verdict" (scored on different rows)
+    difference: float | None = None  # row minus best, metric units
+    low: float | None = None  # the 90% interval TOST reads
+    high: float | None = None
+    would_decide: str = ""  # for an undecided row: what would decide it (plan.py)
 
 
 @dataclass
 class Recommendation:
     choice: str | None  # the row's label; None when nothing meets the budgets
     reasons: list[str] = field(default_factory=list)
-    best: str | None = None  # the best qualifying row by the metric (differs from choice when a cheaper tie won)
+    best: str | None = None  # the best qualifying row by the metric (differs from choice when a cheaper row won)
     binding: str | None = None  # the budget that rules most rows out when nothing qualifies
+    tolerance: float | None = None  # in the metric's units: a smaller difference from the best row does not matter
+    equivalent: list[str] = field(default_factory=list)  # cheaper rows equivalent to the best (or better)
+    set_aside: list[SetAside] = field(default_factory=list)  # cheaper rows not recommended, and why
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,6 +99,10 @@ def ranking_for(board: Leaderboard, task: str | None = None, split: str = "valid
     if not found:
         raise BakeoffError(f"project {board.project!r} has no {split} ranking" + (f" for task {task!r}" if task else "")
                            + (f": its tasks on {split} are {', '.join(tasks)}" if tasks else ""))
+    if len({r.task for r in found}) == 1 and all(r.data for r in found):  # one task on several data sets
+        names = ", ".join(repr(r.name) for r in found)
+        raise BakeoffError(f"project {board.project!r} ranks {found[0].task} on {len(found)} different data sets, "
+                           f"never compared with each other: name one with --task ({names})")
     raise BakeoffError(f"project {board.project!r} ranks several tasks ({', '.join(tasks)}): name one with --task")
 
 
@@ -77,28 +121,82 @@ def recommend(ranking: Ranking, budgets: Budgets | None = None) -> Recommendatio
     if not qualifying:
         return _nothing_qualifies(candidates, misses, ranking.metric)
     best = max(qualifying, key=lambda r: r.mean if ranking.higher_is_better else -r.mean)
+    scale, tolerance = points(ranking.metric), ranking.tolerance
     reasons = [f"{best.label} has the best {ranking.metric} ({best.mean:.4f}, mean of {len(best.seeds)} seed(s)) "
-               f"among the {len(qualifying)} of {len(candidates)} rows that meet every budget{_stated(budgets)}."]
-    ties = []
-    for row in qualifying:
-        if row is best or _cost(row) >= _cost(best):
-            continue
-        comparison = compare_rows(best, row, ranking.metric)
-        if comparison is not None and not comparison.significant:
-            ties.append((row, comparison))
-    choice = best
-    if ties:
-        choice, comparison = min(ties, key=lambda t: _cost(t[0]))
-        reasons.append(f"{choice.label} is within noise of it ({ranking.metric} {choice.mean:.4f}, "
-                       f"{comparison.text.split(' ', 1)[1]}) and {_cheaper(best, choice)}: choose {choice.label}.")
+               f"among the {len(qualifying)} of {len(candidates)} rows that meet every budget{_stated(budgets)}; "
+               f"a cheaper row replaces it only if equivalent within ±{points_text(tolerance * scale)} (the "
+               "tolerance) or better."]
+    cheaper = sorted((row for row in qualifying if row is not best and _cost(row) < _cost(best)), key=_cost)
+    judged = _against_best(best, cheaper, ranking)
+    accepted = [(row, decision) for row, _, decision in judged if decision is not None
+                and decision.answer in (Answer.EQUIVALENT, Answer.BETTER)
+                and not decision.allows_a_loss_beyond_the_tolerance]
+    choice = min(accepted, key=lambda t: _cost(t[0]))[0] if accepted else best
+    if accepted:
+        decision = next(d for row, d in accepted if row is choice)
+        relation = "better than it" if decision.answer is Answer.BETTER else "equivalent to it within the tolerance"
+        reasons.append(f"{choice.label} is {relation} ({ranking.metric} "
+                       f"{choice.mean:.4f}; {_gap(decision, scale)}) and {_cheaper(best, choice)}: "
+                       f"choose {choice.label}.")
     else:
         reasons.append(f"Choose {best.label}.")
+    chosen = {id(row) for row, _ in accepted}
+    set_aside = [_set_aside(row, comparison, decision, best, scale) for row, comparison, decision in judged
+                 if _cost(row) < _cost(choice) and id(row) not in chosen]
+    reasons += _set_aside_sentences(set_aside, best, tolerance, scale)
     if choice.latency_p50_ms is not None:
         reasons.append(f"It answers one text in {choice.latency_p50_ms:.1f} ms ({LATENCY_NOTE}).")
     against = _against_baselines(ranking, choice)
     if against:
         reasons.append(against)
-    return Recommendation(choice.label, reasons, best.label)
+    return Recommendation(choice.label, reasons, best.label, tolerance=tolerance,
+                          equivalent=[row.label for row, _ in accepted], set_aside=set_aside)
+
+
+def _against_best(best: Row, cheaper: list[Row], ranking: Ranking) -> list[tuple[Row, Comparison | None,
+                                                                                Decision | None]]:
+    """Each cheaper row minus the best row, Holm-adjusted over the cheaper rows, and its answer."""
+    comparisons = [(row, compare_rows(row, best, ranking.metric)) for row in cheaper]
+    tested = [comparison for _, comparison in comparisons if comparison is not None]
+    for comparison, adjusted in zip(tested, holm([c.p_value for c in tested]), strict=True):
+        comparison.p_adjusted = adjusted
+    return [(row, comparison, decide(comparison, ranking.tolerance) if comparison is not None else None)
+            for row, comparison in comparisons]
+
+
+def _set_aside(row: Row, comparison: Comparison | None, decision: Decision | None, best: Row,
+               scale: float) -> SetAside:
+    if decision is None or comparison is None:
+        return SetAside(row.label, "no verdict")
+    plan = need(comparison, decision.tolerance, row.label, best.label).text(scale) \
+        if decision.answer is Answer.UNDECIDED else ""
+    return SetAside(row.label, decision.answer.value, decision.difference, decision.low, decision.high, plan)
+
+
+def _set_aside_sentences(set_aside: list[SetAside], best: Row, tolerance: float, scale: float) -> list[str]:
+    """Which cheaper rows were not recommended, and why; for an undecided one, what would decide it."""
+    out = []
+    unit = "points" if scale == 100 else "units"
+    for item in set_aside:
+        if item.answer == "no verdict":
+            out.append(f"{item.label} is cheaper but was set aside: it has no verdict against {best.label} "
+                       "(scored on different rows).")
+            continue
+        gap = (f"{(item.difference or 0) * scale:+.1f} {unit} against it, 90% interval "
+               f"[{(item.low or 0) * scale:+.1f}, {(item.high or 0) * scale:+.1f}]")
+        if item.answer == Answer.WORSE.value:
+            out.append(f"{item.label} is cheaper but was set aside: it is worse than {best.label} ({gap}).")
+        else:
+            out.append(f"{best.label} against the cheaper {item.label} is undecided ({gap}): the interval allows a "
+                       f"loss larger than the {tolerance * scale:g}-{unit[:-1]} tolerance, and the gap is not "
+                       f"significant either, so {item.label} was set aside. {item.would_decide}")
+    return out
+
+
+def _gap(decision: Decision, scale: float) -> str:
+    unit = "points" if scale == 100 else "units"
+    return (f"{decision.difference * scale:+.1f} {unit} against it, 90% interval [{decision.low * scale:+.1f}, "
+            f"{decision.high * scale:+.1f}] inside ±{decision.tolerance * scale:g}")
 
 
 def _against_baselines(ranking: Ranking, choice: Row) -> str:
@@ -110,17 +208,20 @@ def _against_baselines(ranking: Ranking, choice: Row) -> str:
     best = max(baselines, key=lambda r: r.mean if ranking.higher_is_better else -r.mean)
     comparison = compare_rows(choice, best, ranking.metric)
     gap = choice.mean - best.mean
-    points = f"{abs(gap) * (100 if ranking.metric != 'loss' else 1):.1f} points"
-    ahead = gap > 0 if ranking.higher_is_better else gap < 0
+    size = f"{abs(gap) * points(ranking.metric):.1f} points"
     if comparison is None:
         return f"The best baseline, {best.model}, scores {best.mean:.4f} (no verdict: scored on different rows)."
     p = comparison.text.split(" ", 1)[1]
-    if not comparison.significant:
+    answer = decide(comparison, ranking.tolerance).answer
+    if answer is Answer.EQUIVALENT:
+        return (f"It is equivalent to the best baseline, {best.model} ({best.mean:.4f}), within the tolerance: here a "
+                "simple model does as well.")
+    if answer is Answer.UNDECIDED:
         return (f"It cannot be told apart from the best baseline, {best.model} ({best.mean:.4f}, {p}): here a "
-                "simple model does about as well.")
-    if ahead:
-        return f"It beats the best baseline, {best.model} ({best.mean:.4f}), by {points} ({p})."
-    return (f"But the baseline {best.model} is significantly better ({best.mean:.4f}, {points} ahead, {p}): no "
+                "simple model may do about as well.")
+    if answer is Answer.BETTER:
+        return f"It beats the best baseline, {best.model} ({best.mean:.4f}), by {size} ({p})."
+    return (f"But the baseline {best.model} is significantly better ({best.mean:.4f}, {size} ahead, {p}): no "
             "trained row here beats a linear model; train longer or on more data before choosing a transformer.")
 
 
@@ -167,7 +268,9 @@ def _cost(row: Row) -> tuple[float, float]:
 
 def _cheaper(best: Row, choice: Row) -> str:
     if best.latency_p50_ms and choice.latency_p50_ms and choice.latency_p50_ms < best.latency_p50_ms:
-        return f"{best.latency_p50_ms / choice.latency_p50_ms:.1f}x faster at batch 1"
+        busy = best.latency_busy or choice.latency_busy
+        return (f"{best.latency_p50_ms / choice.latency_p50_ms:.1f}x faster at batch 1"
+                + (" (measured while the machine was busy: ratio unreliable)" if busy else ""))
     return f"{best.size_mb / choice.size_mb:.1f}x smaller" if best.size_mb and choice.size_mb else "cheaper"
 
 

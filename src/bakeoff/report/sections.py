@@ -21,6 +21,7 @@ from bakeoff.config.embedding import EmbeddingConfig
 from bakeoff.errors import BakeoffError
 from bakeoff.metrics import per_class
 from bakeoff.report import svg
+from bakeoff.report.decision import decide, points_text
 from bakeoff.report.leaderboard import (
     FROZEN,
     IGNORED_IN_LABEL,
@@ -61,16 +62,16 @@ class Section:
 
 def leaderboard_section(ranking: Ranking, notes: list[str] | None = None) -> Section:
     percent = ranking.metric != "loss"
+    tolerance = ranking.tolerance * (100 if percent else 1)
     header = ["rank", "plausible ranks", "row", f"{ranking.metric} (mean over seeds)", "95% interval", "seeds",
-              "vs leader", "leader minus row [95%]", "train s", "p50 ms (batch 1)", "MB"]
+              f"vs leader: row minus leader [90%], tolerance ±{tolerance:g}; Holm's p", "train s",
+              "p50 ms (batch 1)", "MB"]
     table = [header]
     for row in ranking.rows:
         interval = f"[{row.low:.3f}, {row.high:.3f}]" if row.low is not None else "-"
-        gap = (f"{_points(row.difference, percent)} [{_points(row.difference_low, percent)}, "
-               f"{_points(row.difference_high, percent)}]" if row.difference is not None else "-")
         table.append([str(row.rank), interval_text(row.rank_low, row.rank_high) if row.rank_low else "-", row.label,
                       f"{row.mean:.4f}", interval, str(len(row.seeds)) if not row.baseline else "fixed", row.verdict,
-                      gap, seconds_text(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
+                      seconds_text(row.train_seconds), _num(row.latency_p50_ms), _num(row.size_mb)])
     sentences = [ranking.caption, *(notes or [])]
     sentences += [f"{row.label}: {row.failed_to_learn}" for row in ranking.rows if row.failed_to_learn]
     sentences += _rank_sentences(ranking)
@@ -241,30 +242,45 @@ def _panel(ranking: Ranking, rows: list[Row], key: str, keys: list[str]) -> Sect
 
 
 def _step_sentences(ranking: Ranking, key: str, name: str, chosen: list[tuple[str, Row]]) -> list[str]:
-    """One sentence per step between neighbouring values: the gain, its verdict, the cost in training time."""
+    """One sentence per step between neighbouring values: the gain, its answer (better / worse, equivalent within
+    the ranking's tolerance, undecided: ``decision.py``) with its interval, the cost in training time."""
     sentences = []
-    steps_noise: list[tuple[str, bool]] = []  # (the step's lower value, within noise) in order
+    steps: list[tuple[str, str]] = []  # (the step's lower value, its answer) in order
     prefix = f"At {name}, " if name else ""
+    percent = ranking.metric != "loss"
     for (value_a, a), (value_b, b) in zip(chosen, chosen[1:]):
         comparison = compare_rows(b, a, ranking.metric)
-        judged = ("no verdict (different rows)" if comparison is None else
-                  f"{'significant' if comparison.significant else 'within noise'} ({_p(comparison.p_value)})")
+        decision = decide(comparison, ranking.tolerance) if comparison is not None else None
+        judged = ("no verdict (different rows)" if decision is None or comparison is None else
+                  f"{decision.answer.value} (90% interval [{_points(decision.low, percent)}, "
+                  f"{_points(decision.high, percent)}], {_p(comparison.p_value)})")
         cost = f", {b.train_seconds / a.train_seconds:.1f}x the training time" if a.train_seconds and b.train_seconds else ""
         failed = " (a run that failed to learn)" if a.failed_to_learn or b.failed_to_learn else ""
         name_a, name_b = json.loads(value_a), json.loads(value_b)
-        sentences.append(f"{prefix}{name_a} -> {name_b}: {_points(b.mean - a.mean, ranking.metric != 'loss')} points, "
+        sentences.append(f"{prefix}{name_a} -> {name_b}: {_points(b.mean - a.mean, percent)} points, "
                          f"{judged}{cost}{failed}.")
-        noise = comparison is not None and not comparison.significant and not a.failed_to_learn
-        steps_noise.append((str(name_a), noise))
-    plateau = None
-    for value, noise in reversed(steps_noise):  # the start of the trailing run of steps within noise
-        if not noise:
-            break
-        plateau = value
-    if key == "train_fraction" and plateau is not None:
-        sentences.append(f"{prefix}more data stops paying for itself from train_fraction {plateau}: every further "
-                         "step is within noise.")
+        steps.append((str(name_a), "" if decision is None or a.failed_to_learn else decision.answer.value))
+    if key == "train_fraction":
+        sentences += _plateau(steps, prefix, ranking.tolerance * (100 if percent else 1))
     return sentences
+
+
+def _plateau(steps: list[tuple[str, str]], prefix: str, tolerance: float) -> list[str]:
+    """Where more data stops paying: the trailing steps all equivalent within the tolerance. Steps that are only
+    undecided are no plateau (absence of evidence): said so."""
+    start, answers = None, []
+    for value, answer in reversed(steps):  # the trailing run of steps that are not significant either way
+        if answer not in ("equivalent", "undecided"):
+            break
+        start = value
+        answers.append(answer)
+    if start is None:
+        return []
+    if all(answer == "equivalent" for answer in answers):
+        return [f"{prefix}more data stops paying for itself from train_fraction {start}: every further step is "
+                f"equivalent within ±{points_text(tolerance)}."]
+    return [f"{prefix}from train_fraction {start} on, the steps are not significant but undecided: they could still "
+            f"gain more than {points_text(tolerance)}; more seeds would tell (`bakeoff run FILE --dry-run`)."]
 
 
 def _heatmap(ranking: Ranking, rows: list[Row], first: str, second: str) -> Section:
@@ -348,9 +364,14 @@ def tradeoff_section(ranking: Ranking) -> Section | None:
                              [r.mean for r in on_front], tips=[r.label for r in on_front])]
         figures.append(svg.chart(series, label, ranking.metric))
     names = ", ".join(r.label for r in sorted(front, key=lambda r: r.latency_p50_ms))
+    busy = [r for r in rows if r.latency_busy]
+    warning = ([f"Latency of {', '.join(r.label for r in busy)} was measured while the machine was busy: ratio "
+                f"unreliable ({busy[0].latency_busy}); measure again on a quiet machine (bakeoff bench)."]
+               if busy else [])
     return Section("Accuracy against latency and size",
                    [f"Pareto front (no other row is both faster at batch 1 and better): {names}.",
-                    "Latency is the batch-1 p50 measured on the machine that ran each row."], figures=figures,
+                    "Latency is the batch-1 p50 measured on the machine that ran each row.", *warning],
+                   figures=figures,
                    data={"pareto_front": [r.label for r in front]})
 
 

@@ -57,6 +57,17 @@ SCOPE_FIXED = "examples (both rows are deterministic: no seed noise)"
 CONFUSION_METRICS = ("accuracy", "f1", "f1_macro", "mcc")
 
 
+@dataclass(frozen=True)
+class SeedPart:
+    """One source of seed noise in a difference: ``variance`` of its seed mean over ``seeds`` seeds, read on
+    ``degrees_of_freedom`` (one fewer than the seeds measured; a single seed that borrows the other row's spread
+    keeps that row's). With ``s`` seeds instead, the variance would be ``variance * seeds / s``."""
+
+    variance: float
+    degrees_of_freedom: int
+    seeds: int
+
+
 @dataclass
 class Comparison:
     """``first - second`` on the metric, with a 95% interval and a two-sided p-value.
@@ -73,6 +84,12 @@ class Comparison:
     p_adjusted: float | None = None
     standard_error: float | None = field(default=None, repr=False)
     degrees_of_freedom: float | None = field(default=None, repr=False)  # Welch-Satterthwaite; None: no spread
+    # the variance of the difference by source, for planning what a decision needs (report/plan.py): the
+    # examples' part (jackknife; None when no per-example values were paired) over ``rows`` examples, and one
+    # SeedPart per row with seed noise (or one for the paired per-seed differences)
+    example_variance: float | None = field(default=None, repr=False)
+    rows: int | None = field(default=None, repr=False)
+    seed_parts: tuple[SeedPart, ...] = field(default=(), repr=False)
 
     @property
     def significant(self) -> bool:
@@ -137,7 +154,7 @@ def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric
               and not first_fixed and not second_fixed)
     seed_parts = _seed_variance(per_seed_first, per_seed_second, first_fixed, second_fixed, paired)
     scope = _scope(k1, k2, first_fixed, second_fixed)
-    return _t_test(observed, [(example_variance, n - 1), *seed_parts], scope, paired)
+    return _t_test(observed, example_variance, n, seed_parts, scope, paired)
 
 
 Statistic = Callable[[np.ndarray, "np.ndarray | None"], float]
@@ -181,8 +198,7 @@ def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, 
     paired = (first_seeds is not None and first_seeds == second_seeds and k1 == k2 > 1
               and not first_fixed and not second_fixed)
     seed_parts = _seed_variance(full_first, full_second, first_fixed, second_fixed, paired)
-    return _t_test(observed, [(example_variance, n - 1), *seed_parts], _scope(k1, k2, first_fixed, second_fixed),
-                   paired)
+    return _t_test(observed, example_variance, n, seed_parts, _scope(k1, k2, first_fixed, second_fixed), paired)
 
 
 def score_interval(values: np.ndarray, statistic: Statistic, *, labels: np.ndarray | None = None,
@@ -199,10 +215,11 @@ def score_interval(values: np.ndarray, statistic: Statistic, *, labels: np.ndarr
     n = values.shape[1]
     full, without = _leave_one_out(values, labels, statistic, gains, left_out)
     effect = ((n - 1) * (full[:, None] - without)).mean(axis=0)
-    parts = [(float(((effect - effect.mean()) ** 2).sum()) / (n * (n - 1)), n - 1)]
+    seed_parts = []
     if not fixed and values.shape[0] > 1:
-        parts.append((float(np.var(full, ddof=1)) / full.size, full.size - 1))
-    result = _t_test(float(full.mean()), parts, SCOPE_BOTH, False)
+        seed_parts.append(SeedPart(float(np.var(full, ddof=1)) / full.size, full.size - 1, full.size))
+    example_variance = float(((effect - effect.mean()) ** 2).sum()) / (n * (n - 1))
+    result = _t_test(float(full.mean()), example_variance, n, seed_parts, SCOPE_BOTH, False)
     return float(result.low if result.low is not None else full.mean()), \
         float(result.high if result.high is not None else full.mean())
 
@@ -227,9 +244,10 @@ def compare_values(first: list[float], second: list[float]) -> Comparison | None
         return Comparison(difference, difference, difference, 1.0 if difference == 0 else 0.0, SCOPE_SEEDS)
     test = stats.ttest_ind(a, b, equal_var=False)
     interval = test.confidence_interval(0.95)
+    parts = tuple(SeedPart(float(v.var(ddof=1)) / v.size, v.size - 1, v.size) for v in (a, b))
     return Comparison(difference, float(interval.low), float(interval.high), float(test.pvalue), SCOPE_SEEDS,
                       standard_error=float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)),
-                      degrees_of_freedom=float(test.df))
+                      degrees_of_freedom=float(test.df), seed_parts=parts)
 
 
 def holm(p_values: list[float]) -> list[float]:
@@ -349,14 +367,14 @@ def _metric(confusion: np.ndarray, metric: str) -> np.ndarray:
 
 
 def _seed_variance(first: np.ndarray, second: np.ndarray, first_fixed: bool, second_fixed: bool,
-                   paired: bool) -> list[tuple[float, int]]:
-    """(variance of the difference of seed means, degrees of freedom) per source of seed-level noise.
+                   paired: bool) -> list[SeedPart]:
+    """The variance of the difference of seed means, per source of seed-level noise.
 
     A row with one seed borrows the other row's seed variance (the same data, usually the same model
     family: an assumption the verdict's scope states); with one seed on both sides there is nothing to measure.
     """
     if paired:
-        return [(float(np.var(first - second, ddof=1)) / first.size, first.size - 1)]
+        return [SeedPart(float(np.var(first - second, ddof=1)) / first.size, first.size - 1, first.size)]
     spread = {side: float(np.var(values, ddof=1)) for side, values in (("first", first), ("second", second))
               if values.size > 1}
     parts = []
@@ -364,20 +382,23 @@ def _seed_variance(first: np.ndarray, second: np.ndarray, first_fixed: bool, sec
         if fixed:
             continue
         if values.size > 1:
-            parts.append((spread[side] / values.size, values.size - 1))
+            parts.append(SeedPart(spread[side] / values.size, values.size - 1, values.size))
         elif spread:
-            parts.append((next(iter(spread.values())), max(v.size for v in (first, second)) - 1))
+            parts.append(SeedPart(next(iter(spread.values())), max(v.size for v in (first, second)) - 1, 1))
     return parts
 
 
-def _t_test(observed: float, parts: list[tuple[float, int]], scope: str, paired: bool) -> Comparison:
+def _t_test(observed: float, example_variance: float, rows: int, seed_parts: list[SeedPart], scope: str,
+            paired: bool) -> Comparison:
     """Welch-Satterthwaite: the difference over its standard error against Student's t."""
     from scipy import special
 
+    parts = [(example_variance, rows - 1), *((part.variance, part.degrees_of_freedom) for part in seed_parts)]
+    kept = {"example_variance": example_variance, "rows": rows, "seed_parts": tuple(seed_parts)}
     variance = sum(v for v, _ in parts)
     if variance <= 0:
         p = 1.0 if observed == 0 else 0.0
-        return Comparison(observed, observed, observed, p, scope, paired, standard_error=0.0)
+        return Comparison(observed, observed, observed, p, scope, paired, standard_error=0.0, **kept)
     df = variance**2 / sum(v**2 / d for v, d in parts if d > 0 and v > 0)
     error = math.sqrt(variance)
     # Student's t through scipy.special: the same numbers as stats.t.sf / ppf, without the per-call argument
@@ -385,7 +406,7 @@ def _t_test(observed: float, parts: list[tuple[float, int]], scope: str, paired:
     p = float(2 * special.stdtr(df, -abs(observed) / error))
     half = float(special.stdtrit(df, 1 - ALPHA / 2)) * error
     return Comparison(observed, observed - half, observed + half, min(1.0, p), scope, paired,
-                      standard_error=error, degrees_of_freedom=float(df))
+                      standard_error=error, degrees_of_freedom=float(df), **kept)
 
 
 def _p_text(p: float) -> str:

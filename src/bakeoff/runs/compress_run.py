@@ -10,6 +10,8 @@ import torch
 
 from bakeoff.compression import artefact as compression
 from bakeoff.errors import BakeoffError
+from bakeoff.eval.decision import load_decision, save_decision
+from bakeoff.hardware import default_threads
 from bakeoff.io import write_json_atomic
 from bakeoff.runs.files import REPORT_FILE, compressed_dir
 from bakeoff.runs.locate import locate
@@ -40,8 +42,7 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     target = compressed_dir(checkpoint.parent, chosen.name)
     if target.exists() and not overwrite:
         raise BakeoffError(f"{target} exists: pass --overwrite to replace it")
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads or default_threads())  # every core, less those other processes keep busy
     reference = compression.load(checkpoint, precision="fp32")  # for its tokenizer and label names
     encoded, primary = labelled_split(reference, found.config, split)
     assert primary is not None
@@ -51,6 +52,7 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     staging = Path(tempfile.mkdtemp(prefix=f".{chosen.name}-", dir=target.parent))
     try:
         manifest = compression.write(checkpoint, chosen, staging / "model", quantize_embeddings)
+        save_decision(staging / "model", load_decision(checkpoint))  # the run's temperature and threshold go along
         before, before_labels = measure_isolated(checkpoint, encoded, split, primary, batch_sizes)
         after, after_labels = measure_isolated(staging / "model", encoded, split, primary, batch_sizes)
         report = CompressReport(run=run, method=chosen.name, path=str(target.resolve()), split=split,

@@ -14,6 +14,13 @@ from bakeoff.runs.files import CHECKPOINT_DIR, RESULT_FILE, compressed_dir
 from bakeoff.track import Store
 
 
+# what a changed file would change in the answers, said in the refusal
+_WHAT_DECIDES = {"config.json": " (it holds the label names and the model's shape)",
+                 "tokenizer.json": " (it decides the tokens the model sees)",
+                 "vocab.txt": " (it decides the tokens the model sees)",
+                 "tokenizer_config.json": " (it decides the tokens the model sees)"}
+
+
 @dataclass
 class Located:
     """A model folder, the run folder it belongs to (None for a bare folder), and that run's config."""
@@ -30,8 +37,9 @@ class Located:
             if not file.is_file():
                 raise BakeoffError(f"{file}: missing from the run's checkpoint: train the run again")
             if sha256(file) != expected:
-                raise BakeoffError(f"{file}: sha256 differs from the one recorded when the run saved it: the "
-                                   "checkpoint changed after training; train the run again")
+                what = _WHAT_DECIDES.get(name, "")
+                raise BakeoffError(f"{file}: sha256 differs from the one recorded when the run saved it{what}: the "
+                                   "checkpoint changed after training; restore the file or train the run again")
 
 
 def locate(ref: str, method: str | None = None) -> Located:

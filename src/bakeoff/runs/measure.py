@@ -11,25 +11,30 @@ import torch
 
 from bakeoff.compression import artefact as compression
 from bakeoff.data.batching import Encoded
+from bakeoff.data.windows import Windows, plain
 from bakeoff.eval.bench import bench as run_bench
 from bakeoff.eval.significance import mcnemar
 from bakeoff.problems import SINGLE_LABEL, Problem
 from bakeoff.runs.inference import score
+from bakeoff.runs.locate import run_dir_of
+from bakeoff.runs.single_label import decision_for
 from bakeoff.runs.results import Change, MeasuredModel
 
 
-def measure(loaded: compression.LoadedModel, encoded: Encoded, split: str, primary: str | None,
+def measure(loaded: compression.LoadedModel, encoded: Encoded | Windows, split: str, primary: str | None,
             batch_sizes: tuple[int, ...], requests: int = 100) -> tuple[MeasuredModel, list[int]]:
-    """Metrics, size and speed of one model on one split; and its predicted label ids, in row order."""
+    """Metrics, size and speed of one model on one split; and its predicted label ids, in row order. The run's
+    temperature and threshold apply (so a compressed model's calibration is measured as ``predict`` uses it)."""
     if primary:
         scores, labels, _ = score(loaded.forward, None, encoded, split, loaded.label_names, primary, 64,
-                                  loaded.problem, loaded.thresholds)
+                                  loaded.problem, loaded.thresholds, decision=decision_for(loaded.path,
+                                                                                           run_dir_of(loaded.path)))
         metrics, loss = scores.metrics, scores.loss
     else:
-        from bakeoff.eval import predict_with
+        from bakeoff.eval.windows import predict_rows
 
-        labels, metrics, loss = predict_with(loaded.forward, encoded, 64, loaded.num_labels).labels, {}, None
-    speed = run_bench(loaded.forward, encoded, batch_sizes, requests=requests)
+        labels, metrics, loss = predict_rows(loaded.forward, encoded, 64, loaded.num_labels).labels, {}, None
+    speed = run_bench(loaded.forward, plain(encoded), batch_sizes, requests=requests)
     model = MeasuredModel(method=loaded.method, backend=loaded.backend, metrics=metrics, loss=loss,
                           weights_bytes=loaded.weights_bytes,
                           folder_bytes=sum(p.stat().st_size for p in loaded.path.iterdir() if p.is_file()),
@@ -69,7 +74,14 @@ def change(before: MeasuredModel, before_labels: list[Any], after: MeasuredModel
                            "p_value": test.p_value, "significant": test.significant},
                   size_ratio=before.weights_bytes / after.weights_bytes,
                   latency_p50_speedup=latency_before["p50"] / latency_after["p50"],
-                  latency_p95_speedup=latency_before["p95"] / latency_after["p95"])
+                  latency_p95_speedup=latency_before["p95"] / latency_after["p95"],
+                  timing_busy=timing_busy(before.bench, after.bench))
+
+
+def timing_busy(*benches: dict[str, Any]) -> str | None:
+    """Why figures compared across ``benches`` are unreliable: any of them timed on a busy machine, or ``None``."""
+    reasons = [(bench.get("conditions") or {}).get("busy") for bench in benches]
+    return "; ".join(dict.fromkeys(reason for reason in reasons if reason)) or None
 
 
 def as_dict(model: MeasuredModel, labels: list[int] | None = None) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Typed results, and the documented schema of what a run writes. Readers use fields, never string keys.
 
-``result.json`` (``TrainResult``, schema_version 2; schema 1 files still load) — every key, once:
+``result.json`` (``TrainResult``, schema_version 4; schema 1-3 files still load) — every key, once:
 
 - ``schema_version``; ``bakeoff_version``, ``git_commit`` (of the bakeoff source tree, or null), ``created_at``
   (UTC ISO-8601).
@@ -8,11 +8,12 @@
 - ``config``: the resolved ``TrainConfig`` (every option, defaults filled in).
 - ``model`` (``ModelInfo``): ``name``, ``location``, ``origin``, ``layers``, ``parameters``, ``checkpoint`` (a
   folder ``transformers.pipeline("text-classification", model=...)`` loads, or null), ``checkpoint_bytes``,
-  ``checkpoint_files`` ({file: bytes}), ``checkpoint_sha256`` ({file: sha256}, schema 2: checked before loading).
+  ``checkpoint_files`` ({file: bytes}), ``checkpoint_sha256`` ({file: sha256} of every checkpoint file: weights,
+  config.json with the label names, the tokenizer; schema 2: checked before loading; older runs hashed weights only).
 - ``data`` (``DataInfo``): ``task``, ``label_names``, ``sizes`` {split: rows}, ``fingerprints`` {split: sha256[:16]},
   ``notes``, ``rows_at_max_length`` {split: rows whose tokens reached max_length, i.e. were cut or exactly fit},
-  ``problem_type`` (single_label, regression or multi_label: ``bakeoff.problems``; files written before it existed
-  are single-label and load so, and older readers ignore it: an addition, not a new schema).
+  (schema 4) ``problem_type`` (single_label, regression or multi_label: ``bakeoff.problems``; files written before
+  it existed are single-label and load so, and older readers ignore it: an addition within schema 4).
 - ``training`` (``TrainingInfo``): ``seconds``, ``samples_per_second``, ``tokens_per_second`` (training rows and
   their real tokens per wall second), ``steps``, ``epochs_completed``, ``precision``, ``device``, ``best_step``,
   ``best_epoch``, ``selected_by``, ``stopped_early``, ``oom_fallbacks``, ``shortcuts`` (the same-function speed-ups
@@ -26,7 +27,13 @@
   ``bakeoff evaluate`` (bf16 close calls re-checked in fp32).
 - ``history``: one entry per evaluation during training: ``{"step", "epoch", "loss", metric: value, ...}``.
 - ``latency_ms``: batch-1 inference on validation rows after warm-up: ``p50``, ``p95``, ``p99``, ``mean``,
-  ``requests``, ``threads``, in the training precision.
+  ``requests``, ``threads``, in the training precision; (schema 3) ``spread`` (p95 / p50) and ``conditions``: how
+  busy the machine was while they were timed (``eval/bench.py``'s ``Contention``; its ``busy`` says why not to trust
+  them, null when nothing competed enough to matter; absent in older files: not looked).
+- (schema 4) ``decision``: ``eval/decision.py``'s Decision (the ``--calibrate`` temperature and the ``--threshold``
+  chosen on validation, with where they were chosen), null when neither was asked for; ``training.class_weights``
+  (the loss weight per class, null: unweighted); each split's probability metrics (``roc_auc``, ``pr_auc``, ``ece``,
+  ``brier``) in ``metrics`` and its ``calibration`` (the reliability bins), absent in older files.
 - ``hardware``: CPU model, core count, torch threads, relevant CPU flags, CUDA device, Python/torch versions.
 
 ``result.json`` of an embedding evaluation (``EmbeddingEvalResult``, schema_version 2; schema 1 files still load;
@@ -43,12 +50,18 @@
 - ``details`` (thresholds, corpus size); ``data`` {sizes, fingerprints, notes}; ``timings`` {embed_seconds,
   texts_embedded, texts_per_second, seconds}.
 
-``compressed/<method>/report.json`` (``CompressReport``, schema_version 1): ``run``, ``method``, ``path``, ``split``,
-``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``: ``method``, ``backend``,
-``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles, throughput per length
-bucket and batch size, peak memory); ``change`` (``Change``: metric deltas, ``flips``, ``flip_share``, McNemar's test
-on paired correctness, ``size_ratio``, ``latency_p50_speedup``, ``latency_p95_speedup``); ``manifest``;
-``predictions`` (the compressed model's label ids on the split, in row order).
+``compressed/<method>/report.json`` (``CompressReport``, schema_version 2; schema 1 files still load): ``run``,
+``method``, ``path``, ``split``, ``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``:
+``method``, ``backend``, ``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles,
+throughput per length bucket and batch size, peak memory, and (schema 2) ``conditions``: how busy the machine was
+while they were timed, ``eval/bench.py``'s ``Contention``); ``change`` (``Change``: metric deltas, ``flips``,
+``flip_share``, McNemar's test on paired correctness, ``size_ratio``, ``latency_p50_speedup``,
+``latency_p95_speedup``, and (schema 2) ``timing_busy``: why the speed ratios are unreliable, the machine being busy
+while either model was timed, or null; null in schema 1 files, which did not look); ``manifest``; ``predictions``
+(the compressed model's label ids on the split, in row order).
+
+``latency_ms`` of a ``bench`` of a ``MeasuredModel`` (schema 2) also carries ``spread`` and ``conditions``, as a
+``result.json``'s ``latency_ms`` does; readers treat their absence as "not looked".
 """
 
 from __future__ import annotations
@@ -64,8 +77,9 @@ from bakeoff.eval.results import EvalResult
 from bakeoff.io import read_json, write_json_atomic
 from bakeoff.runs.files import RESULT_FILE
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 EMBEDDING_SCHEMA_VERSION = 2
+COMPRESS_SCHEMA_VERSION = 2
 T = TypeVar("T")
 
 
@@ -132,6 +146,7 @@ class TrainingInfo:
     shortcuts: dict[str, Any] = field(default_factory=dict)
     world_size: int = 1  # processes that trained the run (training/distributed.py)
     backend: str | None = None  # their process group (gloo, nccl); None in one process
+    class_weights: list[float] | None = None  # the loss weight per class (--class-weights), None: unweighted
 
 
 @dataclass
@@ -151,6 +166,7 @@ class TrainResult:
     bakeoff_version: str
     git_commit: str | None
     created_at: str
+    decision: dict[str, Any] | None = None  # eval/decision.py's Decision (schema 4): temperature, threshold
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -165,7 +181,9 @@ class TrainResult:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainResult:
-        """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty)."""
+        """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty); 1 and 2 lacked
+        ``latency_ms``'s ``spread`` and ``conditions`` (read as not looked); 1-3 lacked ``decision``,
+        ``training.class_weights`` and the probability metrics and ``calibration`` of each split (None, absent)."""
         version = int(values.get("schema_version", 1))
         if version > SCHEMA_VERSION:
             raise BakeoffError(f"result schema {version} is newer than this bakeoff reads ({SCHEMA_VERSION}): "
@@ -178,7 +196,8 @@ class TrainResult:
                    test=EvalResult.from_dict(test) if test else None, history=list(values.get("history") or []),
                    hardware=dict(values.get("hardware") or {}), latency_ms=dict(values.get("latency_ms") or {}),
                    bakeoff_version=values.get("bakeoff_version", ""), git_commit=values.get("git_commit"),
-                   created_at=values.get("created_at", ""), schema_version=version)
+                   created_at=values.get("created_at", ""), decision=values.get("decision"),
+                   schema_version=version)
 
     @classmethod
     def load(cls, path: Path) -> TrainResult:
@@ -289,6 +308,14 @@ class Change:
     size_ratio: float
     latency_p50_speedup: float
     latency_p95_speedup: float
+    timing_busy: str | None = None  # schema 2: why the latency ratios are unreliable (a busy machine), or None
+
+    @property
+    def timing_note(self) -> str | None:
+        """The line a table or report shows beside the ratios, when they cannot be trusted."""
+        if not self.timing_busy:
+            return None
+        return f"measured while the machine was busy: ratio unreliable ({self.timing_busy})"
 
 
 @dataclass
@@ -307,7 +334,7 @@ class CompressReport:
     change: Change
     manifest: dict[str, Any]
     predictions: list[int] = field(repr=False, default_factory=list)
-    schema_version: int = 1
+    schema_version: int = COMPRESS_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,7 @@ from bakeoff.compression.artefact import LoadedModel
 from bakeoff.config import TrainConfig
 from bakeoff.data import DataOptions, TaskData, TextDataset, load_task_data
 from bakeoff.data.batching import Encoded, encode
+from bakeoff.data.windows import Windows, encode_for
 from bakeoff.errors import BakeoffError
 from bakeoff.tasks import get_task
 
@@ -36,7 +37,7 @@ def check_split(split: str) -> str:
 
 
 def labelled_split(loaded: LoadedModel, run_config: dict[str, Any], split: str, speed_only: bool = False,
-                   **given: Any) -> tuple[Encoded, str | None]:
+                   **given: Any) -> tuple[Encoded | Windows, str | None]:
     """The split to measure on, tokenized for ``loaded``, with labels in the model's ids; and its primary metric.
 
     Options in ``given`` override the run's config; with neither, the built-in demo task is used. With
@@ -59,7 +60,8 @@ def labelled_split(loaded: LoadedModel, run_config: dict[str, Any], split: str, 
         texts = pick(task_data, split)
         unlabelled = TextDataset(texts.texts, np.zeros(len(texts), dtype=np.int64), texts.pairs, texts.source)
         return encode(loaded.tokenizer, unlabelled, config.max_length), None
-    return encode(loaded.tokenizer, dataset, config.max_length), task_data.primary_metric
+    return (encode_for(loaded.tokenizer, dataset, config.max_length, config.truncation, config.long_text,
+                       config.stride), task_data.primary_metric)
 
 
 def pick(task_data: TaskData, split: str) -> TextDataset:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
+    from bakeoff.report.racing import RaceRecord, Standing
     from bakeoff.study.runner import TrialOutcome
     from bakeoff.study.trials import Trial
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class StudyStarted:
     total: int  # trials this run of the study will account for (finished before, to run, over budget)
+    threads: int | None = None  # torch threads per trial (locally: the cores shared out among parallel trials)
+    note: str | None = None  # why a trial has fewer threads than the study asked for
 
 
 @dataclass(frozen=True)
@@ -44,5 +47,21 @@ class RungStarted:
     epochs: float
 
 
-StudyEvent = Union[StudyStarted, TrialStarted, TrialProgress, TrialFinished, RungStarted]
+@dataclass(frozen=True)
+class RaceLooked:
+    """A race judged its rows after ``seeds`` seeds (look ``look``, 0: the study's own); ``racing`` variants get
+    the next round's seed (0: none, the race ends)."""
+
+    look: int
+    seeds: int
+    standings: list[Standing]
+    racing: int
+
+
+@dataclass(frozen=True)
+class RaceEnded:
+    record: RaceRecord
+
+
+StudyEvent = Union[StudyStarted, TrialStarted, TrialProgress, TrialFinished, RungStarted, RaceLooked, RaceEnded]
 OnEvent = Callable[[StudyEvent], None]

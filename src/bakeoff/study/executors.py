@@ -203,6 +203,7 @@ def _serve(conn: Connection, parent_pid: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
+        os.environ["RAYON_RS_NUM_CPUS"] = str(threads)  # the fast tokenizers' thread pool (made on first use)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # inherited ignored from the fork server
     try:
         conn.send(("ready", None))
@@ -257,7 +258,13 @@ class RayExecutor:
 
         ray = require_ray()
         if not ray.is_initialized():
-            ray.init(address=self.address, log_to_driver=False, include_dashboard=False, configure_logging=False)
+            try:
+                ray.init(address=self.address, log_to_driver=False, include_dashboard=False, configure_logging=False)
+            except ConnectionError as error:  # auto (or RAY_ADDRESS) and no cluster running
+                first = (str(error).splitlines() or [""])[0]
+                raise BakeoffError(f"--ray-address {self.address or os.environ.get('RAY_ADDRESS', '')}: no running "
+                                   f"Ray cluster found ({first.split('. ')[0]}): start one with `ray start --head`, "
+                                   "give its HOST:PORT, or leave --ray-address out to start a local one") from None
         store_root = default_root().resolve()
         for project in {payload.config["project"] for payload in payloads}:
             clear_incoming(store_root / project)
@@ -374,11 +381,36 @@ def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
         raise BakeoffError(f"--ray-address {address!r}: give HOST:PORT (the head's GCS port, as `ray start --head` "
                            "prints it), ray://HOST:PORT, or auto")
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
+        with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+            answer = _http2_answer(connection, timeout)
     except OSError as error:
         raise BakeoffError(f"--ray-address {address}: no Ray cluster answers there ({error.strerror or error}): "
                            "start one with `ray start --head`, or check the address") from None
+    if not answer:  # ray.init would retry this one for ever
+        raise BakeoffError(f"--ray-address {address}: something listens there but it is not a Ray cluster (it does "
+                           "not speak gRPC): give the head's GCS port as `ray start --head` prints it (6379 by "
+                           "default), or ray://HOST:10001 for a Ray client server")
+
+
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS
+
+
+def _http2_answer(connection: Any, timeout: float) -> bool:
+    """Whether the server at the other end of ``connection`` speaks HTTP/2, as every gRPC server does (a Ray head's
+    GCS and a Ray client server are gRPC): its first frame answering a client's preface is SETTINGS (type 4). A web
+    server answers HTTP/1 text or closes; a silent one times out."""
+    connection.settimeout(timeout)
+    connection.sendall(HTTP2_PREFACE)
+    header = b""
+    try:
+        while len(header) < 9:
+            chunk = connection.recv(9 - len(header))
+            if not chunk:
+                return False
+            header += chunk
+    except (TimeoutError, ConnectionError):
+        return False
+    return header[3] == 4
 
 
 def require_ray() -> Any:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.errors import BakeoffError
+from bakeoff.hardware import available_cores
+from bakeoff.report.racing import RaceRecord
 from bakeoff.runs.files import CHECKPOINT_DIR, REPORT_FILE, RESULT_FILE, compressed_dir
 from bakeoff.runs.results import TrainResult, load_result
 from bakeoff.study.events import (
@@ -36,6 +38,7 @@ from bakeoff.study.executors import (
     check_ray_address,
     require_ray,
 )
+from bakeoff.study.race import RaceSettings, race
 from bakeoff.study.scheduler import first_rung, promote
 from bakeoff.study.spec import Study
 from bakeoff.study.trials import Trial, TrialSummary
@@ -69,6 +72,7 @@ class StudyOutcome:
     executor: str
     outcomes: list[TrialOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    race: RaceRecord | None = None  # what racing decided (--until-decided), else None
 
     def count(self, *statuses: str) -> int:
         return sum(o.status in statuses for o in self.outcomes)
@@ -94,8 +98,13 @@ class _Budget:
 
 
 def run_study(study: Study, executor: str = "local", ray_address: str | None = None, max_parallel: int = 1,
-              retry_failed: bool = False, on_event: OnEvent | None = None) -> StudyOutcome:
-    """Run every trial of ``study`` not already in the store; returns what happened to each."""
+              retry_failed: bool = False, on_event: OnEvent | None = None,
+              until_decided: RaceSettings | None = None) -> StudyOutcome:
+    """Run every trial of ``study`` not already in the store; returns what happened to each.
+
+    With ``until_decided``, race afterwards (``study/race.py``): rounds of one more seed for the rows still
+    undecided against their leader, until every comparison is decided, ``max_seeds`` or the time budget.
+    """
     on_event = on_event or (lambda event: None)
     if executor not in ("local", "ray"):
         raise BakeoffError(f"--executor {executor!r}: use local or ray")
@@ -107,8 +116,9 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
         runner: LocalExecutor | RayExecutor = RayExecutor(ray_address, cpus=cpus, gpus=study.gpus,
                                                           max_parallel=max_parallel if max_parallel > 1 else None,
                                                           checkpoints=study.checkpoints)
+        note = None
     else:
-        cpus = study.cpus or max(1, (os.cpu_count() or 1) // max(1, max_parallel))
+        cpus, note = local_threads(study.cpus, max_parallel)
         runner = LocalExecutor(max_parallel)
     store = Store()
     store.check_writable()
@@ -117,15 +127,37 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
     budget = _Budget(study, start)
     with _study_lock(store.root / study.name):
         rung = first_rung(study)
-        on_event(StudyStarted(len(rung)))
+        on_event(StudyStarted(len(rung), cpus, note))
         while rung:
             results = _run_rung(rung, study, runner, store, cpus, retry_failed, budget, on_event)
             outcome.outcomes.extend(results)
             rung = promote(results, study.schedule) if study.schedule else []
             if rung:
                 on_event(RungStarted(len(rung), rung[0].epochs))
+        if until_decided is not None:
+            def run_round(trials: list[Trial]) -> list[TrialOutcome]:
+                return _run_rung(trials, study, runner, store, cpus, retry_failed, budget, on_event)
+
+            outcome.race, rounds = race(study, until_decided, run_round, store, start, on_event)
+            outcome.outcomes.extend(rounds)
     outcome.seconds = time.monotonic() - start
     return outcome
+
+
+def local_threads(asked: int | None, max_parallel: int, cores: int | None = None) -> tuple[int, str | None]:
+    """Torch threads for each of ``max_parallel`` trials on this machine: the cores shared out, so that trials in
+    parallel never ask for more threads than there are cores (each would slow all); a study's ``resources: {cpus}``
+    is honoured up to that share. Returns the threads and, when the study asked for more, a note saying so.
+
+    >>> local_threads(None, 2, cores=2), local_threads(2, 2, cores=2)[0], local_threads(1, 1, cores=8)
+    ((1, None), 1, (1, None))
+    """
+    cores = cores or available_cores()
+    share = max(1, cores // max(1, max_parallel))
+    if asked is None or asked <= share:
+        return asked or share, None
+    return share, (f"resources: cpus {asked} x {max_parallel} parallel trial(s) is more than the {cores} core(s) "
+                   f"here: each trial runs with {share} thread(s)")
 
 
 def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExecutor, store: Store, cpus: int,

@@ -17,6 +17,8 @@ A study file (every key but ``models`` and ``tasks`` optional)::
     seeds: [1, 2, 3]
     compress: [dynamic-int8]        # applied to every trained trial
     budget: {max_trials: 20, max_hours: 2}
+    decide: {tolerance: 1, max_seeds: 8, budget: 30m}   # tolerance: points of the metric that do not matter
+                                    # (default 1); `bakeoff run FILE --until-decided` races up to the other two
     schedule: asha                  # or {asha: {reduction_factor: 3, min_epochs: 1}}
     resources: {cpus: 1}            # per trial: torch threads locally, the Ray request on a cluster;
                                     # {gpus: N}, N >= 2 whole: the Ray request, and one run across N processes
@@ -42,23 +44,26 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from bakeoff.config import OptionError, TrainConfig, check_run_name
+from bakeoff.config import OptionError, TrainConfig, check_run_name, coerce_option, specs
+from bakeoff.config.decide import Decide, duration_seconds
 from bakeoff.config.embedding import KINDS, EmbeddingConfig
 from bakeoff.errors import BakeoffError
 from bakeoff.study.axes import check_settings, expand_axis
-from bakeoff.study.lines import LineMap, StudyError, known_keys
+from bakeoff.study.lines import LineMap, StudyError, known_keys, read_yaml
 from bakeoff.study.trials import Trial, make_trial
 
 TOP_KEYS = ("name", "description", "models", "tasks", "fallback_task", "settings", "task_settings", "axes", "seeds",
-            "compress", "budget", "schedule", "resources", "checkpoints", "random_seed", "embedding", "sweeps")
+            "compress", "budget", "schedule", "resources", "checkpoints", "random_seed", "embedding", "sweeps",
+            "decide")
 SWEEP_KEYS = ("name", "models", "tasks", "settings", "task_settings", "axes", "seeds", "compress", "embedding")
+MAX_TRIALS = 10_000  # a study lists at most this many trials (each is a training run or an evaluation)
 
 
 @dataclass
@@ -89,6 +94,8 @@ class Study:
     description: str = ""
     notes: list[str] = field(default_factory=list)  # what the file asked for that the trials do not show
     checkpoints: str = "all"  # what a Ray trial ships back (study/shipping.py); local trials keep theirs on disk
+    decide: Decide = field(default_factory=Decide)
+    seeds: list[int] = field(default_factory=list)  # the seeds the study file asks for (every sweep's), in order
 
 
 def load_study(path: str | Path) -> Study:
@@ -98,14 +105,7 @@ def load_study(path: str | Path) -> Study:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise StudyError(f"{path}: cannot read the study file ({error.strerror})") from None
-    try:
-        node = yaml.compose(text)
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise StudyError(f"{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
-    lines = LineMap(path, node)
+    doc, lines = read_yaml(path, text)  # duplicate keys and runaway aliases refused at their line
     if not isinstance(doc, dict):
         raise lines.error((), "a study file is a mapping (models:, tasks:, settings:, ...)")
     known_keys(doc, TOP_KEYS, (), lines)
@@ -139,13 +139,17 @@ def load_study(path: str | Path) -> Study:
         for trial in _expand(merged, where, lines, rng, sweep.get("name"), kind):
             generated += 1
             trials.setdefault(trial.id, trial)
+        if generated > MAX_TRIALS:
+            raise lines.error(at or ("sweeps",), f"the sweeps so far make {generated:,} trials, more than "
+                                                 f"{MAX_TRIALS:,}: use fewer sweeps or fewer values")
     if doc.get("schedule") not in (None, "none") and any(trial.embedding for trial in trials.values()):
         raise lines.error(("schedule",), "schedule (successive halving) shortens training: an embedding study "
                                          "trains nothing, leave it out")
     cpus, gpus = _resources(doc, lines)
     study = Study(name=name, path=path, trials=list(trials.values()), budget=_budget(doc, lines),
                   schedule=_schedule(doc, lines), cpus=cpus, gpus=gpus, description=str(doc.get("description") or ""),
-                  checkpoints=_checkpoints(doc, lines))
+                  checkpoints=_checkpoints(doc, lines), decide=_decide(doc, lines),
+                  seeds=list(dict.fromkeys(int(t.config["seed"]) for t in trials.values())))
     if generated > len(trials):  # a random axis drawing the same (rounded) values again, or sweeps overlapping
         study.notes.append(f"{generated} trials listed or drawn, {len(trials)} distinct: {generated - len(trials)} "
                            "repeat another trial's settings exactly and run once (a random axis can draw the same "
@@ -168,7 +172,7 @@ def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineM
             sweep: str | None, kind: str | None = None) -> list[Trial]:
     config_type = EmbeddingConfig if kind else TrainConfig
     models = _names(doc, "models", where["models"], lines)
-    _check_models(models, where["models"], lines)
+    _check_models(models, where["models"], lines, kind)
     settings = check_settings(doc.get("settings") or {}, where["settings"], lines, config_type)
     tasks: list[str | None]
     if doc.get("tasks") is None and settings.get("data"):
@@ -199,6 +203,7 @@ def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineM
     axes = doc.get("axes") or []
     if not isinstance(axes, list):
         raise lines.error(where["axes"], "axes is a list of {grid: ...}, {zip: ...} or {random: ..., trials: N}")
+    _check_size(len(models) * len(tasks) * len(seeds), axes, where["axes"], lines)  # before anything is expanded
     points = [{}]
     for index, axis in enumerate(axes):
         expanded = expand_axis(axis, (*where["axes"], index), lines, rng, config_type)
@@ -213,6 +218,30 @@ def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineM
             raise lines.error(where["settings"], f"{error} (in the trial {model} on {task}, seed {seed})") from None
         trials.append(make_trial(config, compress, sweep))
     return trials
+
+
+def _check_size(base: int, axes: list[Any], at: tuple[Any, ...], lines: LineMap) -> None:
+    """Refuse a study of more than ``MAX_TRIALS`` trials from the axes' lengths, without expanding them (a grid of
+    six settings with ten values each is a million trials: listing them alone takes minutes)."""
+    total = base
+    for axis in axes:
+        total *= _axis_points(axis)
+    if total > MAX_TRIALS:
+        raise lines.error(at, f"these axes make {total:,} trials ({base:,} model/task/seed combinations times the "
+                              f"axes), more than {MAX_TRIALS:,}: use fewer values, a zip axis, or a random axis with "
+                              "trials: N")
+
+
+def _axis_points(axis: Any) -> int:
+    """How many points an axis will expand to (1 for a malformed axis: ``expand_axis`` says what is wrong)."""
+    if not isinstance(axis, dict):
+        return 1
+    if isinstance(axis.get("grid"), dict):
+        return math.prod(len(v) if isinstance(v, list) else 1 for v in axis["grid"].values())
+    if isinstance(axis.get("zip"), dict):
+        return max((len(v) for v in axis["zip"].values() if isinstance(v, list)), default=1)
+    trials = axis.get("trials")
+    return trials if isinstance(trials, int) and not isinstance(trials, bool) and trials > 0 else 1
 
 
 def _embedding_kind(value: Any, at: tuple[Any, ...], lines: LineMap) -> str | None:
@@ -265,16 +294,59 @@ def _names(doc: dict[str, Any], key: str, at: tuple[Any, ...], lines: LineMap) -
     return value
 
 
-def _check_models(models: list[str], at: tuple[Any, ...], lines: LineMap) -> None:
+def _check_models(models: list[str], at: tuple[Any, ...], lines: LineMap, kind: str | None = None) -> None:
     from bakeoff.models import aliases
 
     known = aliases()
     for index, model in enumerate(models):
-        if model in known or "/" in model or Path(model).expanduser().exists():
-            continue  # an alias, a hub id (org/name) or a local folder
+        line = (*at, index) if (*at, index) in lines.lines else at
+        if model in known or Path(model).expanduser().exists():
+            continue  # an alias or a local folder
+        if "/" in model:  # a trained run (project/name; embedding studies) or a hub id (org/name)
+            problem = _unreachable(model, kind)
+            if problem:
+                raise lines.error(line, problem)
+            continue
         close = difflib.get_close_matches(model, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else " (see `bakeoff models`)"
-        raise lines.error((*at, index) if (*at, index) in lines.lines else at, f"unknown model {model!r}{hint}")
+        raise lines.error(line, f"unknown model {model!r}{hint}")
+
+
+def _unreachable(model: str, kind: str | None) -> str:
+    """Why ``model`` (``a/b``) cannot be loaded when its trial runs, or "": checked now, not hours later.
+
+    An embedding study may name a trained run as project/name: when that project is in the store, the run must be
+    too. Otherwise it is a hub id: offline (HF_HUB_OFFLINE=1), it must be in the local Hugging Face cache.
+    """
+    import os
+
+    from bakeoff.errors import RunNotFound
+    from bakeoff.track import Store
+
+    store = Store()
+    project = model.split("/", 1)[0]
+    if kind and (Path(store.root) / project).is_dir():
+        try:
+            store.get(model)
+            return ""
+        except RunNotFound:
+            names = sorted(run.name for run in store.list(project))[:5]
+            return (f"no run {model!r} in the store ({store.root}; project {project!r} holds "
+                    f"{', '.join(names) or 'no runs'}): name a trained run as project/name (`bakeoff runs ls`)")
+    if os.environ.get("HF_HUB_OFFLINE") != "1":
+        return ""  # online: the hub answers when the trial loads it
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(model, "config.json")
+    except Exception:  # noqa: BLE001 - an id the hub library refuses is not reachable either
+        cached = None
+    if isinstance(cached, str):
+        return ""
+    run = "a trained run in the store nor " if kind else ""
+    return (f"model {model!r} is not {run}in the local Hugging Face cache, and HF_HUB_OFFLINE=1 keeps bakeoff off "
+            "the hub: download it once online, or name a local folder" + (" or a run (`bakeoff runs ls`)" if kind
+                                                                         else ""))
 
 
 def _check_tasks(tasks: list[str], at: tuple[Any, ...], lines: LineMap) -> None:
@@ -363,3 +435,26 @@ def _checkpoints(doc: dict[str, Any], lines: LineMap) -> str:
     if value not in CHECKPOINT_POLICIES:
         raise lines.error(("checkpoints",), f"checkpoints {value!r}: use {', '.join(CHECKPOINT_POLICIES)}")
     return str(value)
+
+
+def _decide(doc: dict[str, Any], lines: LineMap) -> Decide:
+    """``decide: {tolerance: 1, max_seeds: 8, budget: 30m}``, each value checked at its line."""
+    block = doc.get("decide")
+    if block is None:
+        return Decide()
+    if not isinstance(block, dict):
+        raise lines.error(("decide",), "decide is a mapping: {tolerance: 1, max_seeds: 8, budget: 30m}")
+    known_keys(block, tuple(specs(Decide)), ("decide",), lines)
+    values = {}
+    for key, value in block.items():
+        if key == "budget" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = f"{value}s"  # a number of seconds
+        try:
+            values[key] = None if value is None else coerce_option(Decide, key, value)
+            if key == "budget" and value is not None:
+                duration_seconds(values[key])
+        except OptionError as error:
+            raise lines.error(("decide", key), f"decide {key} {error.problem}") from None
+        except BakeoffError as error:
+            raise lines.error(("decide", key), str(error)) from None
+    return Decide(**values)

@@ -16,6 +16,7 @@ from typing import Any
 
 from bakeoff.config.embedding import is_embedding
 from bakeoff.errors import BakeoffError
+from bakeoff.io import disk_full_reason
 from bakeoff.study.trials import TrialSummary
 
 
@@ -56,11 +57,14 @@ def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialS
             for method in payload.compress:
                 if summary.status != "COMPLETED":
                     break  # an interrupted run is run again on resume; compressing it now would be thrown away
-                summary.compress[method] = compress_step(compress, payload.run_ref, method)
+                summary.compress[method] = compress_step(compress, payload.run_ref, method,
+                                                         payload.config.get("threads"))
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, compressing): the study is stopping
         summary.status, summary.error = "INTERRUPTED", "stopped by Ctrl-C"
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
-        summary.error = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        full = disk_full_reason(error)  # said as the CLI says it: the study's line is what the user reads
+        summary.error = (f"the disk is full ({full})" if full else
+                         f"{type(error).__name__}: {error}".splitlines()[0][:300])
         try:
             Store().get(payload.run_ref)
         except BakeoffError:  # failed before the run was created (bad data, unknown model, ...): record it anyway
@@ -95,14 +99,15 @@ class _ProgressDisplay:
     def stop(self) -> None: ...
 
 
-def compress_step(compress: Any, ref: str, method: str) -> dict[str, Any]:
-    """One compression step; its failure is reported with the trial, which stays COMPLETED."""
+def compress_step(compress: Any, ref: str, method: str, threads: int | None = None) -> dict[str, Any]:
+    """One compression step (on the trial's share of the cores); its failure is reported with the trial, which
+    stays COMPLETED."""
     try:
-        change = compress(ref, method, overwrite=True).change
+        change = compress(ref, method, overwrite=True, threads=threads).change
     except Exception as error:  # noqa: BLE001 - e.g. an architecture the exporter cannot handle
         return {"error": f"{type(error).__name__}: {error}".splitlines()[0][:300]}
     return {"size_ratio": change.size_ratio, "metrics": change.metrics,
-            "latency_p50_speedup": change.latency_p50_speedup}
+            "latency_p50_speedup": change.latency_p50_speedup, "timing_busy": change.timing_busy}
 
 
 def warm_up() -> None:

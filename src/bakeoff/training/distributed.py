@@ -181,7 +181,11 @@ def init_world(device: torch.device) -> World:
 
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=COLLECTIVE_TIMEOUT)
+        # bound to this process's GPU: NCCL starts now (a broken GPU fails here, not at the first all-reduce) and
+        # never has to guess which GPU a rank uses
+        dist.init_process_group("nccl", timeout=COLLECTIVE_TIMEOUT, device_id=device)
+    else:
+        dist.init_process_group("gloo", timeout=COLLECTIVE_TIMEOUT)
     signal.signal(signal.SIGINT, _request_stop)
     return current_world()
 

@@ -23,6 +23,7 @@ from bakeoff.errors import BakeoffError
 from bakeoff.eval.results import EvalResult
 from bakeoff.metrics import is_better
 from bakeoff.runtime import autocast
+from bakeoff.training.class_weights import LossOf, model_loss, weighted_loss
 from bakeoff.training.distributed import SINGLE, World
 from bakeoff.training.dropout import fast_dropout
 from bakeoff.training.first_token import first_token_last_layer
@@ -67,14 +68,15 @@ class FitOutcome:
 
 def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Evaluate, select_by: str,
         precision: str, device: torch.device, log: Log, display: TrainingDisplay,
-        world: World = SINGLE, loss: Loss | None = None) -> FitOutcome:
+        world: World = SINGLE, loss: Loss | None = None, class_weights: list[float] | None = None) -> FitOutcome:
     """Fine-tune ``model`` on ``train``; evaluate each epoch (or every ``config.eval_steps``) and keep the best.
 
     ``loss`` is the problem type's (``bakeoff.problems``: cross-entropy, MSE, binary cross-entropy); without it,
     the model's own (transformers picks it from ``config.problem_type``).
 
     With a ``world`` of several processes, each takes its shard of every batch and only rank 0 evaluates
-    (training/distributed.py says how the result stays that of one process).
+    (training/distributed.py says how the result stays that of one process). ``class_weights``: one loss weight
+    per class (training/class_weights.py, single-label only): given, the weighted cross-entropy replaces ``loss``.
     """
     batches_per_epoch = math.ceil(len(train) / config.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
@@ -83,6 +85,7 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     schedulers = [linear_warmup_decay(o, int(config.warmup_ratio * total_steps), total_steps) for o in optimizers]
     # fp16 (CUDA without bf16) needs loss scaling; for bf16 and fp32 the scaler is a pass-through
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    loss_of = weighted_loss(class_weights, device) if class_weights is not None or loss is None else _problem_loss(loss)
     outcome = FitOutcome()
     keeper = _BestKeeper(select_by, config.early_stopping_patience)
     micro_splits = 1  # each batch runs as this many micro-batches; doubled on out-of-memory
@@ -105,7 +108,7 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
                 group = batches[first : first + config.gradient_accumulation_steps]
                 step_loss, micro_splits = _accumulate_gradients(model, train, group, micro_splits, precision,
                                                                 device, scaler, outcome.oom_fallbacks, outcome.steps,
-                                                                world, loss)
+                                                                world, loss_of)
                 if not math.isfinite(step_loss) and not scaler.is_enabled():  # fp16 skips such steps by itself
                     raise TrainingDiverged(f"training diverged: the loss is {step_loss} at step {outcome.steps + 1}: "
                                            "lower --learning-rate or use --precision fp32")
@@ -197,10 +200,20 @@ class _BestKeeper:
             model.load_state_dict(self.state)
 
 
+def _problem_loss(loss: Loss) -> LossOf:
+    """The loop's loss seam (``LossOf``) around a problem type's ``(logits, labels) -> loss``."""
+
+    def loss_of(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        return loss(model(**inputs).logits.float(), batch["labels"])
+
+    return loss_of
+
+
 def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarray], micro_splits: int,
                           precision: str, device: torch.device, scaler: torch.amp.GradScaler,
                           fallbacks: list[dict[str, int]], step: int, world: World = SINGLE,
-                          loss_of: Loss | None = None) -> tuple[float, int]:
+                          loss_of: LossOf = model_loss) -> tuple[float, int]:
     """Forward and backward over a group of batches; returns (mean loss, micro-splits used).
 
     Out of memory halves the micro-batch and doubles the accumulation, so the effective batch (and the
@@ -215,11 +228,7 @@ def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarr
                 for micro in np.array_split(rows, min(micro_splits, len(rows))):
                     batch = {k: v.to(device) for k, v in collate(train, micro).items()}
                     with autocast(precision, device):
-                        if loss_of is None:
-                            loss = model(**batch).loss  # mean over the micro-batch
-                        else:
-                            labels = batch.pop("labels")
-                            loss = loss_of(model(**batch).logits.float(), labels)
+                        loss = loss_of(model, batch)  # mean over the micro-batch
                     scaler.scale(loss * (len(micro) / rows_total)).backward()  # weighted: the sum is the mean
                     loss_sum += loss.item() * len(micro)
             break
