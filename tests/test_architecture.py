@@ -15,7 +15,7 @@ FLOORS = {
     "study": 5, "report": 5, "export": 5,
     "runs": 4, "distributed_main": 4,
     "training": 3, "eval": 3, "compression": 3, "embedding": 3,
-    "data": 2, "tasks": 2, "models": 2,
+    "data": 2, "tasks": 2, "models": 2, "problems": 2,
     "config": 1, "track": 1, "io": 1, "runtime": 1, "hardware": 1, "errors": 1, "metrics": 1, "_version": 1,
 }
 

@@ -73,6 +73,20 @@ def mcc(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> float:
     return float(numerator / denominator) if denominator > 0 else 0.0
 
 
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the precision-recall curve of ``scores`` ranking the positives (label 1) first.
+
+    >>> average_precision(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.1]))
+    0.8333333333333333
+    """
+    order = np.argsort(-scores, kind="stable")
+    hits = labels[order] == 1
+    if not hits.any():
+        return float("nan")
+    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision_at[hits].mean())
+
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
@@ -121,19 +135,55 @@ SCORE_METRICS: dict[str, Metric] = {
 }
 
 
+def _from_problem(*_: object) -> float:
+    raise ValueError("this metric is computed by its problem type (bakeoff.problems), not from label ids")
+
+
+# Regression and multi-label metrics (bakeoff.problems computes them): registered for their direction.
+PROBLEM_METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("spearman", True, _from_problem, "Spearman rank correlation with the gold scores"),
+        Metric("pearson", True, _from_problem, "Pearson correlation with the gold scores"),
+        Metric("pearson_spearman", True, _from_problem, "mean of Pearson and Spearman (GLUE's STS-B figure)"),
+        Metric("mse", False, _from_problem, "mean squared error, in the task's units squared"),
+        Metric("mae", False, _from_problem, "mean absolute error, in the task's units"),
+        Metric("f1_micro", True, _from_problem, "F1 over every (row, label) decision pooled"),
+        Metric("f1_samples", True, _from_problem, "example-based F1: the mean over rows of each row's F1"),
+        Metric("subset_accuracy", True, _from_problem, "share of rows whose label set is exactly right"),
+    )
+}
+
+
 def metric_info(name: str) -> Metric:
     """A registered metric, or ``loss`` (lower is better)."""
     if name == "loss":
         return LOSS
-    if name in SCORE_METRICS:
-        return SCORE_METRICS[name]
-    if name in PROBABILITY_METRICS:
-        return PROBABILITY_METRICS[name]
-    if name not in METRICS:
-        from bakeoff.errors import BakeoffError
+    for registry in (SCORE_METRICS, PROBABILITY_METRICS, PROBLEM_METRICS, METRICS):
+        if name in registry:
+            return registry[name]
+    from bakeoff.errors import BakeoffError
 
-        raise BakeoffError(f"unknown metric {name!r}: use one of {', '.join([*METRICS, 'loss'])}")
-    return METRICS[name]
+    raise BakeoffError(f"unknown metric {name!r}: use one of {', '.join(all_metric_names())}")
+
+
+def metric_range(name: str) -> tuple[float, float]:
+    """The values a metric can take: correlations and MCC -1..1, errors and the loss 0..inf, the rest 0..1.
+
+    >>> metric_range("spearman"), metric_range("accuracy")
+    ((-1.0, 1.0), (0.0, 1.0))
+    """
+    if name in ("mcc", "spearman", "pearson", "pearson_spearman"):
+        return -1.0, 1.0
+    if name in ("loss", "mse", "mae"):
+        return 0.0, float("inf")
+    return 0.0, 1.0
+
+
+def all_metric_names() -> tuple[str, ...]:
+    """Every metric a run can be selected or ranked by: the classification metrics, the other problem types'
+    (regression, multi-label), and ``loss``."""
+    return (*METRICS, *PROBLEM_METRICS, "average_precision", "loss")
 
 
 def metric_names() -> tuple[str, ...]:
@@ -159,7 +209,7 @@ def direction_of(name: str) -> bool | None:
     leaf = name.lower().rsplit("/", 1)[-1]
     if leaf == "loss":
         return LOSS.higher_is_better
-    if leaf in METRICS or leaf in SCORE_METRICS or leaf in PROBABILITY_METRICS:
+    if leaf in METRICS or leaf in SCORE_METRICS or leaf in PROBABILITY_METRICS or leaf in PROBLEM_METRICS:
         return metric_info(leaf).higher_is_better
     if any(word in leaf for word in _LOWER_WORDS):
         return False

@@ -25,7 +25,7 @@ CASES = [
     (T + ["--learning-rate", "inf"], "--learning-rate must be a number"),
     (T + ["--precision", "fp64"], "--precision 'fp64' is not one of auto, bf16, fp16, fp32"),
     (T + ["--best-metric", "nonsense"],
-     "--best-metric 'nonsense' is not one of accuracy, f1, f1_macro, mcc, balanced_accuracy, loss"),
+     "--best-metric 'nonsense' is not one of accuracy, f1, f1_macro, mcc, balanced_accuracy, spearman"),
     (T + ["--device", "gpu"], "--device 'gpu' is not one of auto, cpu, cuda, cuda:N, mps"),
     # run names become folders
     (T + ["--name", "two\nlines"], "is not a usable run name"),

@@ -69,7 +69,26 @@ def _pairs(folder):
     return folder
 
 
+def _scores(folder):
+    rows = [f"{text}\t{label * 4 + 0.5:.1f}" for text, label in sentiment_rows(40)]
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train.tsv", "dev.tsv"):
+        (folder / name).write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
+    return folder
+
+
+def _label_sets(folder):
+    rows = [f"{text}\t{'good,film' if label else 'bad'}" for text, label in sentiment_rows(40)]
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train.tsv", "dev.tsv"):
+        (folder / name).write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
+    return folder
+
+
 @pytest.mark.parametrize("data, extra, expected", [
+    ("regression", ["--calibrate"], "--calibrate applies to single-label classification; this task is regression"),
+    ("multi", ["--class-weights", "balanced"],
+     "--class-weights applies to single-label classification; this task is multi_label"),
     ("binary", ["--class-weights", "1,2,3"], "--class-weights has 3 weights but the task has 2 classes"),
     ("binary", ["--class-weights", "-1,2"], "--class-weights '-1,2' is not balanced, none or non-negative"),
     ("binary", ["--threshold", "1.5"], "--threshold '1.5' is not auto or a probability between 0 and 1"),
@@ -82,8 +101,11 @@ def _pairs(folder):
 def test_options_a_task_cannot_take_are_one_line_and_leave_nothing(tiny_model_dir, sentiment_dir, tmp_path, data,
                                                                    extra, expected):
     folder = {"binary": lambda: sentiment_dir, "three": lambda: _three_classes(tmp_path / "three"),
-              "pairs": lambda: _pairs(tmp_path / "pairs")}[data]()
-    pair = ["--text-column", "sentence1", "--text-pair-column", "sentence2"] if data == "pairs" else []
+              "pairs": lambda: _pairs(tmp_path / "pairs"), "regression": lambda: _scores(tmp_path / "scores"),
+              "multi": lambda: _label_sets(tmp_path / "sets")}[data]()
+    pair = {"pairs": ["--text-column", "sentence1", "--text-pair-column", "sentence2"],
+            "regression": ["--problem-type", "regression"],
+            "multi": ["--problem-type", "multi_label", "--label-separator", ","]}.get(data, [])
     result = runner.invoke(app, _train(tiny_model_dir, folder, *pair, *extra))
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [f"error: {result.output.strip()[7:]}"]

@@ -93,7 +93,7 @@ def test_no_local_copy_and_no_hub_is_one_clear_error(monkeypatch, tmp_path):
     (["pos"] * 6, "a classifier needs at least two classes"),
     (["1", "negative"] * 3, "the labels mix numbers and names"),
     (["0.5", "1.5"] * 3, "numbers with fractions"),
-    (["[1, 2]", "[3]"] * 3, "lists or mappings"),
+    (["{'a': 1}", "{'b': 2}"] * 3, "lists or mappings"),  # lists are label sets: tests/problems
 ])
 def test_labels_that_cannot_be_classes_are_refused(tmp_path, labels, expected):
     from bakeoff.data import DataOptions, load_task_data

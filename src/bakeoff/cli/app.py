@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import sys
 from pathlib import Path
@@ -144,13 +145,17 @@ def evaluate(
         bins = (result.calibration or {}).get("bins")
         console.print(", ".join(probabilities) + (f" (ECE over {bins} equal-mass bins)" if bins else ""),
                       highlight=False)
-    classes = Table(title="per class")
-    for column in ("label", "precision", "recall", "f1", "support"):
-        classes.add_column(column, justify="right")
-    for label, values in result.per_class.items():
-        classes.add_row(label, *(fmt(values[k]) for k in ("precision", "recall", "f1")), str(int(values["support"])))
-    console.print(classes)
-    console.print(f"confusion matrix (rows true, columns predicted): {result.confusion_matrix}")
+    if result.per_class:  # a regression has no classes
+        threshold = any("threshold" in values for values in result.per_class.values())  # multi-label
+        classes = Table(title="per label" if threshold else "per class")
+        for column in ("label", "precision", "recall", "f1", "support", *(("threshold",) if threshold else ())):
+            classes.add_column(column, justify="right")
+        for label, values in result.per_class.items():
+            classes.add_row(label, *(fmt(values[k]) for k in ("precision", "recall", "f1")),
+                            str(int(values["support"])), *((fmt(values.get("threshold")),) if threshold else ()))
+        console.print(classes)
+    if result.confusion_matrix:
+        console.print(f"confusion matrix (rows true, columns predicted): {result.confusion_matrix}")
 
 
 @app.command()
@@ -206,16 +211,18 @@ def predict(
         raise BakeoffError(f"{model} reads single texts, not pairs: leave out the second text")
     result = predict_labels(model, texts, pairs, batch_size=batch_size, precision=precision, method=method,
                             truncation=truncation, long_text=long_text, stride=stride)
-    for row, label, probabilities, label_id in zip(rows, result.labels, result.probabilities, result.label_ids, strict=True):
-        row["label"], row["score"] = label, round(float(probabilities[label_id]), 6)
+    for row, answer in zip(rows, result.rows, strict=True):  # the problem type's answer: label, score or labels
+        row.update({key: round(value, 6) if isinstance(value, float) else value for key, value in answer.items()})
     if out is not None:
-        _write_csv(out, rows)
+        _write_csv(out, [{key: _csv_cell(value) for key, value in row.items()} for row in rows])
         console.print(f"wrote {len(rows)} predictions to {out}")
     elif as_json:
         print_json(rows)
     else:
         for row in rows[:50]:
-            console.print(f"{row['label']}\t{row['score']:.4f}\t{str(row.get(shown, ''))[:100]}", highlight=False)
+            answer = (f"{row['label']}\t{row['score']:.4f}" if "label" in row else
+                      ",".join(row["labels"]) or "(no label)" if "labels" in row else f"{row['score']:.4f}")
+            console.print(f"{answer}\t{str(row.get(shown, ''))[:100]}", highlight=False)
         if len(rows) > 50:
             console.print(f"... {len(rows) - 50} more: pass --out FILE to keep them all")
 
@@ -232,15 +239,19 @@ def tasks(as_json: AsJson = False) -> None:
             ("hub only" if s.hub else "no") for name, s in specs.items()}
     if as_json:
         print_json({name: {"description": s.description, "labels": list(s.label_names), "pair": s.pair,
-                           "primary_metric": s.primary_metric, "hub": s.hub.path if s.hub else None,
+                           "problem_type": s.problem_type, "primary_metric": s.primary_metric,
+                           "hub": s.hub.path if s.hub else None,
                            "on_this_machine": here[name]} for name, s in specs.items()})
         return
     view = Table(title="tasks (data: --data, then $BAKEOFF_DATA_DIR/<task>/, then the Hugging Face hub)")
     for column in ("task", "input", "labels", "metric", "data here", "description"):
         view.add_column(column, overflow="fold")
     for name, spec in specs.items():
-        view.add_row(name, "pair" if spec.pair else "single", ", ".join(spec.label_names), spec.primary_metric,
-                     here[name], spec.description)
+        labels = {"regression": "a score per row",
+                  "multi_label": f"{spec.num_labels} labels, several per row"}.get(spec.problem_type,
+                                                                                   ", ".join(spec.label_names))
+        view.add_row(name, "pair" if spec.pair else "single", labels, spec.primary_metric, here[name],
+                     spec.description)
     console.print(view)
     if not os.environ.get("BAKEOFF_DATA_DIR"):
         console.print("data here: BAKEOFF_DATA_DIR is not set, so only the shipped task is on this machine; "
@@ -326,13 +337,16 @@ def _print_results(results: list[Any], title: str) -> None:
     view = Table(title=title, caption="validation metrics; rows/s: training; p50: batch-1 latency; MB: fp32 safetensors")
     view.add_column("", no_wrap=True, min_width=2)
     view.add_column("model", no_wrap=True)
-    for column in ("acc", "F1", "MCC", "train s", "rows/s", "p50 ms", "MB"):
+    # a classifier's accuracy, F1 and MCC; a regression's or multi-label run's first three metrics, primary first
+    shown = {"accuracy": "acc", "f1": "F1", "mcc": "MCC"} if "accuracy" in results[0].validation.metrics else \
+        {name: name for name in list(results[0].validation.metrics)[:3]}
+    for column in (*shown.values(), "train s", "rows/s", "p50 ms", "MB"):
         view.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for rank, result in enumerate(results):
         metrics = result.validation.metrics
         size = result.model.weights_bytes
         view.add_row(medals[rank] if rank < 3 and len(results) > 1 else "", result.model.name,
-                     f"{metrics['accuracy']:.3f}", f"{metrics['f1']:.3f}", f"{metrics['mcc']:.3f}",
+                     *(f"{metrics[name]:.3f}" for name in shown),
                      f"{result.training.seconds:.1f}", f"{result.training.samples_per_second or 0:.0f}",
                      f"{result.latency_ms['p50']:.1f}", f"{size / 1e6:.1f}" if size else "-")
     console.print(view)
@@ -356,6 +370,15 @@ def _first_present(candidates: list[str], present: list[str], file: Path, flag: 
             return name
     raise BakeoffError(f"{file} has no {what} column the model knows ({', '.join(candidates)}); its columns: "
                        f"{', '.join(present)}: pass {flag} NAME")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A multi-label answer in one CSV cell: its labels joined by commas, their scores as JSON."""
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps({key: round(float(v), 6) for key, v in value.items()})
+    return value
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -32,6 +32,7 @@ from bakeoff.models.checkpoint import (
     load_checkpoint,
 )
 from bakeoff.models.forward import Forward, torch_forward
+from bakeoff.problems import SINGLE_LABEL, Problem, problem_of_config, thresholds_of_config
 from bakeoff.track.layout import utc_now
 
 MANIFEST = "compressed.json"
@@ -132,6 +133,8 @@ class LoadedModel:
     weights_bytes: int
     path: Path
     reference: Forward | None = None  # fp32 forward of the same weights, when ``forward`` runs in bf16/fp16
+    problem: Problem = SINGLE_LABEL  # the problem type its config names (transformers' ``problem_type``)
+    thresholds: list[float] | None = None  # a multi-label model's decision thresholds, from its config
 
     @property
     def num_labels(self) -> int:
@@ -150,7 +153,7 @@ def load(path: Path, *, precision: str = "fp32", device: torch.device | None = N
         reference = torch_forward(model, "fp32", device) if precision != "fp32" else None
         return LoadedModel(torch_forward(model, precision, device), tokenizer, label_names(model),
                            "fp32" if precision == "fp32" else f"fp32 ({precision} autocast)", "torch", weights, path,
-                           reference)
+                           reference, problem_of_config(model.config), thresholds_of_config(model.config))
     check_folder_device(path, device)  # before the sha256 checks: a refusal costs nothing
     manifest = verify(path)
     method = get_method(manifest["method"])
@@ -165,7 +168,8 @@ def load(path: Path, *, precision: str = "fp32", device: torch.device | None = N
     else:
         model = _rebuild(path, config, manifest)
         forward = torch_forward(model.to(device), "fp32", device)  # weights carry their own dtype
-    return LoadedModel(forward, tokenizer, names, method.name, method.backend, weights, path)
+    return LoadedModel(forward, tokenizer, names, method.name, method.backend, weights, path, None,
+                       problem_of_config(config), thresholds_of_config(config))
 
 
 def verify(path: Path) -> dict[str, Any]:

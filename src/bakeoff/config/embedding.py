@@ -19,8 +19,9 @@ from typing import Any
 from bakeoff.config.options import coerce_option, from_mapping, option, specs
 from bakeoff.errors import BakeoffError
 
-KINDS = ("pairs", "probe", "retrieval")
-PRIMARY_METRICS = {"pairs": "average_precision", "probe": "accuracy", "retrieval": "ndcg@10"}  # what ranks a kind
+KINDS = ("pairs", "probe", "retrieval", "sts")
+PRIMARY_METRICS = {"pairs": "average_precision", "probe": "accuracy", "retrieval": "ndcg@10",
+                   "sts": "spearman"}  # what ranks a kind
 POOLINGS = ("mean", "cls", "max")
 # int8: bakeoff's dynamic int8 Linear layers; onnx / onnx-int8: the bare encoder exported to ONNX Runtime (fp32, or
 # int8 MatMul weights quantized per channel), made when the Embedder is (a few seconds)
@@ -79,7 +80,8 @@ class EmbeddingConfig(EncoderConfig):
 
     task: str | None = option(None, "Task name (see `bakeoff tasks`).", kind=str, off="your own --data",
                               study=False)
-    kind: str = option("pairs", "pairs (cosine -> AP), probe (logistic regression) or retrieval (nDCG@10).",
+    kind: str = option("pairs", "pairs (cosine -> AP), probe (logistic regression), retrieval (nDCG@10) or sts "
+                       "(cosine vs gold similarity scores -> Spearman).",
                        kind=str, choices=KINDS, study=False)
     data: str | None = option(None, "A folder of split files, or one CSV/TSV/JSONL/Parquet file.", kind=str,
                               off="the task's data")

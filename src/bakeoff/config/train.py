@@ -23,7 +23,7 @@ from bakeoff.config.options import (
     specs,
 )
 from bakeoff.errors import BakeoffError
-from bakeoff.metrics import metric_names
+from bakeoff.metrics import all_metric_names
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 THRESHOLD_METRICS = ("f1", "f0.5", "f2", "balanced_accuracy")
@@ -51,6 +51,12 @@ class TrainConfig:
                                           off="the task's, if any")
     label_column: str | None = option(None, "Column holding the label (strings or integers).", kind=str,
                                       off="the task's")
+    problem_type: str | None = option(None, "single_label, regression (a number per row) or multi_label (several "
+                                      "labels per row).", kind=str, choices=("single_label", "regression",
+                                                                             "multi_label"),
+                                      off="the task's; for your own data, from the labels", omit_default=True)
+    label_separator: str | None = option(None, "Multi-label: what joins a row's labels in the label column, e.g. ','.",
+                                         kind=str, off="lists ([\"a\", \"b\"]) or the task's", omit_default=True)
     layers: list[int] | None = option(None, "Keep only these encoder layers, e.g. 0,2,4.", kind="ints",
                                       at_least=0, off="all layers")
     max_length: int = option(128, "Tokens per text (pairs: both texts); longer ones are cut.", kind=int,
@@ -77,7 +83,7 @@ class TrainConfig:
     eval_steps: int | None = option(None, "Evaluate every N optimizer steps.", kind=int, at_least=1,
                                     off="once per epoch")
     best_metric: str | None = option(None, "Keep the checkpoint best by this validation metric.", kind=str,
-                                     choices=(*metric_names(), "loss"), off="the task's primary metric")
+                                     choices=all_metric_names(), off="the task's primary metric")
     early_stopping_patience: int | None = option(None, "Stop after N evaluations without improvement.", kind=int,
                                                  at_least=1, off="no early stopping")
     precision: str = option("auto", "auto (bf16 where the hardware has it natively), bf16, fp16 (CUDA) or fp32.",

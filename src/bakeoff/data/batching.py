@@ -63,7 +63,7 @@ def collate(encoded: Encoded, rows: np.ndarray) -> dict[str, torch.Tensor]:
         if token_types is not None:
             token_types[slot, : len(ids)] = torch.as_tensor(encoded.token_type_ids[row])
     batch = {"input_ids": input_ids, "attention_mask": attention_mask,
-             "labels": torch.as_tensor(encoded.labels[rows], dtype=torch.long)}
+             "labels": torch.as_tensor(encoded.labels[rows])}  # class ids (long), scores or label sets (float)
     if token_types is not None:
         batch["token_type_ids"] = token_types
     return batch

@@ -13,7 +13,7 @@ class TextDataset:
     """One split: texts, optional second texts (pairs), integer labels."""
 
     texts: list[str]
-    labels: np.ndarray  # (n,) int64
+    labels: np.ndarray  # (n,) int64 class ids; (n,) float32 scores (regression); (n, labels) 0/1 (multi-label)
     pairs: list[str] | None = None
     source: str = ""
 
@@ -32,8 +32,18 @@ class TextDataset:
         digest = hashlib.sha256()
         for i, text in enumerate(self.texts):
             pair = self.pairs[i] if self.pairs is not None else ""
-            digest.update(f"{text}\x1f{pair}\x1f{int(self.labels[i])}\x1e".encode())
+            digest.update(f"{text}\x1f{pair}\x1f{_label_text(self.labels[i])}\x1e".encode())
         return digest.hexdigest()[:16]
+
+
+def _label_text(label: np.ndarray) -> str:
+    """A row's label as the fingerprint spells it: the class id (as before problem types), the score, or the ids
+    of a label set."""
+    if np.ndim(label):
+        return "{" + ",".join(map(str, np.flatnonzero(label).tolist())) + "}"
+    if np.issubdtype(np.asarray(label).dtype, np.floating):
+        return repr(float(label))
+    return str(int(label))
 
 
 @dataclass
@@ -47,6 +57,7 @@ class TaskData:
     test: TextDataset | None = None
     primary_metric: str = "accuracy"
     notes: list[str] = field(default_factory=list)  # how the splits were made, for the record
+    problem_type: str = "single_label"  # a name in bakeoff.problems.PROBLEMS
 
     @property
     def pair(self) -> bool:

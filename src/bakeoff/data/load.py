@@ -22,6 +22,7 @@ from bakeoff.data.dataset import (
     stratified_split,
 )
 from bakeoff.data.tables import FORMATS, DataError, Table, read_table
+from bakeoff.problems import LabelError, Problem, get_problem
 from bakeoff.tasks import Source, TaskSpec
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "tasks" / "builtin"
@@ -38,6 +39,8 @@ class DataOptions:
     label_column: str | None = None
     train_fraction: float = 1.0
     seed: int = 42
+    problem_type: str | None = None  # single_label, regression, multi_label (None: the task's, or the labels')
+    label_separator: str | None = None  # multi-label: what joins a row's labels in a cell
 
 
 def load_task_data(task: TaskSpec | None, options: DataOptions) -> TaskData:
@@ -46,9 +49,14 @@ def load_task_data(task: TaskSpec | None, options: DataOptions) -> TaskData:
         raise DataError(f"--train-fraction must be in (0, 1], got {options.train_fraction}")
     label_names = list(task.label_names) if task else None
     raw = _read_splits(task, options)
-    data = _to_task_data(task, raw, label_names, options.seed)
+    problem = _problem(task, options, raw)
+    separator = options.label_separator or (task.local.label_separator if task and task.local else None)
+    try:
+        data = _to_task_data(task, raw, label_names, options.seed, problem, separator)
+    except LabelError as error:
+        raise DataError(str(error)) from None
     if options.train_fraction < 1.0:
-        keep = nested_fraction(data.train.labels, options.train_fraction, options.seed)
+        keep = nested_fraction(problem.strata(data.train.labels), options.train_fraction, options.seed)
         data.train = data.train.subset(keep)
         data.notes.append(f"train: stratified {options.train_fraction:g} of the training rows (seed {options.seed})")
     return data
@@ -164,7 +172,7 @@ def _checked_texts(table: Table, column: str, flag: str) -> list[str]:
 
 def _checked_labels(table: Table, column: str) -> list[str]:
     """The label column, stripped; an empty cell is refused at its line (it would become a class named '')."""
-    labels = [v.strip() for v in table.column(column, "--label-column")]
+    labels = [v.strip() for v in table.column(column, "--label-column", lists=True)]
     for label, line in zip(labels, table.lines, strict=True):
         if not label:
             raise DataError(f"{table.path}, {table.unit} {line}: empty label in column {column!r}: give the row its "
@@ -198,26 +206,48 @@ def _read_hub(task: TaskSpec, hub: Source, env_dir: str | None) -> dict[str, _Ra
     return splits
 
 
+def _problem(task: TaskSpec | None, options: DataOptions, raw: dict[str, _RawSplit]) -> Problem:
+    """The problem type, chosen once: --problem-type, else the task's, else single-label (lists of labels in your
+    own file's label column make it multi-label)."""
+    if options.problem_type:
+        chosen = get_problem(options.problem_type)
+        if task is not None and task.problem_type != chosen.name:
+            raise DataError(f"--problem-type {chosen.name}: task {task.name!r} is {task.problem_type}: leave "
+                            "--problem-type out, or use your own --data without --task")
+        return chosen
+    if task is not None:
+        return get_problem(task.problem_type)
+    train = raw.get("train") or raw.get("all")
+    if train and train.labels and all(v.startswith("[") for v in train.labels[:100]):
+        return get_problem("multi_label")
+    if options.label_separator:
+        return get_problem("multi_label")
+    return get_problem("single_label")
+
+
 def _to_task_data(task: TaskSpec | None, raw: dict[str, _RawSplit], label_names: list[str] | None,
-                  seed: int) -> TaskData:
+                  seed: int, problem: Problem, separator: str | None) -> TaskData:
     notes = []
     if "all" in raw:
         raw["train"] = raw.pop("all")
     if label_names is None:
-        label_names = _label_names(raw["train"])
-    datasets = {split: _encode(split_raw, label_names, task is None) for split, split_raw in raw.items()}
+        if not raw["train"].labels:
+            raise DataError(f"{raw['train'].source} has no rows (a header only?): add labelled rows")
+        label_names = problem.label_names_from(raw["train"].labels, raw["train"].source, separator)
+    datasets = {split: _encode(split_raw, label_names, task is None, problem, separator)
+                for split, split_raw in raw.items()}
     train = datasets["train"]
     validation, test = datasets.get("validation"), datasets.get("test")
     if validation is None and test is None:
         # seed 004's split, computed as seed 004 does it: 20% test, then 1/8 of the other 80% as validation, so
         # 70/10/20 (seed 004's own comment calls it "80/10/10"; its numbers, and bakeoff's, are 70/10/20)
-        rest, test_index = stratified_split(train.labels, 0.20, seed)
+        rest, test_index = stratified_split(problem.strata(train.labels), 0.20, seed)
         pool = train.subset(rest)
-        train_index, val_index = stratified_split(pool.labels, 0.125, seed)
+        train_index, val_index = stratified_split(problem.strata(pool.labels), 0.125, seed)
         train, validation, test = pool.subset(train_index), pool.subset(val_index), train.subset(test_index)
         notes.append(f"one labelled file: stratified 70/10/20 train/validation/test split (seed {seed})")
     elif validation is None:
-        train_index, val_index = stratified_split(train.labels, 0.10, seed)
+        train_index, val_index = stratified_split(problem.strata(train.labels), 0.10, seed)
         train, validation = train.subset(train_index), train.subset(val_index)
         notes.append(f"no validation split: stratified 10% of train held out (seed {seed})")
     for name, split in (("train", train), ("validation", validation), ("test", test)):
@@ -225,7 +255,8 @@ def _to_task_data(task: TaskSpec | None, raw: dict[str, _RawSplit], label_names:
             _refuse_empty(name, split, raw)
     return TaskData(task=task.name if task else "custom", label_names=label_names, train=train,
                     validation=validation, test=test,
-                    primary_metric=task.primary_metric if task else "accuracy", notes=notes)
+                    primary_metric=task.primary_metric if task else problem.default_metric, notes=notes,
+                    problem_type=problem.name)
 
 
 def _refuse_empty(name: str, split: TextDataset, raw: dict[str, _RawSplit]) -> None:
@@ -237,50 +268,7 @@ def _refuse_empty(name: str, split: TextDataset, raw: dict[str, _RawSplit]) -> N
                     "give at least 10 rows per class, or a validation file beside the training file")
 
 
-def _label_names(train: _RawSplit) -> list[str]:
-    """Your own data's classes, from its training labels; refused when they cannot be classes."""
-    if not train.labels:
-        raise DataError(f"{train.source} has no rows (a header only?): add labelled rows")
-    unique = set(train.labels)
-    whole = {v for v in unique if v.lstrip("-").isdigit()}
-    if len(unique) < 2:
-        raise DataError(f"{train.source}: every training row has the label {next(iter(unique), '')!r}: a classifier "
-                        "needs at least two classes; check --label-column")
-    if whole and whole != unique:
-        raise DataError(f"{train.source}: the labels mix numbers and names ({', '.join(sorted(unique)[:6])}): use one "
-                        "kind for every row")
-    fractional = [v for v in unique if _is_fraction(v)]
-    if fractional and len(fractional) + len(whole) == len(unique):
-        raise DataError(f"{train.source}: labels like {fractional[0]!r} are numbers with fractions: bakeoff "
-                        "classifies, so give class labels (whole numbers or names)")
-    if any(v.startswith(("[", "{")) for v in unique):
-        raise DataError(f"{train.source}: the label column holds lists or mappings ({sorted(unique)[0][:30]!r}): "
-                        "give one class label per row")
-    if whole:
-        return [str(v) for v in sorted(int(v) for v in unique)]
-    return sorted(unique)
-
-
-def _is_fraction(value: str) -> bool:
-    try:
-        number = float(value)
-    except ValueError:
-        return False
-    return not number.is_integer()
-
-
-def _encode(raw: _RawSplit, label_names: list[str], custom: bool) -> TextDataset:
-    index = {name: i for i, name in enumerate(label_names)}
-    if not custom:  # a task's files may hold the class number instead of its name (SST-2's 0/1)
-        index.update({str(i): i for i in range(len(label_names))})
-    if custom and all(v.lstrip("-").isdigit() for v in index):
-        index.update({str(int(v)): i for v, i in list(index.items())})
-    labels = np.empty(len(raw.labels), dtype=np.int64)
-    for row, value in enumerate(raw.labels):
-        key = str(int(value)) if custom and value.lstrip("-").isdigit() else value
-        if key not in index:
-            where = "the training data" if custom else "the task's labels"
-            raise DataError(f"{raw.source}, line {raw.lines[row]}: label {value!r} does not occur in {where} "
-                            f"({', '.join(label_names)}): fix the label or the split")
-        labels[row] = index[key]
+def _encode(raw: _RawSplit, label_names: list[str], custom: bool, problem: Problem,
+            separator: str | None) -> TextDataset:
+    labels = problem.parse_labels(raw.labels, label_names, raw.source, raw.lines, custom, separator)
     return TextDataset(texts=raw.texts, pairs=raw.pairs, labels=labels, source=raw.source)

@@ -42,13 +42,15 @@ class Table:
     blank_lines: list[int] = field(default_factory=list)  # lines skipped as blank (CSV/TSV)
     unit: str = "line"  # how a row is named in messages: "line" (text files) or "row" (Parquet)
 
-    def column(self, name: str, flag: str | None = None) -> list[str]:
-        """The column's values as text; a cell that was not a text (null, list, mapping, missing) is refused."""
+    def column(self, name: str, flag: str | None = None, lists: bool = False) -> list[str]:
+        """The column's values as text; a cell that was not a text (null, list, mapping, missing) is refused, but
+        with ``lists`` (a label column: multi-label rows) a list is read as its JSON text."""
         if name not in self.columns:
             fix = f": pass {flag} with one of them" if flag else ""
             raise DataError(f"{self.path}: no column {name!r} (columns: {', '.join(self.columns)}){fix}")
         index = self.columns.index(name)
-        bad = sorted(row for row, column in self.problems if column == index)
+        bad = sorted(row for (row, column), problem in self.problems.items()
+                     if column == index and not (lists and problem == LIST_CELL))
         if bad:
             problem = self.problems[(bad[0], index)]
             more = f" (and {len(bad) - 1} more row(s))" if len(bad) > 1 else ""
@@ -178,12 +180,17 @@ def _read_parquet(path: Path) -> Table:
     return Table(path, columns, rows, list(range(1, len(rows) + 1)), problems, unit="row")
 
 
+LIST_CELL = "holds a list, not a text"
+
+
 def _cell(value: object) -> tuple[str, str]:
     """A cell as text, and what was wrong with it ("" when it is a usable scalar)."""
     if isinstance(value, dict):
         return "", "holds a mapping (a JSON object), not a text"
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
-        return "", "holds a list, not a text"
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()  # a Parquet list column arrives as a numpy array
+    if isinstance(value, (list, tuple)):  # a multi-label cell: a list of labels, read as JSON (label columns only)
+        return json.dumps(list(value)), LIST_CELL
     if value is None or type(value).__name__ in ("NAType", "NaTType") or (
             isinstance(value, numbers.Real) and math.isnan(value)):
         return "", "is empty (null)"

@@ -12,19 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the precision-recall curve of ``scores`` ranking the positives (label 1) first.
-
-    >>> average_precision(np.array([1, 0, 1]), np.array([0.9, 0.8, 0.1]))
-    0.8333333333333333
-    """
-    order = np.argsort(-scores, kind="stable")
-    hits = labels[order] == 1
-    if not hits.any():
-        return float("nan")
-    precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float(precision_at[hits].mean())
+from bakeoff.metrics import average_precision
+from bakeoff.problems.regression import spearman, spearman_left_out
 
 
 def average_precision_left_out(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -118,6 +107,7 @@ PER_EXAMPLE: dict[str, PerExample] = {
     "average_precision": PerExample("score", lambda scores, labels: average_precision(labels, scores),
                                     labels="label",
                                     left_out=lambda scores, labels: average_precision_left_out(labels, scores)),
+    "spearman": PerExample("score", spearman, labels="label", left_out=spearman_left_out),  # --kind sts
     "recall@1": _gain_metric(lambda ranks: (ranks == 1).astype(float)),
     "recall@10": _gain_metric(lambda ranks: (ranks <= 10).astype(float)),
     "mrr@10": _gain_metric(lambda ranks: np.where(ranks <= 10, 1 / ranks, 0.0)),

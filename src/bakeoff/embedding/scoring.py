@@ -3,6 +3,8 @@
 - ``pairs``: cosine of the two texts of a pair (MRPC) -> average precision on the evaluated split; accuracy and
   F1 at the threshold that was best *on the training split* (choosing it on the evaluated split flatters it).
 - ``probe``: logistic regression (scikit-learn) on frozen training vectors -> accuracy / F1 / MCC on the split.
+- ``sts``: cosine of the two texts of a pair against the gold similarity score (STS-B) -> Spearman (and Pearson),
+  as sentence-transformers' EmbeddingSimilarityEvaluator and MTEB score STS.
 - ``retrieval``: each query's relevant document among all candidate documents -> recall@1/@10, MRR@10, nDCG@10.
   From a pair task, the positive pairs of the split (text -> pair text) over all of the split's pair texts; or a
   file of (query, document) rows.
@@ -29,6 +31,7 @@ from bakeoff.embedding.metrics import (
     retrieval_scores,
 )
 from bakeoff.errors import BakeoffError
+from bakeoff.problems.regression import pearson, spearman
 
 PRIMARY = PRIMARY_METRICS
 
@@ -63,6 +66,8 @@ def score(embedder: Embedder, kind: str, data: TaskData | None, split: str = "va
         metrics, per_example, details = _pairs(counter, _need(data), split)
     elif kind == "probe":
         metrics, per_example, details = _probe(counter, _need(data), split, seed)
+    elif kind == "sts":
+        metrics, per_example, details = _sts(counter, _need(data), split)
     else:
         metrics, per_example, details = _retrieval(counter, data, split, file, query_column, document_column)
     return Scored(metrics, per_example, details, counter.seconds, counter.texts)
@@ -102,6 +107,17 @@ def _pairs(embed: _Counter, data: TaskData, split: str) -> tuple[dict[str, float
     per_example = {"score": scores.tolist(), "label": labels.tolist(), "correct": correct.tolist()}
     return metrics, per_example, {"accuracy_threshold": accuracy_threshold, "f1_threshold": f1_threshold,
                                   "thresholds_chosen_on": "train"}
+
+
+def _sts(embed: _Counter, data: TaskData, split: str) -> tuple[dict[str, float], dict[str, list], dict]:
+    if not data.pair or data.problem_type != "regression":
+        raise BakeoffError(f"task {data.task!r} has no similarity scores of text pairs: --kind sts needs a regression "
+                           "pair task such as stsb")
+    evaluated = _split(data, split)
+    scores = _cosines(embed, evaluated)
+    gold = np.asarray(evaluated.labels, dtype=np.float64)
+    metrics = {"spearman": spearman(scores, gold), "pearson": pearson(scores, gold)}
+    return metrics, {"score": scores.tolist(), "label": gold.tolist()}, {"similarity": "cosine"}
 
 
 def _probe(embed: _Counter, data: TaskData, split: str, seed: int) -> tuple[dict[str, float], dict[str, list], dict]:

@@ -6,6 +6,7 @@ Every backend is reached through one ``Forward`` (``models/forward.py``), so pre
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,21 +50,33 @@ def model_inputs(encoded: Encoded, rows: np.ndarray) -> dict[str, torch.Tensor]:
     return batch
 
 
+CloseCalls = Callable[[np.ndarray, float], np.ndarray]  # (logits, margin) -> rows a small change could flip
+
+
+def top_two_close(logits: np.ndarray, margin: float) -> np.ndarray:
+    """Rows whose top two logits are closer than ``margin`` (single-label classification's close calls)."""
+    if logits.shape[-1] < 2:
+        return np.array([], dtype=np.int64)
+    top2 = np.sort(logits, axis=-1)[:, -2:]
+    return np.flatnonzero(top2[:, 1] - top2[:, 0] < margin)
+
+
 @torch.inference_mode()
 def predict_with(forward: Forward, encoded: Encoded, batch_size: int, num_labels: int,
-                 recheck: Forward | None = None, margin: float = RECHECK_MARGIN) -> Predictions:
+                 recheck: Forward | None = None, margin: float = RECHECK_MARGIN,
+                 close_calls: CloseCalls = top_two_close) -> Predictions:
     """Logits for every row of ``encoded`` through any backend's ``forward``.
 
-    With ``recheck`` (the same weights in fp32), rows whose top two logits are closer than ``margin`` are run
-    again through it: bf16 rounding moves logits by a few hundredths, which only changes a prediction that was
-    a close call, so bf16 speed comes with fp32's predictions.
+    With ``recheck`` (the same weights in fp32), the rows ``close_calls`` names (the problem type's: top two
+    logits closer than ``margin``, or a logit that near its threshold) are run again through it: bf16 rounding
+    moves logits by a few hundredths, which only changes an answer that was a close call, so bf16 speed comes with
+    fp32's answers. A regression score has no close call: it keeps bf16's rounding, a few hundredths.
     """
     logits = np.zeros((len(encoded), num_labels), dtype=np.float32)
     start = time.perf_counter()
     _fill(logits, forward, encoded, np.arange(len(encoded)), batch_size)
-    if recheck is not None and num_labels > 1:
-        top2 = np.sort(logits, axis=-1)[:, -2:]
-        close = np.flatnonzero(top2[:, 1] - top2[:, 0] < margin)
+    if recheck is not None:
+        close = close_calls(logits, margin)
         if len(close):
             _fill(logits, recheck, encoded, close, batch_size)
     return Predictions(logits, time.perf_counter() - start)
@@ -80,10 +93,3 @@ def predict_logits(model: nn.Module, encoded: Encoded, batch_size: int, precisio
                    device: torch.device) -> Predictions:
     """Logits of a PyTorch module for every row of ``encoded``; the model is left in eval mode."""
     return predict_with(torch_forward(model, precision, device), encoded, batch_size, model.config.num_labels)
-
-
-def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Mean cross-entropy in float64 (the validation loss)."""
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return float(-log_probs[np.arange(len(labels)), labels].mean())

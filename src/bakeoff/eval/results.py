@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.eval.predict import Predictions, cross_entropy
+from bakeoff.eval.predict import Predictions
 from bakeoff.eval.probability import calibration_summary, probability_metrics
-from bakeoff.metrics import compute_all, confusion_matrix, per_class
+from bakeoff.problems import SINGLE_LABEL, Problem
 
 
 @dataclass
@@ -40,21 +40,26 @@ class EvalResult:
 
 
 def evaluate_predictions(split: str, predictions: Predictions, labels: np.ndarray, label_names: list[str],
-                         primary_metric: str) -> EvalResult:
-    num_classes = len(label_names)
-    predicted = predictions.labels
-    classes = per_class(labels, predicted, num_classes)
+                         primary_metric: str, problem: Problem = SINGLE_LABEL,
+                         thresholds: list[float] | None = None) -> EvalResult:
+    """The metrics of ``predictions`` against ``labels``, as ``problem`` (the run's problem type) scores them;
+    ``per_class`` is per label for multi-label runs and empty for regression, as is ``confusion_matrix``
+    for every type but single-label."""
+    if problem is SINGLE_LABEL:  # labels as the run's decision (temperature, binary threshold) reads the logits
+        scored = problem.score(labels, predictions.logits, label_names, predicted=predictions.labels)
+        metrics = {**scored.metrics, **probability_metrics(labels, predictions.probabilities)}
+    else:
+        scored = problem.score(labels, predictions.logits, label_names, thresholds)
+        metrics = scored.metrics
     return EvalResult(
-        split=split, rows=len(labels), loss=cross_entropy(predictions.logits, labels),
-        metrics={**compute_all(labels, predicted, num_classes),
-                 **probability_metrics(labels, predictions.probabilities)}, primary_metric=primary_metric,
-        per_class={name: {key: float(classes[key][i]) for key in ("precision", "recall", "f1", "support")}
-                   for i, name in enumerate(label_names)},
-        confusion_matrix=confusion_matrix(labels, predicted, num_classes).tolist(),
+        split=split, rows=len(labels), loss=problem.loss_value(predictions.logits, labels),
+        metrics=metrics, primary_metric=primary_metric, per_class=scored.per_class,
+        confusion_matrix=scored.confusion_matrix,
         seconds=predictions.seconds,
         samples_per_second=len(labels) / predictions.seconds if predictions.seconds > 0 else float("nan"),
         calibration=calibration_summary(labels, predictions.probabilities, _uncalibrated(predictions),
-                                        predictions.temperature if predictions.temperature != 1.0 else None),
+                                        predictions.temperature if predictions.temperature != 1.0 else None)
+        if problem is SINGLE_LABEL else None,
     )
 
 

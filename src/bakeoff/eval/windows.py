@@ -12,7 +12,7 @@ import numpy as np
 
 from bakeoff.data.batching import Encoded
 from bakeoff.data.windows import Windows
-from bakeoff.eval.predict import Predictions, predict_with
+from bakeoff.eval.predict import CloseCalls, Predictions, predict_with, top_two_close
 from bakeoff.models.forward import Forward
 
 
@@ -29,9 +29,10 @@ def pool_mean(window_logits: np.ndarray, owner: np.ndarray, rows: int) -> np.nda
 
 
 def predict_rows(forward: Forward, encoded: Encoded | Windows, batch_size: int, num_labels: int,
-                 recheck: Forward | None = None) -> Predictions:
-    """``predict_with`` for rows given whole or as windows: one row of logits per row either way."""
+                 recheck: Forward | None = None, close_calls: CloseCalls = top_two_close) -> Predictions:
+    """``predict_with`` for rows given whole or as windows: one row of logits per row either way; ``close_calls``
+    (the problem type's) picks the rows ``recheck`` runs again."""
     if not isinstance(encoded, Windows):
-        return predict_with(forward, encoded, batch_size, num_labels, recheck)
-    windows = predict_with(forward, encoded.encoded, batch_size, num_labels, recheck)
+        return predict_with(forward, encoded, batch_size, num_labels, recheck, close_calls=close_calls)
+    windows = predict_with(forward, encoded.encoded, batch_size, num_labels, recheck, close_calls=close_calls)
     return Predictions(pool_mean(windows.logits, encoded.owner, len(encoded)), windows.seconds)

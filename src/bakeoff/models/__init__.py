@@ -176,8 +176,14 @@ def load_tokenizer(source: ModelSource) -> Any:
         return AutoTokenizer.from_pretrained(source.location, use_fast=True)
 
 
-def load_for_classification(source: ModelSource, label_names: list[str]) -> nn.Module:
-    """A sequence-classification model with a fresh head sized for ``label_names`` (named in its config)."""
+def load_for_classification(source: ModelSource, label_names: list[str], problem_type: str | None = None,
+                            outputs: int | None = None) -> nn.Module:
+    """A sequence-classification model with a fresh head sized for ``label_names`` (named in its config).
+
+    ``problem_type`` (transformers' name: ``regression``, ``multi_label_classification``, ...) and ``outputs``
+    (units in the head; a regression has one) come from the run's problem type (``bakeoff.problems``); the
+    config keeps the type, so the checkpoint loads in ``transformers.pipeline`` with the right function.
+    """
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -187,15 +193,26 @@ def load_for_classification(source: ModelSource, label_names: list[str]) -> nn.M
     try:
         with _hub_errors(source):
             model = AutoModelForSequenceClassification.from_pretrained(
-                source.location, num_labels=len(label_names),
+                source.location, num_labels=outputs or len(label_names),
                 id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)},
                 ignore_mismatched_sizes=True, dtype=torch.float32, use_safetensors=True,
+                **({"problem_type": problem_type} if problem_type else {}),
             )
     finally:
         hf_logging.set_verbosity(verbosity)
     if source.layers:
         keep_layers(model, list(source.layers))
     return model
+
+
+def set_output_bias(model: nn.Module, bias: Any) -> None:
+    """Start the classification head's last layer at ``bias`` (one value per output unit)."""
+    head = [module for name, module in model.named_modules()
+            if name.split(".")[0] in ("classifier", "score") and isinstance(module, nn.Linear)]
+    if not head or head[-1].bias is None or head[-1].bias.numel() != len(bias):
+        raise BakeoffError(f"cannot find the output layer of {type(model).__name__}'s head to initialise its bias")
+    with torch.no_grad():
+        head[-1].bias.copy_(torch.as_tensor(bias, dtype=head[-1].bias.dtype))
 
 
 def keep_layers(model: nn.Module, keep: list[int]) -> None:

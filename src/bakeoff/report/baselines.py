@@ -1,4 +1,6 @@
-"""Baselines on every leaderboard: the majority class, and TF-IDF (1-2 grams) + logistic regression.
+"""Baselines on every leaderboard: each problem type's own (``bakeoff.problems``): for classes the majority class
+and TF-IDF (1-2 grams) + logistic regression; for scores the mean and TF-IDF cosine of the pair; for label sets
+the most frequent set and TF-IDF + one-vs-rest logistic regression.
 
 "Does the transformer beat a linear model, and by how much?" is the first question a reviewer asks; MRPC's
 68% majority class makes 70% accuracy look better than it is. Both baselines are trained on the training
@@ -17,52 +19,27 @@ from typing import Any
 
 import numpy as np
 
-from bakeoff.data import DataOptions, TextDataset, load_task_data
+from bakeoff.data import DataOptions, load_task_data
 from bakeoff.io import read_json, write_json_atomic
+from bakeoff.problems import get_problem
+from bakeoff.problems.multi_label import MOST_FREQUENT
+from bakeoff.problems.regression import MEAN
+from bakeoff.problems.single_label import MAJORITY, TFIDF, majority, tfidf_logistic_regression
 from bakeoff.tasks import get_task
 
-MAJORITY = "majority class"
-TFIDF = "tf-idf + logreg"
 CACHE_DIR = "baselines"  # <store>/<project>/baselines/<train fingerprint>-<scored split's fingerprint>.json
 SKLEARN_MISSING = "scikit-learn is not installed: pip install 'bakeoff[report]' (for the TF-IDF baseline)"
+TRIVIAL = (MAJORITY, MEAN, MOST_FREQUENT)  # each problem type's first baseline: a run at or below it failed to learn
 
 
 @dataclass
 class Baseline:
     name: str
-    predicted: np.ndarray  # (rows of the scored split,) label ids
+    predicted: np.ndarray  # answers on the scored split's rows: label ids, scores or label sets
     seconds: float  # training time
     train_rows: int
     fingerprint: str = ""  # of the rows ``predicted`` answers
-
-
-def majority(train_labels: np.ndarray, rows: int) -> np.ndarray:
-    """Predict the training split's most frequent class for every row (ties: the lowest label id).
-
-    >>> majority(np.array([1, 1, 0]), 2).tolist()
-    [1, 1]
-    """
-    return np.full(rows, int(np.bincount(train_labels).argmax()), dtype=np.int64)
-
-
-def tfidf_logistic_regression(train: TextDataset, validation: TextDataset) -> np.ndarray:
-    """TF-IDF over word 1-2 grams, then logistic regression; the predicted label ids of ``validation``.
-
-    >>> rows = TextDataset(["good fun", "bad dull", "good", "dull"], np.array([1, 0, 1, 0]))
-    >>> tfidf_logistic_regression(rows, rows).tolist()
-    [1, 0, 1, 0]
-    """
-    try:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-    except ImportError:
-        from bakeoff.errors import BakeoffError
-
-        raise BakeoffError(SKLEARN_MISSING) from None
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    features = vectorizer.fit_transform(_texts(train))
-    model = LogisticRegression(max_iter=1000).fit(features, train.labels)
-    return model.predict(vectorizer.transform(_texts(validation))).astype(np.int64)
+    truth: np.ndarray | None = None  # the scored rows' labels (the problem type's form)
 
 
 def baselines_for(config: dict[str, Any], project_dir: Path,
@@ -77,8 +54,10 @@ def baselines_for(config: dict[str, Any], project_dir: Path,
     options = DataOptions(data=Path(config["data"]) if config.get("data") else None,
                           text_column=config.get("text_column"), text_pair_column=config.get("text_pair_column"),
                           label_column=config.get("label_column"),
-                          train_fraction=float(config.get("train_fraction") or 1.0), seed=int(config.get("seed", 42)))
+                          train_fraction=float(config.get("train_fraction") or 1.0), seed=int(config.get("seed", 42)),
+                          problem_type=config.get("problem_type"), label_separator=config.get("label_separator"))
     data = load_task_data(task, options)
+    problem = get_problem(data.problem_type)
     scored = {"validation": data.validation, "test": data.test}.get(split)
     if scored is None:
         return [], [f"no baselines on the {split} split: the data has no labelled {split} rows"]
@@ -86,29 +65,25 @@ def baselines_for(config: dict[str, Any], project_dir: Path,
     fingerprint = fingerprints[split]
     cache = project_dir / CACHE_DIR / f"{fingerprints['train']}-{fingerprint}.json"
     stored = read_json(cache, default=None)
+    label_count = len(data.label_names)
     if isinstance(stored, dict) and stored.get("fingerprints") == fingerprints and stored.get("split") == split:
-        return [Baseline(b["name"], np.asarray(b["predicted"], dtype=np.int64), b["seconds"], b["train_rows"],
-                         fingerprint) for b in stored["baselines"]], stored.get("notes", [])
+        return [Baseline(b["name"], problem.from_stored(b["predicted"], label_count), b["seconds"], b["train_rows"],
+                         fingerprint, scored.labels) for b in stored["baselines"]], stored.get("notes", [])
     baselines, notes = [], []
-    start = time.perf_counter()
-    baselines.append(Baseline(MAJORITY, majority(data.train.labels, len(scored)),
-                              time.perf_counter() - start, len(data.train), fingerprint))
-    try:
-        start = time.perf_counter()
-        predicted = tfidf_logistic_regression(data.train, scored)
-        baselines.append(Baseline(TFIDF, predicted, time.perf_counter() - start, len(data.train), fingerprint))
-    except Exception as error:  # scikit-learn missing, or one class in the training rows
-        notes.append(str(error) if "pip install" in str(error) else f"no TF-IDF baseline: {error}")
+    for name, fitted in problem.baselines(data.train, scored):
+        try:
+            start = time.perf_counter()
+            predicted = fitted()
+            baselines.append(Baseline(name, np.asarray(predicted), time.perf_counter() - start, len(data.train),
+                                      fingerprint, scored.labels))
+        except Exception as error:  # scikit-learn missing, or one class in the training rows
+            notes.append(str(error) if "pip install" in str(error) else f"no {name} baseline: {error}")
     if not any("pip install" in note for note in notes):  # a later install of scikit-learn fills the gap
         write_json_atomic(cache, {"fingerprints": fingerprints, "split": split, "notes": notes,
-                                  "baselines": [{"name": b.name, "predicted": b.predicted.tolist(),
+                                  "baselines": [{"name": b.name, "predicted": problem.to_stored(b.predicted),
                                                  "seconds": b.seconds, "train_rows": b.train_rows}
                                                 for b in baselines]})
     return baselines, notes
 
 
-def _texts(split: TextDataset) -> list[str]:
-    """A pair's two texts joined by a marker word, so its bigrams do not run across the seam."""
-    if split.pairs is None:
-        return split.texts
-    return [f"{text} ||| {pair}" for text, pair in zip(split.texts, split.pairs, strict=True)]
+__all__ = ["MAJORITY", "TFIDF", "TRIVIAL", "Baseline", "baselines_for", "majority", "tfidf_logistic_regression"]

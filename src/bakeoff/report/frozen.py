@@ -1,5 +1,6 @@
-"""Frozen-embedding rows of a leaderboard: what an embedding run contributes to a paired verdict, its interval, and
-its comparisons (``leaderboard.py`` builds the rows and calls these).
+"""Frozen-embedding rows of a leaderboard (and any row of per-example values: a regression's scores, a
+multi-label run's label sets, through their problem type's ``PerRow``): what an embedding run contributes to a
+paired verdict, its interval, and its comparisons (``leaderboard.py`` builds the rows and calls these).
 
 An embedding run (``EmbeddingEvalResult``) stores per-example values: a probe's predicted labels (paired like a
 trained run's predictions), a pair task's similarity scores and labels (average precision), a retrieval task's
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bakeoff.embedding.metrics import PER_EXAMPLE
+from bakeoff.metrics import metric_range
 from bakeoff.report.verdict import (
     ALPHA,
     Comparison,
@@ -57,7 +59,7 @@ def is_deterministic(result: EmbeddingEvalResult) -> bool:
 def example_interval(row: Row) -> tuple[float | None, float | None]:
     """A frozen row's 95% interval counting the examples (jackknife) and, unless deterministic, its seeds."""
     if row._scores and len(row._scores) == len(row.seeds) and len({v[2] for v in row._scores.values()}) == 1:
-        how = PER_EXAMPLE[row.metric]
+        how = row._per_row or PER_EXAMPLE[row.metric]
         values, labels = stack_scores(row)
         low, high = score_interval(values, how.statistic, labels=labels, gains=how.gains, fixed=row.deterministic,
                                    left_out=how.left_out)
@@ -69,7 +71,8 @@ def example_interval(row: Row) -> tuple[float | None, float | None]:
                                    fixed=row.deterministic)
     else:
         return row.low, row.high
-    return max(low, -1.0 if row.metric == "mcc" else 0.0), min(high, 1.0)
+    floor, ceiling = metric_range(row.metric)
+    return max(low, floor), min(high, ceiling)
 
 
 def stack_scores(row: Row) -> tuple[np.ndarray, np.ndarray | None]:
@@ -82,8 +85,8 @@ def compare_scored(leader: Row, row: Row, metric: str) -> Comparison | None:
     """Two rows of a metric of scores or ranks: paired on the same examples; by seeds alone when either row's
     examples are unknown; None when they were scored on different examples."""
     fingerprint = _fingerprint(leader)
-    if metric in PER_EXAMPLE and fingerprint is not None and fingerprint == _fingerprint(row):
-        how = PER_EXAMPLE[metric]
+    how = leader._per_row or row._per_row or PER_EXAMPLE.get(metric)  # a trained row's problem type's, or a frozen's
+    if how is not None and fingerprint is not None and fingerprint == _fingerprint(row):
         (first, labels), (second, _) = stack_scores(leader), stack_scores(row)
         return compare_scores(first, second, how.statistic, labels=labels, gains=how.gains, first_seeds=leader.seeds,
                               second_seeds=row.seeds, first_fixed=leader.deterministic,
@@ -101,7 +104,7 @@ def score_power(rows: list[Row], comparisons: list[Comparison | None], split: st
     if not errors or not rows[0]._scores:
         return None, method
     examples = next(iter(rows[0]._scores.values()))[0].size
-    seeds = int(np.median([len(row.seeds) for row in rows]))
+    seeds = int(np.median([len(row.seeds) for row in rows if not row.baseline] or [1]))  # baselines have none
     normal = NormalDist()
     mde = (normal.inv_cdf(1 - ALPHA / 2) + normal.inv_cdf(0.8)) * float(np.median(errors))
     return mde, (f"{method}. Minimum detectable effect: with {examples} {split} examples and {seeds} seed(s), gaps "

@@ -32,9 +32,10 @@ import numpy as np
 from bakeoff.config import identity, model_label, variant_of
 from bakeoff.errors import BakeoffError
 from bakeoff.io import read_json
-from bakeoff.metrics import METRICS, metric_info
+from bakeoff.metrics import METRICS, metric_info, metric_range
 from bakeoff.report import frozen
-from bakeoff.report.baselines import MAJORITY, baselines_for
+from bakeoff.problems import SINGLE_LABEL, PerRow, Problem, get_problem
+from bakeoff.report.baselines import TRIVIAL, baselines_for
 from bakeoff.report.decision import (
     Decision,
     decide,
@@ -106,11 +107,14 @@ class Row:
     _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
     # per seed: (per-example values, their labels or None, fingerprint) for metrics of scores and ranks
     _scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = field(default_factory=dict, repr=False)
+    # how ``_scores`` make the metric, for a trained row of a regression or multi-label run (its problem type's)
+    _per_row: PerRow | None = field(default=None, repr=False)
+    _problem: Problem | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out.pop("_predictions")
-        out.pop("_scores")
+        for private in ("_predictions", "_scores", "_per_row", "_problem"):
+            out.pop(private)
         out["decision"] = self.decision.to_dict() if self.decision else None
         return out
 
@@ -366,7 +370,13 @@ def _row(entries: list[_Entry], method: str) -> Row:
     first = entries[0]
     split = first.split
     metric = first.result.validation.primary_metric
+    # the run's problem type says how its stored answers pair: label ids by ``compare``; scores and label sets as
+    # per-row values through its own statistic (``compare_scores``)
+    problem = get_problem(first.predictions.get("problem_type") or first.result.data.problem_type)
+    label_count = len(first.predictions.get("label_names") or first.result.data.label_names)
+    per_row = problem.per_row_metrics(label_count).get(metric)
     values, seeds, seconds, latency, predictions, paths = [], [], [], [], {}, []
+    scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = {}
     size, busy = None, []
     for entry in sorted(entries, key=lambda e: e.result.config["seed"]):
         result, seed = entry.result, entry.result.config["seed"]
@@ -391,11 +401,16 @@ def _row(entries: list[_Entry], method: str) -> Row:
             size = entry.report.compressed.weights_bytes / 1e6
             labels = entry.report.predictions
         if labels is not None and stored.get("true") is not None and len(labels) == len(stored["true"]):
-            predictions[seed] = (np.asarray(labels), np.asarray(stored["true"]), fingerprint)
+            if per_row is not None:
+                scored, truth = problem.verdict_values(problem.from_stored(labels, label_count),
+                                                       problem.from_stored(stored["true"], label_count))
+                scores[seed] = (np.asarray(scored, dtype=float), truth, fingerprint)
+            else:
+                predictions[seed] = (np.asarray(labels), np.asarray(stored["true"]), fingerprint)
     mean, low, high = mean_interval(values)
     if low is not None and high is not None:  # a metric cannot leave its range however wide the interval
-        floor = -1.0 if metric == "mcc" else 0.0
-        low, high = max(low, floor), min(high, 1.0) if metric != "loss" else high
+        floor, ceiling = metric_range(metric)
+        low, high = max(low, floor), min(high, ceiling)
     latencies = [v for v in latency if v is not None]
     config = first.result.config
     return Row(rank=0, medal="", label="", model=_model_name(str(config["model"])),
@@ -403,8 +418,8 @@ def _row(entries: list[_Entry], method: str) -> Row:
                method=method, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
                train_seconds=sum(seconds) / len(seconds),
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
-               config=config, _predictions=predictions, run_paths=paths,
-               latency_busy="; ".join(dict.fromkeys(b for b in busy if b)) or None)
+               config=config, _predictions=predictions, run_paths=paths, _scores=scores, _per_row=per_row,
+               _problem=problem, latency_busy="; ".join(dict.fromkeys(b for b in busy if b)) or None)
 
 
 def _frozen_row(entries: list[_Entry]) -> Row:
@@ -482,15 +497,18 @@ def short_setting(key: str) -> str:
 
 def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, higher: bool,
                    notes: list[str]) -> list[Row]:
-    """The baselines of one ranking: trained on its leader's training split, scored on the ranking's split."""
-    if metric not in METRICS:
-        return []
-    scored = [row for row in rows if row._predictions]
+    """The baselines of one ranking: trained on its leader's training split, scored on the ranking's split.
+
+    A ranking of label ids pairs them by their predictions; one of scores or label sets (a regression or
+    multi-label task) by the per-row values its problem type makes of them."""
+    scored = [row for row in rows if (row._predictions and metric in METRICS) or row._per_row is not None]
     if not scored:
         return []
     leader = max(scored, key=lambda r: r.mean if higher else -r.mean)
-    seed = min(leader._predictions)
-    _, truth, fingerprint = leader._predictions[seed]
+    per_row, problem = leader._per_row, leader._problem or SINGLE_LABEL
+    seed = min(leader._scores if per_row is not None else leader._predictions)
+    fingerprint = (leader._scores[seed] if per_row is not None else leader._predictions[seed])[2]
+    rows_scored = len((leader._scores[seed] if per_row is not None else leader._predictions[seed])[0])
     try:
         found, left_out = baselines_for({**leader.config, "seed": seed}, project_dir, split)
     except Exception as error:  # the data moved or is gone: the ranking still stands without baselines
@@ -499,15 +517,26 @@ def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, 
     notes.extend(note for note in left_out if note not in notes)
     out = []
     for baseline in found:
-        if baseline.fingerprint != fingerprint or baseline.predicted.size != truth.size:
+        if baseline.fingerprint != fingerprint or len(baseline.predicted) != rows_scored:
             continue  # not the rows this ranking was scored on: never paired
-        classes = int(max(truth.max(), baseline.predicted.max())) + 1
-        value = METRICS[metric].compute(truth, baseline.predicted, classes)
-        out.append(Row(rank=0, medal="", label=f"baseline: {baseline.name}", model=baseline.name, task=leader.task,
-                       split=split, method="baseline", seeds=[], metric=metric, mean=value, low=None, high=None,
-                       values=[value], train_seconds=baseline.seconds, latency_p50_ms=None, size_mb=None,
-                       baseline=True, config={"train_rows": baseline.train_rows},
-                       _predictions={0: (baseline.predicted, truth, fingerprint)}))
+        row = Row(rank=0, medal="", label=f"baseline: {baseline.name}", model=baseline.name, task=leader.task,
+                  split=split, method="baseline", seeds=[], metric=metric, mean=0.0, low=None, high=None,
+                  values=[], train_seconds=baseline.seconds, latency_p50_ms=None, size_mb=None,
+                  baseline=True, config={"train_rows": baseline.train_rows})
+        if per_row is not None:
+            assert baseline.truth is not None
+            values, truth = problem.verdict_values(baseline.predicted, baseline.truth)
+            row.mean = float(per_row.statistic(np.asarray(values, dtype=float), truth))
+            row._scores, row._per_row, row._problem = {0: (np.asarray(values, dtype=float), truth, fingerprint)}, \
+                per_row, problem
+            row.deterministic = True
+        else:
+            truth = leader._predictions[seed][1]
+            classes = int(max(truth.max(), baseline.predicted.max())) + 1
+            row.mean = METRICS[metric].compute(truth, baseline.predicted, classes)
+            row._predictions = {0: (baseline.predicted, truth, fingerprint)}
+        row.values = [row.mean]
+        out.append(row)
     return out
 
 
@@ -518,7 +547,8 @@ FROZEN_HINT = ("a probe on frozen embeddings that predicts one class or scores a
 
 
 def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
-    majority = next((row for row in rows if row.baseline and row.model == MAJORITY), None)
+    majority = next((row for row in rows if row.baseline and row.model in TRIVIAL), None)
+    below_what = "majority" if majority is None or majority.model == TRIVIAL[0] else f"the {majority.model}"
     for row in rows:
         if row.baseline:
             continue
@@ -527,7 +557,7 @@ def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
             one_class = seed in row._predictions and bool(single_class(row._predictions[seed][0])[0])
             below = majority is not None and (value <= majority.mean if higher else value >= majority.mean)
             if one_class or below:
-                failed.append(f"seed {seed}" + (" predicts one class" if one_class else " at or below majority"))
+                failed.append(f"seed {seed}" + (" predicts one class" if one_class else f" at or below {below_what}"))
         if failed:
             row.failed_to_learn = ("failed to learn" if len(failed) == len(row.seeds) else
                                    f"{len(failed)} of {len(row.seeds)} seeds failed to learn") + ": " + "; ".join(failed)

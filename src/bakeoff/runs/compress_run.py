@@ -46,6 +46,7 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     reference = compression.load(checkpoint, precision="fp32")  # for its tokenizer and label names
     encoded, primary = labelled_split(reference, found.config, split)
     assert primary is not None
+    problem = reference.problem
     del reference
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{chosen.name}-", dir=target.parent))
@@ -56,7 +57,7 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
         after, after_labels = measure_isolated(staging / "model", encoded, split, primary, batch_sizes)
         report = CompressReport(run=run, method=chosen.name, path=str(target.resolve()), split=split,
                                 rows=len(encoded), primary_metric=primary, original=before, compressed=after,
-                                change=change(before, before_labels, after, after_labels, encoded.labels),
+                                change=change(before, before_labels, after, after_labels, encoded.labels, problem),
                                 manifest=manifest, predictions=after_labels)
         write_json_atomic(staging / "model" / REPORT_FILE, report.to_dict())
         if target.exists():

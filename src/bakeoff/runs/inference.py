@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,23 +20,44 @@ from bakeoff.eval.decision import Decision
 from bakeoff.eval.windows import predict_rows
 from bakeoff.models import check_max_length
 from bakeoff.models.forward import Forward
+from bakeoff.problems import SINGLE_LABEL, Problem
 from bakeoff.runs.locate import locate
 from bakeoff.runs.single_label import decision_for, long_text_options
 from bakeoff.runs.splits import check_split, labelled_split
 from bakeoff.runtime import resolve_device, resolve_precision
 
 
+class Scoring(NamedTuple):
+    """One scoring pass: the metrics, the answers per row (label ids, scores or label sets), and the decision
+    thresholds used (a multi-label model's; None otherwise)."""
+
+    result: EvalResult
+    predicted: np.ndarray
+    thresholds: list[float] | None = None
+
+
 def score(forward: Forward, reference: Forward | None, encoded: Encoded | Windows, split: str,
-          label_names: list[str], primary: str, batch_size: int,
-          decision: Decision | None = None) -> tuple[EvalResult, np.ndarray]:
-    """Metrics of ``forward`` on ``encoded`` and its predicted label ids, with ``reference`` (fp32) re-checking
-    bf16 close calls. Training, ``evaluate`` and compression all score through here, so a run's own
-    ``result.json`` and ``bakeoff evaluate`` of it agree. Rows given as windows are pooled (``eval/windows.py``);
-    a ``decision`` (temperature, threshold: ``eval/decision.py``) reads the logits."""
-    predictions = predict_rows(forward, encoded, batch_size, len(label_names), reference)
+          label_names: list[str], primary: str, batch_size: int, problem: Problem = SINGLE_LABEL,
+          thresholds: list[float] | None = None, choose_thresholds: bool = False,
+          decision: Decision | None = None) -> Scoring:
+    """Metrics of ``forward`` on ``encoded`` and its answers, as the run's ``problem`` type scores them, with
+    ``reference`` (fp32) re-checking bf16 close calls. Training, ``evaluate`` and compression all score through
+    here, so a run's own ``result.json`` and ``bakeoff evaluate`` of it agree. Rows given as windows are pooled
+    (``eval/windows.py``).
+
+    ``choose_thresholds``: choose the decision thresholds on these rows first (a multi-label run's validation
+    split, at the end of training), and score with them. ``decision`` (a single-label run's temperature and binary
+    threshold: ``eval/decision.py``) reads the logits.
+    """
+    predictions = predict_rows(forward, encoded, batch_size, problem.outputs(label_names), reference,
+                               close_calls=partial(problem.close_calls, thresholds=thresholds))
     if decision is not None:
         predictions = decision.apply(predictions)
-    return evaluate_predictions(split, predictions, encoded.labels, label_names, primary), predictions.labels
+    if choose_thresholds:
+        thresholds = problem.fit_thresholds(predictions.logits, encoded.labels)
+    result = evaluate_predictions(split, predictions, encoded.labels, label_names, primary, problem, thresholds)
+    predicted = predictions.labels if problem is SINGLE_LABEL else problem.decide(predictions.logits, thresholds)
+    return Scoring(result, predicted, thresholds)
 
 
 def load_model(path: Path, precision: str, device: str) -> compression.LoadedModel:
@@ -73,20 +96,24 @@ def evaluate(model: str, *, task: str | None = None, data: str | None = None, sp
                                       text_pair_column=text_pair_column, label_column=label_column,
                                       max_length=max_length, **windows)
     assert primary is not None
-    result, _ = score(loaded.forward, loaded.reference, encoded, split, loaded.label_names, primary, batch_size,
-                      decision_for(found.model_dir, found.run_dir))
-    return result
+    return score(loaded.forward, loaded.reference, encoded, split, loaded.label_names, primary, batch_size,
+                 loaded.problem, loaded.thresholds, decision=decision_for(found.model_dir, found.run_dir)).result
 
 
 @dataclass
 class PredictResult:
-    """Labels and class probabilities, in input order."""
+    """What the model answers, in input order. ``rows``: one dict per text, as its problem type answers
+    (``label`` and ``score`` for a class; ``score`` for a regression; ``labels`` and their ``scores`` for a
+    multi-label model). ``labels``: each answer as text; ``label_ids`` and ``probabilities`` are a classifier's
+    (argmax and softmax; sigmoids for multi-label; the raw score for a regression)."""
 
     labels: list[str]
     label_ids: np.ndarray  # (n,)
-    probabilities: np.ndarray  # (n, num_labels)
+    probabilities: np.ndarray  # (n, outputs)
     label_names: list[str]
     seconds: float
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    problem_type: str = "single_label"
 
 
 def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max_length: int | None = None,
@@ -114,16 +141,26 @@ def predict(model: str, texts: list[str], pairs: list[str] | None = None, *, max
     dataset = TextDataset(texts=list(texts), pairs=list(pairs) if pairs is not None else None,
                           labels=np.zeros(len(texts), dtype=np.int64))
     encoded = encode_for(loaded.tokenizer, dataset, max_length or found.config.get("max_length", 128), **windows)
-    predictions = predict_rows(loaded.forward, encoded, batch_size, loaded.num_labels, loaded.reference)
+    problem = loaded.problem
+    predictions = predict_rows(loaded.forward, encoded, batch_size, problem.outputs(loaded.label_names),
+                               loaded.reference, close_calls=partial(problem.close_calls, thresholds=loaded.thresholds))
     decision = decision_for(found.model_dir, found.run_dir)
     if decision is not None:
         predictions = decision.apply(predictions)
     if not np.isfinite(predictions.logits).all():
         raise BakeoffError(f"{found.model_dir}: the model produced NaN or infinite scores: its weights are damaged; "
                            "train it again")
-    ids = predictions.labels
     names = loaded.label_names
-    return PredictResult([names[i] for i in ids], ids, predictions.probabilities, names, predictions.seconds)
+    if problem is SINGLE_LABEL:  # the run's temperature and threshold (decision.json) decide
+        rows = [{"label": names[int(i)], "score": float(predictions.probabilities[row, i])}
+                for row, i in enumerate(predictions.labels)]
+    else:
+        rows = problem.predict_rows(predictions.logits, names, loaded.thresholds)
+    texts = [row["label"] if "label" in row else ",".join(row["labels"]) if "labels" in row else f"{row['score']:.4f}"
+             for row in rows]
+    probabilities = predictions.probabilities if problem is SINGLE_LABEL else (
+        predictions.logits if problem.outputs(names) == 1 else 1 / (1 + np.exp(-predictions.logits)))
+    return PredictResult(texts, predictions.labels, probabilities, names, predictions.seconds, rows, problem.name)
 
 
 

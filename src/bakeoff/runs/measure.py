@@ -14,6 +14,7 @@ from bakeoff.data.batching import Encoded
 from bakeoff.data.windows import Windows, plain
 from bakeoff.eval.bench import bench as run_bench
 from bakeoff.eval.significance import mcnemar
+from bakeoff.problems import SINGLE_LABEL, Problem
 from bakeoff.runs.inference import score
 from bakeoff.runs.locate import run_dir_of
 from bakeoff.runs.single_label import decision_for
@@ -25,8 +26,9 @@ def measure(loaded: compression.LoadedModel, encoded: Encoded | Windows, split: 
     """Metrics, size and speed of one model on one split; and its predicted label ids, in row order. The run's
     temperature and threshold apply (so a compressed model's calibration is measured as ``predict`` uses it)."""
     if primary:
-        scores, labels = score(loaded.forward, None, encoded, split, loaded.label_names, primary, 64,
-                               decision_for(loaded.path, run_dir_of(loaded.path)))
+        scores, labels, _ = score(loaded.forward, None, encoded, split, loaded.label_names, primary, 64,
+                                  loaded.problem, loaded.thresholds, decision=decision_for(loaded.path,
+                                                                                           run_dir_of(loaded.path)))
         metrics, loss = scores.metrics, scores.loss
     else:
         from bakeoff.eval.windows import predict_rows
@@ -37,7 +39,7 @@ def measure(loaded: compression.LoadedModel, encoded: Encoded | Windows, split: 
                           weights_bytes=loaded.weights_bytes,
                           folder_bytes=sum(p.stat().st_size for p in loaded.path.iterdir() if p.is_file()),
                           bench=speed.to_dict())
-    return model, [int(i) for i in labels]
+    return model, loaded.problem.to_stored(np.asarray(labels))  # label ids, scores or label sets
 
 
 def measure_isolated(path: Path, encoded: Encoded, split: str, primary: str,
@@ -57,14 +59,17 @@ def _measure_worker(path: Path, encoded: Encoded, split: str, primary: str, batc
     return measure(compression.load(path, precision="fp32"), encoded, split, primary, batch_sizes)
 
 
-def change(before: MeasuredModel, before_labels: list[int], after: MeasuredModel, after_labels: list[int],
-           truth: np.ndarray) -> Change:
-    """What compression cost and gained: metric deltas, flips, McNemar, size and latency ratios."""
-    first, second = np.array(before_labels), np.array(after_labels)
-    test = mcnemar(first == truth, second == truth)
+def change(before: MeasuredModel, before_labels: list[Any], after: MeasuredModel, after_labels: list[Any],
+           truth: np.ndarray, problem: Problem = SINGLE_LABEL) -> Change:
+    """What compression cost and gained: metric deltas, flips (answers that changed), McNemar (for scores: the
+    sign test of which model is closer to the gold score), size and latency ratios."""
+    count = truth.shape[1] if truth.ndim == 2 else 1
+    first, second = problem.from_stored(before_labels, count), problem.from_stored(after_labels, count)
+    same, first_right, second_right = problem.paired_rows(first, second, truth)
+    test = mcnemar(first_right, second_right)
     latency_before, latency_after = before.bench["latency_ms"], after.bench["latency_ms"]
     return Change(metrics={name: after.metrics[name] - value for name, value in before.metrics.items()},
-                  flips=int((first != second).sum()), flip_share=float((first != second).mean()),
+                  flips=int((~same).sum()), flip_share=float((~same).mean()),
                   mcnemar={"only_original_right": test.only_first, "only_compressed_right": test.only_second,
                            "p_value": test.p_value, "significant": test.significant},
                   size_ratio=before.weights_bytes / after.weights_bytes,

@@ -11,7 +11,9 @@
   ``checkpoint_files`` ({file: bytes}), ``checkpoint_sha256`` ({file: sha256} of every checkpoint file: weights,
   config.json with the label names, the tokenizer; schema 2: checked before loading; older runs hashed weights only).
 - ``data`` (``DataInfo``): ``task``, ``label_names``, ``sizes`` {split: rows}, ``fingerprints`` {split: sha256[:16]},
-  ``notes``, ``rows_at_max_length`` {split: rows whose tokens reached max_length, i.e. were cut or exactly fit}.
+  ``notes``, ``rows_at_max_length`` {split: rows whose tokens reached max_length, i.e. were cut or exactly fit},
+  (schema 4) ``problem_type`` (single_label, regression or multi_label: ``bakeoff.problems``; files written before
+  it existed are single-label and load so, and older readers ignore it: an addition within schema 4).
 - ``training`` (``TrainingInfo``): ``seconds``, ``samples_per_second``, ``tokens_per_second`` (training rows and
   their real tokens per wall second), ``steps``, ``epochs_completed``, ``precision``, ``device``, ``best_step``,
   ``best_epoch``, ``selected_by``, ``stopped_early``, ``oom_fallbacks``, ``shortcuts`` (the same-function speed-ups
@@ -19,8 +21,9 @@
   run: ``--nproc``; 1 in files written before it existed) and ``backend`` (their process group: gloo or nccl;
   null in one process).
 - ``validation`` / ``test``: an ``EvalResult`` (``test`` null where the task has no labelled test split): ``split``,
-  ``rows``, ``loss``, ``metrics`` {name: value}, ``primary_metric``, ``per_class``, ``confusion_matrix`` (rows true,
-  columns predicted), ``seconds``, ``samples_per_second``. Both come from the same evaluation path as
+  ``rows``, ``loss``, ``metrics`` {name: value}, ``primary_metric``, ``per_class`` (per label, with its decision
+  threshold, for multi-label; empty for regression), ``confusion_matrix`` (rows true, columns predicted;
+  single-label only), ``seconds``, ``samples_per_second``. Both come from the same evaluation path as
   ``bakeoff evaluate`` (bf16 close calls re-checked in fp32).
 - ``history``: one entry per evaluation during training: ``{"step", "epoch", "loss", metric: value, ...}``.
 - ``latency_ms``: batch-1 inference on validation rows after warm-up: ``p50``, ``p95``, ``p99``, ``mean``,
@@ -123,6 +126,7 @@ class DataInfo:
     fingerprints: dict[str, str]
     notes: list[str] = field(default_factory=list)
     rows_at_max_length: dict[str, int] = field(default_factory=dict)
+    problem_type: str = "single_label"
 
 
 @dataclass

@@ -25,7 +25,18 @@ from bakeoff.training.class_weights import resolve_class_weights
 
 
 def check_options(config: TrainConfig, data: TaskData) -> list[float] | None:
-    """Refuse options the task cannot take (one line each), before the run is created; the loss weights."""
+    """Refuse options the task cannot take (one line each), before the run is created; the loss weights.
+    They are single-label classification's: a regression or multi-label task refuses them (multi-label runs choose
+    their per-label thresholds on validation by themselves)."""
+    if data.problem_type != "single_label":
+        given = [name for name, on in (("class_weights", config.class_weights is not None),
+                                       ("threshold", config.threshold is not None), ("calibrate", config.calibrate),
+                                       ("truncation", config.truncation != "head"),
+                                       ("long_text", config.long_text != "cut"), ("stride", config.stride is not None))
+                 if on]
+        if given:
+            raise OptionError(given[0], f"applies to single-label classification; this task is {data.problem_type}: "
+                                        "leave it out")
     check_long_text(data.pair, config.truncation, config.long_text)
     if config.threshold is not None:
         check_binary(data.label_names, "threshold")

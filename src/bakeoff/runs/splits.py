@@ -21,7 +21,8 @@ SPLITS = ("validation", "test", "train")
 def data_options(config: TrainConfig) -> DataOptions:
     return DataOptions(data=Path(config.data) if config.data else None, text_column=config.text_column,
                        text_pair_column=config.text_pair_column, label_column=config.label_column,
-                       train_fraction=config.train_fraction, seed=config.seed)
+                       train_fraction=config.train_fraction, seed=config.seed, problem_type=config.problem_type,
+                       label_separator=config.label_separator)
 
 
 def load_data(config: TrainConfig) -> TaskData:
@@ -80,4 +81,8 @@ def relabel(dataset: TextDataset, data_names: list[str], model_names: list[str])
         raise BakeoffError(f"the data has labels the model does not know ({', '.join(missing)}); "
                            f"the model's labels: {', '.join(model_names)}")
     mapping = np.array([index[name] for name in data_names])
+    if dataset.labels.ndim == 2:  # label sets: move each label's column to the model's place
+        moved = np.zeros((len(dataset), len(model_names)), dtype=dataset.labels.dtype)
+        moved[:, mapping] = dataset.labels
+        return TextDataset(dataset.texts, moved, dataset.pairs, dataset.source)
     return TextDataset(dataset.texts, mapping[dataset.labels], dataset.pairs, dataset.source)

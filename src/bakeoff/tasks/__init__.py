@@ -35,11 +35,12 @@ class Source:
     path: str | None = None  # hub dataset id
     name: str | None = None  # hub config name
     builtin: bool = False  # files ship inside the package (tasks/builtin/<task>/)
+    label_separator: str | None = None  # multi-label: what joins a row's labels in a cell ("4,27")
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A classification benchmark."""
+    """A benchmark: single-label classification, regression (scores) or multi-label classification."""
 
     name: str
     description: str
@@ -49,6 +50,7 @@ class TaskSpec:
     local: Source | None = None
     hub: Source | None = None
     spec_path: Path | None = field(default=None, compare=False)
+    problem_type: str = "single_label"  # a name in bakeoff.problems.PROBLEMS
 
     @property
     def pair(self) -> bool:
@@ -66,7 +68,7 @@ def _source(raw: dict[str, Any] | None) -> Source | None:
     return Source(
         columns=dict(raw["columns"]), splits=dict(raw["splits"]), header=raw.get("header", True),
         column_names=tuple(raw.get("column_names", ())), path=raw.get("path"), name=raw.get("name"),
-        builtin=raw.get("builtin", False),
+        builtin=raw.get("builtin", False), label_separator=raw.get("label_separator"),
     )
 
 
@@ -76,6 +78,7 @@ def load_spec(path: Path) -> TaskSpec:
         name=raw["name"], description=raw.get("description", ""), label_names=tuple(raw["label_names"]),
         primary_metric=raw["primary_metric"], metrics=tuple(raw.get("metrics", [raw["primary_metric"]])),
         local=_source(raw.get("local")), hub=_source(raw.get("hub")), spec_path=path,
+        problem_type=raw.get("problem_type", "single_label"),
     )
 
 

@@ -31,6 +31,7 @@ from bakeoff.training.optim import build_optimizers, clip_gradients, linear_warm
 
 Evaluate = Callable[[nn.Module], EvalResult]
 Log = Callable[..., None]  # log(metric_name, **fields)
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, labels) -> mean loss: the problem type's
 
 
 class TrainingDiverged(BakeoffError):
@@ -67,12 +68,15 @@ class FitOutcome:
 
 def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Evaluate, select_by: str,
         precision: str, device: torch.device, log: Log, display: TrainingDisplay,
-        world: World = SINGLE, class_weights: list[float] | None = None) -> FitOutcome:
+        world: World = SINGLE, loss: Loss | None = None, class_weights: list[float] | None = None) -> FitOutcome:
     """Fine-tune ``model`` on ``train``; evaluate each epoch (or every ``config.eval_steps``) and keep the best.
+
+    ``loss`` is the problem type's (``bakeoff.problems``: cross-entropy, MSE, binary cross-entropy); without it,
+    the model's own (transformers picks it from ``config.problem_type``).
 
     With a ``world`` of several processes, each takes its shard of every batch and only rank 0 evaluates
     (training/distributed.py says how the result stays that of one process). ``class_weights``: one loss weight
-    per class (training/class_weights.py), or None for the model's own loss.
+    per class (training/class_weights.py, single-label only): given, the weighted cross-entropy replaces ``loss``.
     """
     batches_per_epoch = math.ceil(len(train) / config.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
@@ -81,7 +85,7 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
     schedulers = [linear_warmup_decay(o, int(config.warmup_ratio * total_steps), total_steps) for o in optimizers]
     # fp16 (CUDA without bf16) needs loss scaling; for bf16 and fp32 the scaler is a pass-through
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-    loss_of = weighted_loss(class_weights, device)
+    loss_of = weighted_loss(class_weights, device) if class_weights is not None or loss is None else _problem_loss(loss)
     outcome = FitOutcome()
     keeper = _BestKeeper(select_by, config.early_stopping_patience)
     micro_splits = 1  # each batch runs as this many micro-batches; doubled on out-of-memory
@@ -102,11 +106,11 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
             batches = length_grouped_batches(lengths, config.batch_size, seed=config.seed + epoch)
             for first in range(0, len(batches), config.gradient_accumulation_steps):
                 group = batches[first : first + config.gradient_accumulation_steps]
-                loss, micro_splits = _accumulate_gradients(model, train, group, micro_splits, precision, device,
-                                                           scaler, outcome.oom_fallbacks, outcome.steps, world,
-                                                           loss_of)
-                if not math.isfinite(loss) and not scaler.is_enabled():  # fp16 skips such steps by itself
-                    raise TrainingDiverged(f"training diverged: the loss is {loss} at step {outcome.steps + 1}: "
+                step_loss, micro_splits = _accumulate_gradients(model, train, group, micro_splits, precision,
+                                                                device, scaler, outcome.oom_fallbacks, outcome.steps,
+                                                                world, loss_of)
+                if not math.isfinite(step_loss) and not scaler.is_enabled():  # fp16 skips such steps by itself
+                    raise TrainingDiverged(f"training diverged: the loss is {step_loss} at step {outcome.steps + 1}: "
                                            "lower --learning-rate or use --precision fp32")
                 _clip_and_step(model, optimizers, schedulers, scaler, config.max_grad_norm)
 
@@ -115,10 +119,10 @@ def fit(model: nn.Module, train: Encoded, config: TrainConfig, *, evaluate: Eval
                 outcome.samples += len(rows)
                 outcome.tokens += int(lengths[rows].sum())
                 outcome.epochs_completed = round(outcome.steps / steps_per_epoch, 4)
-                log("train/loss", value=loss, step=outcome.steps, epoch=outcome.epochs_completed)
+                log("train/loss", value=step_loss, step=outcome.steps, epoch=outcome.epochs_completed)
                 log("train/learning_rate", value=schedulers[0].get_last_lr()[0], step=outcome.steps)
                 training_seconds = time.perf_counter() - start - eval_seconds
-                display.advance(outcome.steps, loss, outcome.samples / training_seconds)
+                display.advance(outcome.steps, step_loss, outcome.samples / training_seconds)
 
                 end_of_epoch = first + config.gradient_accumulation_steps >= len(batches)
                 due = (outcome.steps % config.eval_steps == 0) if config.eval_steps else end_of_epoch
@@ -194,6 +198,16 @@ class _BestKeeper:
     def restore(self, model: nn.Module) -> None:
         if self.state is not None:
             model.load_state_dict(self.state)
+
+
+def _problem_loss(loss: Loss) -> LossOf:
+    """The loop's loss seam (``LossOf``) around a problem type's ``(logits, labels) -> loss``."""
+
+    def loss_of(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        return loss(model(**inputs).logits.float(), batch["labels"])
+
+    return loss_of
 
 
 def _accumulate_gradients(model: nn.Module, train: Encoded, group: list[np.ndarray], micro_splits: int,
