@@ -219,9 +219,8 @@ def leaderboard(
     from bakeoff.api import leaderboard as build
     from bakeoff.report.calibration import parse_columns, row_metric
 
-    board = build(study_or_project, tolerance=tolerance)
     extra = parse_columns(columns)  # a wrong name is refused before the store is read
-    board = build(study_or_project)
+    board = build(study_or_project, tolerance=tolerance)
     if as_json:
         document = board.to_dict()
         for ranking, shown in zip(board.rankings, document["rankings"], strict=True):
