@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FILLER, NEGATIVE, POSITIVE
+from tests.conftest import FILLER, NEGATIVE, POSITIVE
 
 from bakeoff.api import compress, evaluate, leaderboard, predict, train
 
