@@ -17,18 +17,27 @@ def _encoded(lengths):
                    pad_id=0)
 
 
-def test_latency_percentiles_follow_the_timings():
+def test_latency_percentiles_follow_the_timings(monkeypatch):
+    """Known durations on a fake clock (a sleep's length depends on the machine's load; no timed assertion)."""
+    import types
+
+    from bakeoff.eval import bench
+
+    now = [0.0]
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: now[0],
+                                                             process_time=time.process_time))
     encoded = _encoded([4] * 40)
     calls = []
 
     def forward(batch):  # every tenth request is slow: p50 fast, p95/p99 slow
         calls.append(batch["input_ids"].shape)
-        time.sleep(0.012 if len(calls) % 10 == 0 else 0.002)
+        now[0] += 0.012 if len(calls) % 10 == 0 else 0.002
         return torch.zeros(1, 2)
 
     latency = batch1_latency_ms(forward, encoded, requests=40, warmup=5)
     assert latency["requests"] == 40 and len(calls) == 45 and all(shape[0] == 1 for shape in calls)
-    assert 2 <= latency["p50"] < 6 and latency["p95"] >= 10 and latency["p99"] >= latency["p95"]
+    assert latency["p50"] == pytest.approx(2.0) and latency["p95"] == pytest.approx(12.0)
+    assert latency["p99"] == pytest.approx(12.0) and latency["mean"] == pytest.approx(3.0)
     assert latency["threads"] == torch.get_num_threads()
 
 
