@@ -60,7 +60,7 @@ def test_the_pooling_example_loads_and_starts_with_its_command():
     ("models: [minilm-l6]\ntasks: [mrpc]\nembedding: pairs\nsettings:\n  pooling: sum\n", 5,
      "setting 'pooling' 'sum' is not one of mean, cls, max"),
     ("models: [minilm-l6]\ntasks: [mrpc]\nembedding:\n  kind: pair\n", 4,
-     "embedding kind 'pair': use one of pairs, probe, retrieval (did you mean 'pairs'?)"),
+     "embedding kind 'pair': use one of pairs, probe, retrieval, sts (did you mean 'pairs'?)"),
     ("models: [minilm-l6]\ntasks: [mrpc]\nembedding: {knd: pairs}\n", 3, "unknown key 'knd'"),
     ("models: [minilm-l6]\ntasks: [mrpc]\nembedding: pairs\nsettings:\n  epochs: 2\n", 5,
      "unknown embedding setting 'epochs'"),
