@@ -28,25 +28,18 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import hashlib
 import io
 import json
 import random
 import shutil
 from pathlib import Path
 
+from bakeoff.io import sha256
+
 CARRIED = "carried.json"
 FP16_WEIGHTS = "model.fp16.safetensors"
 WEIGHTS = "model.safetensors"
 SKIPPED = {"README.md", ".gitattributes", WEIGHTS}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def carry_minilm(source: Path, target: Path) -> dict[str, object]:
@@ -65,7 +58,7 @@ def carry_minilm(source: Path, target: Path) -> dict[str, object]:
     if largest > torch.finfo(torch.float16).max:
         raise SystemExit(f"a weight of {largest} overflows fp16: carry bf16 instead")
     save_file(halves, str(target / FP16_WEIGHTS), metadata={"format": "pt"})
-    facts = {"from": str(source), "fp32_sha256": _sha256(source / WEIGHTS),
+    facts = {"from": str(source), "fp32_sha256": sha256(source / WEIGHTS),
              "dtypes": sorted({str(t.dtype) for t in tensors.values()}),
              "largest_relative_rounding_error": worst, "tensors": len(tensors)}
     (target / CARRIED).write_text(json.dumps(facts, indent=2))
