@@ -17,7 +17,7 @@ _study = write_study
 
 @pytest.mark.parametrize(("name", "trials"), [("glue_mrpc_three_models.yaml", 9), ("imdb_sweeps.yaml", 10),
                                               ("offline_minilm.yaml", 6), ("imdb_sweeps_small.yaml", 10),
-                                              ("stsb_small.yaml", 2), ("goemotions_small.yaml", 2),
+                                              ("stsb_small.yaml", 4), ("goemotions_small.yaml", 4),
                                               ("race_minilm.yaml", 4),
                                               ("calibrated_thresholds.yaml", 4),
                                               ("three_families.yaml", 18), ("three_families_embeddings.yaml", 18)])
