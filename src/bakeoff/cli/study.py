@@ -239,8 +239,10 @@ def _extra_columns(ranking: Any, extra: list[str], row_metric: Any) -> Table:
 
     directions = ", ".join(f"{name} {'higher' if metric_info(name).higher_is_better else 'lower'} is better"
                            for name in extra)
+    from rich import box
+
     view = Table(title=f"{ranking.name}, {ranking.split}: mean over seeds", caption=f"{directions}; - where a row "
-                 "has no such figure (baselines, older runs)")
+                 "has no such figure (baselines, older runs)", box=box.SIMPLE_HEAD, pad_edge=False)
     view.add_column("", no_wrap=True)
     view.add_column("model", overflow="fold")
     for name in extra:
