@@ -151,8 +151,14 @@ def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str
     path_given = Path(str(study_or_project))
     study_text = path_given.read_text(encoding="utf-8") if path_given.is_file() else None
     board = leaderboard(study_or_project, tolerance=tolerance)
-    summary = [f"Recommendation for {ranking.name} ({ranking.split}, no budgets): " + choose(ranking).paragraph
-               for ranking in board.rankings if ranking.split == "validation"]
+    summary: list[str | list[str]] = []
+    for ranking in board.rankings:
+        if ranking.split == "validation":
+            choice = choose(ranking)
+            summary.append(f"Recommendation for {ranking.name} ({ranking.split}, no budgets): "
+                           + " ".join(choice.reasons))
+            if choice.aside:  # one row a line
+                summary.append(["Set aside, though cheaper:", *choice.aside])
     race = _race_record(board.project)
     if race is not None:  # a study that raced opens with its decision
         summary.insert(0, race.headline)

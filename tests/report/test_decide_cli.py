@@ -38,7 +38,7 @@ def test_two_seeds_no_longer_recommend_the_14_point_worse_row(tmp_path):
     assert "seeds per row (now 2) would decide it" in aside["would_decide"]
     result = runner.invoke(app, ["recommend", project])
     text = " ".join(result.output.split())
-    assert "Choose minilm-l6." in text and "minilm-l6 against the cheaper minilm-l3 is undecided" in text
+    assert "Choose minilm-l6." in text and "- minilm-l3: undecided against minilm-l6 (-14.0 points" in text
     assert "so minilm-l3 was set aside" in text and "allows a loss larger than the 1-point tolerance" in text
 
 

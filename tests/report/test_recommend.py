@@ -49,7 +49,7 @@ def test_a_cheaper_row_equivalent_to_the_best_within_the_tolerance_is_recommende
     assert choice.equivalent == ["bert-base +int8"]
     # the far cheaper minilm-l3 is 13.5 points worse: set aside, and said so
     assert [(item.label, item.answer) for item in choice.set_aside] == [("minilm-l3", "worse")]
-    assert "minilm-l3 is cheaper but was set aside: it is worse than bert-base" in choice.paragraph
+    assert "minilm-l3: worse than bert-base (-13.5 points, 90% interval" in choice.paragraph
 
 
 def test_a_tolerance_the_evaluation_rows_cannot_resolve_keeps_the_best_row_and_says_what_would_decide_it():
@@ -61,6 +61,20 @@ def test_a_tolerance_the_evaluation_rows_cannot_resolve_keeps_the_best_row_and_s
     assert undecided.answer == "undecided" and undecided.low < -0.001  # its interval allows a loss beyond 0.1 point
     assert "seeds cannot help: the 872 evaluation rows alone" in undecided.would_decide
     assert "evaluation rows would" in undecided.would_decide and undecided.would_decide in choice.paragraph
+    # listed apart, one row a sentence, the undecided (what more data could change) before the worse
+    assert choice.aside[0].startswith("bert-base +int8: undecided against bert-base (")
+    assert [sentence.split(":")[0] for sentence in choice.aside] == ["bert-base +int8", "minilm-l3"]
+    assert not any(sentence in " ".join(choice.reasons) for sentence in choice.aside)
+
+
+def test_the_report_lists_the_set_aside_rows_one_a_line():
+    from bakeoff.report.document import render
+
+    summary = ["Recommendation: choose a.", ["Set aside, though cheaper:", "b: worse than a (-3.0 points)."]]
+    html = render([], "t", summary, "html")
+    assert "<p>Set aside, though cheaper:</p><ul><li>b: worse than a (-3.0 points).</li></ul>" in html
+    markdown = render([], "t", summary, "md")
+    assert "> Set aside, though cheaper:\n>\n> - b: worse than a (-3.0 points).\n>" in markdown
 
 
 def test_budgets_rule_rows_out():

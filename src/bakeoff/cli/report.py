@@ -58,4 +58,8 @@ def recommend(
         print_json(choice.to_dict())
         return
     console.print(f"[bold]{choice.choice or 'nothing meets the budgets'}[/]", highlight=False)
-    console.print(choice.paragraph, highlight=False)
+    console.print(" ".join(choice.reasons), highlight=False)
+    if choice.aside:
+        console.print("Set aside, though cheaper:", highlight=False)
+        for sentence in choice.aside:
+            console.print(f"- {sentence}", highlight=False)

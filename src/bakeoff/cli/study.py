@@ -239,8 +239,10 @@ def _extra_columns(ranking: Any, extra: list[str], row_metric: Any) -> Table:
 
     directions = ", ".join(f"{name} {'higher' if metric_info(name).higher_is_better else 'lower'} is better"
                            for name in extra)
+    from rich import box
+
     view = Table(title=f"{ranking.name}, {ranking.split}: mean over seeds", caption=f"{directions}; - where a row "
-                 "has no such figure (baselines, older runs)")
+                 "has no such figure (baselines, older runs)", box=box.SIMPLE_HEAD, pad_edge=False)
     view.add_column("", no_wrap=True)
     view.add_column("model", overflow="fold")
     for name in extra:
@@ -250,7 +252,26 @@ def _extra_columns(ranking: Any, extra: list[str], row_metric: Any) -> Table:
     return view
 
 
+def verdict_lines(verdict: str) -> str:
+    """A verdict cell in three short lines, so a narrow terminal wraps it where it reads, not mid-number.
+
+    >>> print(verdict_lines("equivalent -0.3 [-1.0, +0.5] p=0.56"))
+    equivalent -0.3
+    [-1.0, +0.5]
+    p=0.56
+    """
+    head, bracket, rest = verdict.partition(" [")
+    if not bracket:
+        return verdict
+    interval, closing, tail = rest.partition("] ")
+    return f"{head}\n[{interval}{closing.strip()}" + (f"\n{tail}" if tail else "")
+
+
 def _print_board(board: Any, extra: list[str] | None = None) -> None:
+    """Each ranking as a table that reads at 80 columns: no inner rules, the interval under the mean, a verdict in
+    lines (answer and difference / interval / p), the seeds in the title when every trained row has the same."""
+    from rich import box
+
     from bakeoff.report.calibration import row_metric
     from bakeoff.report.sections import seconds_text
 
@@ -258,23 +279,38 @@ def _print_board(board: Any, extra: list[str] | None = None) -> None:
 
     for ranking in board.rankings:
         direction = "higher" if ranking.higher_is_better else "lower"
+        seed_counts = {len(row.seeds) for row in ranking.rows if not row.baseline}
+        same_seeds = len(seed_counts) == 1
+        count = next(iter(seed_counts)) if same_seeds else 0
+        seeds_title = f"{count} seed{'s' if count != 1 else ''}" if same_seeds else "seeds"
         view = Table(title=f"{board.project}: {ranking.name}, ranked by {ranking.split} {ranking.metric} ({direction} "
-                           "is better), mean over seeds [95% interval]",
+                           f"is better), mean over {seeds_title} [95% interval]",
                      caption=ranking.caption + ". Beside a rank: the ranks the row could hold given every pair's "
                      "verdict (Holm over all pairs)" + (
                          f"; adjacent rows cannot be told apart in {len(ranking.adjacent_ties)} of "
-                         f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""))
+                         f"{len(ranking.rows) - 1} places" if ranking.adjacent_ties else ""),
+                     box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         view.add_column("", no_wrap=True, min_width=2)
-        view.add_column("model", overflow="fold")
-        for column in (ranking.metric, "seeds", "train s", "p50 ms", "MB", "vs leader [90%]"):
-            view.add_column(column, justify="right" if not column.startswith("vs leader") else "left")
-        for row in ranking.rows:
-            interval = f" [{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
-            seeds = "-" if row.baseline else str(len(row.seeds))  # a baseline is deterministic: no seeds
+        # wrap a label only between its words ("mpnet-base" / "+dynamic-int8"), never inside one
+        words = [word for row in ranking.rows for word in row.label.split()]
+        view.add_column("model", overflow="fold", min_width=max(map(len, words), default=5))
+        view.add_column(ranking.metric, justify="right", no_wrap=True)
+        if not same_seeds:
+            view.add_column("seeds", justify="right", no_wrap=True)
+        view.add_column("train\ns", justify="right", no_wrap=True)
+        view.add_column("p50\nms", justify="right", no_wrap=True)
+        view.add_column("MB", justify="right", no_wrap=True)
+        verdicts = [verdict_lines(row.verdict) for row in ranking.rows]
+        # wide enough for "equivalent -0.3" and "[-53.2, +25.2]" on a line each; longer first lines wrap at words
+        view.add_column("vs leader\n[90%]", overflow="fold", min_width=max(
+            (len(line) for cell in verdicts for line in cell.splitlines() if len(line) <= 16), default=9))
+        for row, verdict in zip(ranking.rows, verdicts, strict=True):
+            interval = f"\n[{row.low:.2f}, {row.high:.2f}]" if row.low is not None else ""
             ranks = f" {row.rank_low}-{row.rank_high}" if row.rank_low != row.rank_high else ""  # plausible ranks
-            view.add_row(f"{row.medal or row.rank}{ranks}", row.label, f"{row.mean:.3f}{interval}", seeds,
+            seeds = [] if same_seeds else ["-" if row.baseline else str(len(row.seeds))]  # a baseline: no seeds
+            view.add_row(f"{row.medal or row.rank}{ranks}", row.label, f"{row.mean:.3f}{interval}", *seeds,
                          seconds_text(row.train_seconds) if row.method in ("trained", "baseline") else "-",
-                         fmt(row.latency_p50_ms), fmt(row.size_mb), row.verdict)
+                         fmt(row.latency_p50_ms), fmt(row.size_mb), verdict)
         console.print(view)
         if extra:  # a table of their own: the ranking's table already fills 80 columns
             console.print(_extra_columns(ranking, extra, row_metric))

@@ -55,7 +55,8 @@ def sections_for(board: Leaderboard, study_text: str | None = None, *, load_text
     return [section for section in found if section is not None]
 
 
-def render(sections: list[Section], title: str, summary: list[str], fmt: str, figures_dir: str | None = None) -> str:
+def render(sections: list[Section], title: str, summary: list[str | list[str]], fmt: str,
+           figures_dir: str | None = None) -> str:
     """The document in ``fmt`` (html, md or json).
 
     Markdown links each chart as ``figures_dir/NN-name.svg`` (``figure_files`` gives those files); without
@@ -72,7 +73,7 @@ def render(sections: list[Section], title: str, summary: list[str], fmt: str, fi
     return _html(sections, title, summary)
 
 
-def save(sections: list[Section], title: str, summary: list[str], fmt: str, out: Path) -> Path:
+def save(sections: list[Section], title: str, summary: list[str | list[str]], fmt: str, out: Path) -> Path:
     """Write the document to ``out``; for Markdown, its charts as .svg files in ``<out stem>-figures/`` beside it.
 
     >>> save([Section("A", ["x"], figures=["<svg/>"])], "t", [], "md", tmp / "r.md")  # doctest: +SKIP
@@ -113,13 +114,21 @@ def _write_figures(files: dict[str, str], folder: Path) -> None:
             stale.unlink()
 
 
-def _html(sections: list[Section], title: str, summary: list[str]) -> str:
+def _summary_html(item: str | list[str]) -> str:
+    """A summary paragraph; a list is a lead-in line and its items (e.g. the rows a recommendation set aside)."""
+    if isinstance(item, str):
+        return f"<p>{escape(item)}</p>"
+    lead, *items = item
+    return f"<p>{escape(lead)}</p><ul>" + "".join(f"<li>{escape(s)}</li>" for s in items) + "</ul>"
+
+
+def _html(sections: list[Section], title: str, summary: list[str | list[str]]) -> str:
     made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     parts = [f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
              f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{STYLE}</style></head><body>',
              f"<h1>{escape(title)}</h1><p>Built {made} by bakeoff report. Hover a point for its run and settings.</p>"]
     if summary:
-        parts.append('<div class="summary">' + "".join(f"<p>{escape(s)}</p>" for s in summary) + "</div>")
+        parts.append('<div class="summary">' + "".join(map(_summary_html, summary)) + "</div>")
     for section in sections:
         parts.append(f"<section><h2>{escape(section.title)}</h2>")
         parts += [f"<p>{escape(s)}</p>" for s in section.sentences]
@@ -135,9 +144,11 @@ def _html(sections: list[Section], title: str, summary: list[str]) -> str:
     return "\n".join(parts)
 
 
-def _markdown(sections: list[Section], title: str, summary: list[str], figures_dir: str | None) -> str:
+def _markdown(sections: list[Section], title: str, summary: list[str | list[str]], figures_dir: str | None) -> str:
     lines = [f"# {title}", ""]
-    lines += [*(f"> {s}\n>" for s in summary), ""] if summary else []
+    quoted = [f"> {s}\n>" if isinstance(s, str) else "\n".join([f"> {s[0]}\n>", *(f"> - {i}" for i in s[1:])]) + "\n>"
+              for s in summary]
+    lines += [*quoted, ""] if summary else []
     names = iter(figure_files(sections)) if figures_dir is not None else None
     for section in sections:
         lines += [f"## {section.title}", "", *(f"{_md_text(s)}\n" for s in section.sentences)]

@@ -74,13 +74,15 @@ class Recommendation:
     tolerance: float | None = None  # in the metric's units: a smaller difference from the best row does not matter
     equivalent: list[str] = field(default_factory=list)  # cheaper rows equivalent to the best (or better)
     set_aside: list[SetAside] = field(default_factory=list)  # cheaper rows not recommended, and why
+    aside: list[str] = field(default_factory=list)  # a sentence per set-aside row: listed apart, not a wall of text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
     def paragraph(self) -> str:
-        return " ".join(self.reasons)
+        """Every reason and every set-aside row, as one paragraph."""
+        return " ".join(self.reasons + self.aside)
 
 
 def ranking_for(board: Leaderboard, task: str | None = None, split: str = "validation") -> Ranking:
@@ -143,14 +145,14 @@ def recommend(ranking: Ranking, budgets: Budgets | None = None) -> Recommendatio
     chosen = {id(row) for row, _ in accepted}
     set_aside = [_set_aside(row, comparison, decision, best, scale) for row, comparison, decision in judged
                  if _cost(row) < _cost(choice) and id(row) not in chosen]
-    reasons += _set_aside_sentences(set_aside, best, tolerance, scale)
+    aside = _set_aside_sentences(set_aside, best, tolerance, scale)
     if choice.latency_p50_ms is not None:
         reasons.append(f"It answers one text in {choice.latency_p50_ms:.1f} ms ({LATENCY_NOTE}).")
     against = _against_baselines(ranking, choice)
     if against:
         reasons.append(against)
     return Recommendation(choice.label, reasons, best.label, tolerance=tolerance,
-                          equivalent=[row.label for row, _ in accepted], set_aside=set_aside)
+                          equivalent=[row.label for row, _ in accepted], set_aside=set_aside, aside=aside)
 
 
 def _against_best(best: Row, cheaper: list[Row], ranking: Ranking) -> list[tuple[Row, Comparison | None,
@@ -174,22 +176,23 @@ def _set_aside(row: Row, comparison: Comparison | None, decision: Decision | Non
 
 
 def _set_aside_sentences(set_aside: list[SetAside], best: Row, tolerance: float, scale: float) -> list[str]:
-    """Which cheaper rows were not recommended, and why; for an undecided one, what would decide it."""
+    """A sentence per cheaper row not recommended, and why; the undecided first, each with what would decide it
+    (the ones more seeds or rows could still change), then the worse and those with no verdict."""
     out = []
     unit = "points" if scale == 100 else "units"
-    for item in set_aside:
+    order = {Answer.UNDECIDED.value: 0, Answer.WORSE.value: 1}
+    for item in sorted(set_aside, key=lambda item: order.get(item.answer, 2)):
         if item.answer == "no verdict":
-            out.append(f"{item.label} is cheaper but was set aside: it has no verdict against {best.label} "
-                       "(scored on different rows).")
+            out.append(f"{item.label}: no verdict against {best.label} (scored on different rows).")
             continue
-        gap = (f"{(item.difference or 0) * scale:+.1f} {unit} against it, 90% interval "
+        gap = (f"{(item.difference or 0) * scale:+.1f} {unit}, 90% interval "
                f"[{(item.low or 0) * scale:+.1f}, {(item.high or 0) * scale:+.1f}]")
         if item.answer == Answer.WORSE.value:
-            out.append(f"{item.label} is cheaper but was set aside: it is worse than {best.label} ({gap}).")
+            out.append(f"{item.label}: worse than {best.label} ({gap}).")
         else:
-            out.append(f"{best.label} against the cheaper {item.label} is undecided ({gap}): the interval allows a "
-                       f"loss larger than the {tolerance * scale:g}-{unit[:-1]} tolerance, and the gap is not "
-                       f"significant either, so {item.label} was set aside. {item.would_decide}")
+            out.append(f"{item.label}: undecided against {best.label} ({gap}): the interval allows a loss larger "
+                       f"than the {tolerance * scale:g}-{unit[:-1]} tolerance, and the gap is not significant "
+                       f"either, so {item.label} was set aside. {item.would_decide}")
     return out
 
 

@@ -368,7 +368,7 @@ def tradeoff_section(ranking: Ranking) -> Section | None:
     warning = ([f"Latency of {', '.join(r.label for r in busy)} was measured while the machine was busy: ratio "
                 f"unreliable ({busy[0].latency_busy}); measure again on a quiet machine (bakeoff bench)."]
                if busy else [])
-    return Section("Accuracy against latency and size",
+    return Section(f"{ranking.metric.replace('_', ' ').capitalize()} against latency and size",  # "F1 macro", ...
                    [f"Pareto front (no other row is both faster at batch 1 and better): {names}.",
                     "Latency is the batch-1 p50 measured on the machine that ran each row.", *warning],
                    figures=figures,
@@ -502,7 +502,9 @@ def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[
             table = [[f"{ranking.split} row", "text", "true", top[0].label, top[1].label]]
             table += [[str(i), _plain(texts[i])[:200], names[truth[i]], names[first[i]], names[second[i]]] for i in sorted(shown)]
             sentences.append(f"The leader and the runner-up disagree on {differ.size} of {truth.size} {ranking.split} rows; "
-                             f"{len(shown)} of them, drawn at random:")
+                             f"{len(shown)} of them, drawn at random:" if differ.size else
+                             f"The leader and the runner-up give the same answer on all {truth.size} {ranking.split} rows.")
+            table = table if differ.size else []  # no empty table under that sentence
             data["disagreements"] = int(differ.size)
     return Section(f"Errors ({ranking.name}, {ranking.split}): confusion, per-class F1, disagreements", sentences,
                    table, data=data)
