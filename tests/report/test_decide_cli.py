@@ -40,6 +40,11 @@ def test_two_seeds_no_longer_recommend_the_14_point_worse_row(tmp_path):
     text = " ".join(result.output.split())
     assert "Choose minilm-l6." in text and "- minilm-l3: undecided against minilm-l6 (-14.0 points" in text
     assert "so minilm-l3 was set aside" in text and "allows a loss larger than the 1-point tolerance" in text
+    # `run --dry-run`'s plan reads the difference the same way round as the leaderboard: row minus leader
+    from bakeoff.api import leaderboard
+    from bakeoff.report.plan import plan_lines
+
+    assert any("if the difference stays at -14.0 points" in line for line in plan_lines(leaderboard(project)))
 
 
 def test_the_leaderboard_shows_the_answer_the_interval_and_the_tolerance(tmp_path):

@@ -140,7 +140,7 @@ def ranking_plan(ranking: Ranking, *, alpha: float = ALPHA) -> list[Need]:
     for row in ranking.rows[1:]:  # baselines are no candidates: no runs are planned for them
         if row.baseline or row.decision is None or row.decision.answer is not Answer.UNDECIDED or leader is None:
             continue
-        comparison = compare_rows(leader, row, ranking.metric)
+        comparison = compare_rows(row, leader, ranking.metric)  # row minus leader, as the leaderboard shows it
         if comparison is not None:
             out.append(need(comparison, ranking.tolerance, row.label, leader.label, alpha=alpha))
     return out
