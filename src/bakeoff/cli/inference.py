@@ -89,13 +89,15 @@ def bench(
     data: Annotated[str | None, typer.Option(help="A folder of split files, or one file.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (the int8 methods are CPU-only).")]
     = "cpu",
+    requests: Annotated[int | None, typer.Option(help="Batch-1 requests to time, exactly (default: at least 30 "
+                                                      "and 10 s, at most 100).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Measure an existing model's latency, throughput and memory, without training."""
     from bakeoff.api import bench as bench_model
 
     result = bench_model(model, method=method, backend=backend, batch_sizes=_sizes(batch_sizes), threads=threads,
-                         precision=precision, task=task, data=data, device=device)
+                         precision=precision, task=task, data=data, device=device, requests=requests)
     if as_json:
         print_json(result)
         return
@@ -117,7 +119,9 @@ def bench(
 
 def _print_comparison(models: list[dict[str, Any]], title: str) -> None:
     busy = [entry for entry in models if (entry["bench"].get("conditions") or {}).get("busy")]
-    caption = "latency: batch 1, ms; MB: weights on disk; peak: resident MB"
+    counts = sorted({entry["bench"]["latency_ms"].get("requests") for entry in models} - {None})
+    caption = (f"latency: batch 1, ms, over {'/'.join(map(str, counts)) or '?'} requests; MB: weights on disk; "
+               "peak: resident MB")
     if busy:
         caption += (f"\n* measured while the machine was busy: ratio unreliable "
                     f"({busy[0]['bench']['conditions']['busy']})")

@@ -29,7 +29,10 @@
 - ``latency_ms``: batch-1 inference on validation rows after warm-up: ``p50``, ``p95``, ``p99``, ``mean``,
   ``requests``, ``threads``, in the training precision; (schema 3) ``spread`` (p95 / p50) and ``conditions``: how
   busy the machine was while they were timed (``eval/bench.py``'s ``Contention``; its ``busy`` says why not to trust
-  them, null when nothing competed enough to matter; absent in older files: not looked).
+  them, null when nothing competed enough to matter; absent in older files: not looked); (schema 5) ``budget_s``
+  (the time bound the requests were timed under: at least 30 requests and ``budget_s`` seconds, at most
+  ``requests_asked``; null: exactly ``requests_asked``) and ``p50_interval`` (the median's distribution-free 95%
+  interval, ``eval/bench.py``'s ``median_interval``); ``requests`` is the number timed.
 - (schema 4) ``decision``: ``eval/decision.py``'s Decision (the ``--calibrate`` temperature and the ``--threshold``
   chosen on validation, with where they were chosen), null when neither was asked for; ``training.class_weights``
   (the loss weight per class, null: unweighted); each split's probability metrics (``roc_auc``, ``pr_auc``, ``ece``,
@@ -77,7 +80,7 @@ from bakeoff.eval.results import EvalResult
 from bakeoff.io import read_json, write_json_atomic
 from bakeoff.runs.files import RESULT_FILE
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 EMBEDDING_SCHEMA_VERSION = 2
 COMPRESS_SCHEMA_VERSION = 2
 T = TypeVar("T")
@@ -183,7 +186,9 @@ class TrainResult:
     def from_dict(cls, values: dict[str, Any]) -> TrainResult:
         """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty); 1 and 2 lacked
         ``latency_ms``'s ``spread`` and ``conditions`` (read as not looked); 1-3 lacked ``decision``,
-        ``training.class_weights`` and the probability metrics and ``calibration`` of each split (None, absent)."""
+        ``training.class_weights`` and the probability metrics and ``calibration`` of each split (None, absent);
+        1-4 lacked ``latency_ms``'s ``budget_s``, ``requests_asked`` and ``p50_interval`` (absent: exactly
+        ``requests`` were timed)."""
         version = int(values.get("schema_version", 1))
         if version > SCHEMA_VERSION:
             raise BakeoffError(f"result schema {version} is newer than this bakeoff reads ({SCHEMA_VERSION}): "
