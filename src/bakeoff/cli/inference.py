@@ -36,7 +36,9 @@ def _sizes(value: str) -> tuple[int, ...]:
 @friendly_errors
 def compress(
     run: Annotated[str, typer.Argument(help="Run (id, prefix, project/name) or checkpoint folder.")],
-    method: Annotated[str, typer.Option(help="dynamic-int8, bf16, onnx or onnx-int8.")] = "dynamic-int8",
+    method: Annotated[list[str] | None, typer.Option(help="dynamic-int8, bf16, onnx or onnx-int8; repeat it for "
+                                                          "several (the original is measured once for all).")
+                      ] = None,
     quantize_embeddings: Annotated[bool, typer.Option(help="int8 embeddings too (int8 methods).")] = True,
     split: str = "validation",
     batch_sizes: Annotated[str, typer.Option(help="Throughput batch sizes.")] = "8,64",
@@ -44,18 +46,33 @@ def compress(
                                                      "with other processes; several commands at once: cores/N).")
                        ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing compressed model of this method.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (a list for several methods).")
+                       ] = False,
 ) -> None:
     """Compress a trained run and measure accuracy, flips, size, latency and memory against the original."""
-    from bakeoff.api import compress as compress_run
+    from bakeoff.api import compress_methods
 
-    result = compress_run(run, method, quantize_embeddings=quantize_embeddings, split=split,
-                          batch_sizes=_sizes(batch_sizes), threads=threads, overwrite=overwrite)
+    methods = method or ["dynamic-int8"]
+    results = compress_methods(run, methods, quantize_embeddings=quantize_embeddings, split=split,
+                               batch_sizes=_sizes(batch_sizes), threads=threads, overwrite=overwrite)
     if as_json:
-        print_json(result.to_dict())
+        print_json(results[0].to_dict() if len(results) == 1 else [result.to_dict() for result in results])
         return
+    source = results[0].original_source
+    if source.get("scores") == "reused":
+        console.print(f"original: accuracy and predictions reused from {source['from']} (measured "
+                      f"{source['measured_at']}: same checkpoint, rows, threads and machine); its latency timed "
+                      f"again beside the copies", highlight=False)
+    if len(results) > 1:
+        console.print(f"original: measured once for {', '.join(result.method for result in results)}",
+                      highlight=False)
+    for result in results:
+        _print_compression(run, result)
+
+
+def _print_compression(run: str, result: Any) -> None:
     _print_comparison([asdict(result.original), asdict(result.compressed)],
-                      title=f"{run}: fp32 vs {method} on {split} "
+                      title=f"{run}: fp32 vs {result.method} on {result.split} "
                             f"({result.rows} rows, {result.original.bench['threads']} threads)")
     change = result.change
     test = change.mcnemar
