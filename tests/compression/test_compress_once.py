@@ -115,3 +115,30 @@ def test_one_methods_failure_leaves_the_others_when_asked(counted, monkeypatch):
     assert [r.method for r in reports] == ["dynamic-int8"] and failed == {"bf16": "exporter cannot handle this layer"}
     with pytest.raises(RuntimeError, match="exporter cannot handle"):
         bakeoff.compress_methods(run.run.id, ["bf16"], batch_sizes=(4,), threads=1)
+
+
+def test_a_trials_compression_steps_are_one_call_and_a_failure_stays_with_its_method():
+    """A study trial's ``compress: [...]`` is one ``compress_methods`` call (the original measured once); a method
+    that fails is reported beside the others, and a failure before any method is every method's."""
+    from types import SimpleNamespace
+
+    from bakeoff.study.worker import compress_steps
+
+    calls = []
+
+    def compress_methods(ref, methods, *, overwrite, threads, on_error):
+        calls.append(list(methods))
+        on_error("onnx-int8", RuntimeError("exporter cannot handle this layer\nsecond line"))
+        change = SimpleNamespace(size_ratio=4.0, metrics={"accuracy": 0.0}, latency_p50_speedup=2.0, timing_busy=None)
+        return [SimpleNamespace(method="dynamic-int8", change=change)]
+
+    steps = compress_steps(compress_methods, "p/run", ["dynamic-int8", "onnx-int8"], threads=1)
+    assert calls == [["dynamic-int8", "onnx-int8"]]
+    assert list(steps) == ["dynamic-int8", "onnx-int8"] and steps["dynamic-int8"]["size_ratio"] == 4.0
+    assert steps["onnx-int8"] == {"error": "RuntimeError: exporter cannot handle this layer"}
+
+    def broken(ref, methods, **options):
+        raise OSError("no space left on device")
+
+    assert compress_steps(broken, "p/run", ["bf16", "onnx"]) == {
+        "bf16": {"error": "OSError: no space left on device"}, "onnx": {"error": "OSError: no space left on device"}}
