@@ -73,7 +73,7 @@ def test_compress_on_a_busy_machine_flags_its_ratios(tiny_run, busy_machine):
     assert "batch-1 p50 " in text and UNRELIABLE in text and "faster" not in text and "slower" not in text
     assert "* measured while the machine was busy" in text  # the table's marker and caption
     report = CompressReport.load(Path(tiny_run.run.path) / "compressed" / "dynamic-int8" / "report.json")
-    assert report.schema_version == 2 and report.change.timing_busy
+    assert report.schema_version == 3 and report.change.timing_busy
     assert report.compressed.bench["conditions"]["busy"] and report.change.timing_note.startswith(UNRELIABLE)
 
     from bakeoff.report import build
