@@ -104,7 +104,7 @@ def compress_methods(run: str, methods: Sequence[str], *, quantize_embeddings: b
     problem = reference.problem
     del reference
 
-    key = original_key(checkpoint, encoded, split)
+    key = original_key(checkpoint, encoded, split, primary)
     store = original_scores_file(checkpoint.parent, split)
     known = _stored_scores(store, key)
     original, original_labels = measure_isolated(checkpoint, encoded, split, primary, batch_sizes,
@@ -164,8 +164,9 @@ def _compress_one(run: str, method: compression.Method, checkpoint: Path, encode
     return report
 
 
-def original_key(checkpoint: Path, encoded: Encoded | Windows, split: str) -> dict[str, Any]:
-    """What the original's scores on ``encoded`` depend on: reused only where every field is equal."""
+def original_key(checkpoint: Path, encoded: Encoded | Windows, split: str, primary: str) -> dict[str, Any]:
+    """What the original's scores on ``encoded`` depend on: reused only where every field is equal (the
+    checkpoint's files include its ``decision.json``: the temperature and threshold its labels are read with)."""
     rows = hashlib.sha256()
     flat = plain(encoded)
     for ids in flat.input_ids:
@@ -176,8 +177,8 @@ def original_key(checkpoint: Path, encoded: Encoded | Windows, split: str) -> di
     if isinstance(encoded, Windows):
         rows.update(encoded.owner.tobytes())
     return {"checkpoint": {path.name: sha256(path) for path in sorted(checkpoint.iterdir()) if path.is_file()},
-            "split": split, "rows": len(encoded), "rows_sha256": rows.hexdigest(), "precision": "fp32",
-            "threads": torch.get_num_threads(),
+            "split": split, "primary": primary, "rows": len(encoded), "rows_sha256": rows.hexdigest(),
+            "precision": "fp32", "threads": torch.get_num_threads(),
             "machine": {"host": platform.node(), "cpu": cpu_model(), "platform": platform.platform()},
             "bakeoff": __version__, "torch": torch.__version__}
 
