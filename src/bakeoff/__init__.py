@@ -16,7 +16,7 @@ from bakeoff._version import __version__  # noqa: F401  (public)
 
 _PUBLIC = {
     "train": "bakeoff.api", "evaluate": "bakeoff.api", "predict": "bakeoff.api", "compress": "bakeoff.api",
-    "bench": "bakeoff.api", "demo": "bakeoff.api", "run_study": "bakeoff.api", "leaderboard": "bakeoff.api",
+    "compress_methods": "bakeoff.api", "bench": "bakeoff.api", "demo": "bakeoff.api", "run_study": "bakeoff.api", "leaderboard": "bakeoff.api",
     "export_mlflow": "bakeoff.api",
     "recommend": "bakeoff.api", "decision_plan": "bakeoff.api",
     "TrainResult": "bakeoff.api", "CompressReport": "bakeoff.api", "PredictResult": "bakeoff.api",

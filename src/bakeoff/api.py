@@ -23,6 +23,7 @@ from bakeoff.runs import (
     TrainResult,
     bench,
     compress,
+    compress_methods,
     embed,
     evaluate,
     evaluate_embeddings,
@@ -195,5 +196,6 @@ def recommend(study_or_project: str | Path, *, max_latency_ms: float | None = No
 
 
 __all__ = ["CompressReport", "Embedder", "EmbeddingEvalResult", "Index", "InputColumns", "PredictResult",
-           "TrainResult", "bench", "compress", "decision_plan", "demo", "embed", "evaluate", "evaluate_embeddings",
-           "export_mlflow", "input_columns", "leaderboard", "predict", "recommend", "report", "run_study", "train"]
+           "TrainResult", "bench", "compress", "compress_methods", "decision_plan", "demo", "embed", "evaluate",
+           "evaluate_embeddings", "export_mlflow", "input_columns", "leaderboard", "predict", "recommend", "report",
+           "run_study", "train"]

@@ -27,7 +27,7 @@ def test_weights_threshold_and_temperature_are_recorded_saved_and_used(tiny_mode
                                        "balanced", "--threshold", "auto", "--calibrate", "--json"))
     assert result.exit_code == 0, result.output
     trained = json.loads(result.output)
-    assert trained["schema_version"] == 4 and trained["training"]["class_weights"] == [1.0, 1.0]  # 80 / 80 rows
+    assert trained["schema_version"] == 5 and trained["training"]["class_weights"] == [1.0, 1.0]  # 80 / 80 rows
     decision = trained["decision"]
     assert decision["chosen_on"] == "validation" and decision["threshold_metric"] == "f1"
     assert 0 < decision["threshold"] < 1 and decision["temperature"] != 1.0 and "optimistic" in decision["note"]

@@ -41,6 +41,56 @@ def test_latency_percentiles_follow_the_timings(monkeypatch):
     assert latency["threads"] == torch.get_num_threads()
 
 
+def _fake_clock(monkeypatch, seconds_per_request):
+    """A clock that moves only when the model runs: ``seconds_per_request`` per forward; the calls' batch shapes."""
+    import types
+
+    from bakeoff.eval import bench
+
+    now, calls = [0.0], []
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: now[0],
+                                                             process_time=time.process_time))
+
+    def forward(batch):
+        calls.append(batch["input_ids"].shape)
+        now[0] += seconds_per_request
+        return torch.zeros(1, 2)
+
+    return forward, calls
+
+
+@pytest.mark.parametrize(("seconds", "warmup", "timed"), [
+    (2.0, 2, 30),  # a base-size model under load: warm-up stops at 2 (a quarter of the budget), 30 timed (the floor)
+    (0.25, 10, 40),  # 10 s of 0.25 s requests: the budget, not the floor, stops it
+    (0.01, 10, 100),  # a small model: every request asked for fits in the budget, as without one
+])
+def test_a_latency_budget_bounds_the_requests_and_records_how_many(monkeypatch, seconds, warmup, timed):
+    forward, calls = _fake_clock(monkeypatch, seconds)
+    latency = batch1_latency_ms(forward, _encoded([4] * 150), requests=100, warmup=10, budget_s=10.0)
+    assert latency["requests"] == timed and len(calls) == warmup + timed
+    assert latency["budget_s"] == 10.0 and latency["requests_asked"] == 100
+    assert latency["p50"] == pytest.approx(seconds * 1000)
+    assert latency["p50_interval"] == pytest.approx([seconds * 1000] * 2)  # every timing equal: a point
+
+
+def test_without_a_budget_exactly_the_requests_asked_are_timed(monkeypatch):
+    """``bakeoff bench --requests N`` asks for N, however slow each is."""
+    forward, calls = _fake_clock(monkeypatch, 2.0)
+    latency = batch1_latency_ms(forward, _encoded([4] * 150), requests=120, warmup=3)
+    assert latency["requests"] == 120 and len(calls) == 123 and latency["budget_s"] is None
+
+
+def test_the_median_interval_is_the_binomial_order_statistics():
+    from scipy.stats import binom
+
+    from bakeoff.eval.bench import median_interval
+
+    assert median_interval(np.arange(1.0, 31.0)) == [10.0, 21.0]  # 30 timings: the 10th and the 21st
+    assert median_interval(np.arange(1.0, 101.0)) == [40.0, 61.0]
+    assert median_interval(np.arange(1.0, 6.0)) is None  # 5 timings: no interval reaches 95%
+    assert 1 - 2 * binom.cdf(9, 30, 0.5) >= 0.95 > 1 - 2 * binom.cdf(10, 30, 0.5)  # 10 is the largest that holds
+
+
 def test_throughput_is_reported_per_length_bucket_and_batch_size():
     encoded = _encoded([5] * 20 + [30] * 10 + [100] * 3)
     seen = []

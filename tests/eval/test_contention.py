@@ -73,7 +73,7 @@ def test_compress_on_a_busy_machine_flags_its_ratios(tiny_run, busy_machine):
     assert "batch-1 p50 " in text and UNRELIABLE in text and "faster" not in text and "slower" not in text
     assert "* measured while the machine was busy" in text  # the table's marker and caption
     report = CompressReport.load(Path(tiny_run.run.path) / "compressed" / "dynamic-int8" / "report.json")
-    assert report.schema_version == 2 and report.change.timing_busy
+    assert report.schema_version == 3 and report.change.timing_busy
     assert report.compressed.bench["conditions"]["busy"] and report.change.timing_note.startswith(UNRELIABLE)
 
     from bakeoff.report import build
@@ -121,8 +121,10 @@ def test_a_result_records_its_latency_conditions_and_older_results_still_load(ti
     from bakeoff.runs.results import SCHEMA_VERSION, TrainResult
 
     saved = json.loads((Path(tiny_run.run.path) / "result.json").read_text())
-    assert saved["schema_version"] == SCHEMA_VERSION == 4
+    assert saved["schema_version"] == SCHEMA_VERSION == 5
     assert set(saved["latency_ms"]["conditions"]) >= {"others_cpu_share", "wait_share", "load_average", "busy"}
+    latency = saved["latency_ms"]  # schema 5: a training run times requests under a bound, and says how many
+    assert latency["budget_s"] == 10.0 and 1 <= latency["requests"] <= latency["requests_asked"] == 100
     saved["schema_version"] = 2
     del saved["latency_ms"]["conditions"], saved["latency_ms"]["spread"]
     older = TrainResult.from_dict(saved)

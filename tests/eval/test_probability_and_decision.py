@@ -130,6 +130,6 @@ def test_a_schema_2_result_still_loads_without_the_new_fields():
            "validation": split, "test": None, "history": [], "hardware": {}, "latency_ms": {},
            "bakeoff_version": "0", "git_commit": None, "created_at": ""}
     loaded = TrainResult.from_dict(old)
-    assert SCHEMA_VERSION == 4 and loaded.schema_version == 2
+    assert SCHEMA_VERSION == 5 and loaded.schema_version == 2
     assert loaded.decision is None and loaded.training.class_weights is None and loaded.validation.calibration is None
     assert TrainResult.from_dict(loaded.to_dict()).to_dict() == loaded.to_dict()

@@ -9,10 +9,11 @@ BERT in mind either work for a family or step aside, with the same results; this
 - sparse word-embedding gradients + RowAdamW: every family (each has an ``nn.Embedding`` for its words); one step
   equals dense AdamW's.
 - fast dropout masks: every family's ``nn.Dropout`` modules; ModernBERT's default dropout is 0, nothing to replace.
-- the ONNX exporter and int8 (PyTorch and ONNX Runtime, embeddings too): every family runs them; ONNX Runtime's
-  int8 (one activation scale per tensor) changed 44% of a tiny ModernBERT's predictions (2026-12-06), so for
-  ModernBERT that method is only checked to load and predict (ONNX_INT8_UNRELIABLE): an open question for a real
-  ModernBERT, not a claim about it. bakeoff's own dynamic int8 (a scale per token) keeps >= 90% for all ten.
+- the ONNX exporter and int8 (PyTorch and ONNX Runtime, embeddings too): every family runs them, and each keeps
+  >= 90% of the original's predictions once the model has learned (12 epochs: every family >= 0.9 validation
+  accuracy, asserted first). At 6 epochs eight of the ten still predicted one class and ModernBERT's logits were
+  nearly tied (median |logit gap| 0.007 against an int8 perturbation of 0.012), which is why onnx-int8 once
+  "changed 44%" of its predictions: ties, not a wrong export (2026-12-06, README "Models").
 - ``--layers`` (keep a subset of layers): not ALBERT, whose layers share one set of weights: refused in one line
   before anything is trained or recorded.
 """
@@ -32,7 +33,6 @@ from tests.models.families import FAMILIES, save_tiny_family
 
 FIRST_TOKEN = {"bert", "roberta", "xlm-roberta", "camembert", "electra"}
 NO_DROPOUT = {"modernbert"}
-ONNX_INT8_UNRELIABLE = {"modernbert"}
 LABELS = ["negative", "positive"]
 
 
@@ -60,9 +60,11 @@ def test_a_family_goes_through_the_whole_workflow(family, tmp_path, named_sentim
     from bakeoff.compression import artefact as compression
 
     model_dir = save_tiny_family(family, tmp_path / family)
-    result = bakeoff.train(model=str(model_dir), data=str(named_sentiment), task=None, epochs=6, batch_size=16,
+    result = bakeoff.train(model=str(model_dir), data=str(named_sentiment), task=None, epochs=12, batch_size=16,
                            learning_rate=3e-3, precision="fp32", max_length=32, quiet=True)
-    assert result.run.status == "COMPLETED" and np.isfinite(result.validation.loss) and result.training.steps == 36
+    assert result.run.status == "COMPLETED" and np.isfinite(result.validation.loss) and result.training.steps == 72
+    # a model that has learned: its logits have margins, so a flip below means the copy computes something else
+    assert result.validation.metrics["accuracy"] >= 0.9, f"{family} did not learn: the flip checks would be empty"
     shortcuts = result.training.shortcuts
     assert shortcuts["first_token_last_layer"] == (family in FIRST_TOKEN)
     assert (shortcuts["fast_dropout_modules"] > 0) == (family not in NO_DROPOUT)
@@ -82,8 +84,6 @@ def test_a_family_goes_through_the_whole_workflow(family, tmp_path, named_sentim
         if method == "onnx":  # the same fp32 function in another runtime
             assert agreement == 1.0
             np.testing.assert_allclose(compressed.probabilities, ours.probabilities, atol=1e-4)
-        elif method == "onnx-int8" and family in ONNX_INT8_UNRELIABLE:
-            assert set(compressed.labels) <= set(LABELS) and np.isfinite(compressed.probabilities).all()
         else:
             assert agreement >= 0.9, f"{method} changed {1 - agreement:.0%} of {family}'s predictions"
 

@@ -36,7 +36,7 @@ def test_tiny_model_learns_and_the_run_is_recorded(tiny_model_dir, sentiment_dir
     assert len(losses) == 60 and np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
     assert [p["step"] for p in run.metric("validation/accuracy")] == [10, 20, 30, 40, 50, 60]
     saved = json.loads((run.path / "result.json").read_text())
-    assert saved["schema_version"] == 4 and saved["data"]["fingerprints"]["train"] == result.data.fingerprints["train"]
+    assert saved["schema_version"] == 5 and saved["data"]["fingerprints"]["train"] == result.data.fingerprints["train"]
     assert saved["config"]["learning_rate"] == 3e-3 and saved["hardware"]["torch"] == torch.__version__
     assert run.parameters()["batch_size"] == 16
     # 2 layers x 3 dropouts + embeddings + classifier; the saved model is plain BERT again (pipeline tests load it)

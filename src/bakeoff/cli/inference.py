@@ -36,7 +36,9 @@ def _sizes(value: str) -> tuple[int, ...]:
 @friendly_errors
 def compress(
     run: Annotated[str, typer.Argument(help="Run (id, prefix, project/name) or checkpoint folder.")],
-    method: Annotated[str, typer.Option(help="dynamic-int8, bf16, onnx or onnx-int8.")] = "dynamic-int8",
+    method: Annotated[list[str] | None, typer.Option(help="dynamic-int8, bf16, onnx or onnx-int8; repeat it for "
+                                                          "several (the original is measured once for all).")
+                      ] = None,
     quantize_embeddings: Annotated[bool, typer.Option(help="int8 embeddings too (int8 methods).")] = True,
     split: str = "validation",
     batch_sizes: Annotated[str, typer.Option(help="Throughput batch sizes.")] = "8,64",
@@ -44,18 +46,33 @@ def compress(
                                                      "with other processes; several commands at once: cores/N).")
                        ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing compressed model of this method.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (a list for several methods).")
+                       ] = False,
 ) -> None:
     """Compress a trained run and measure accuracy, flips, size, latency and memory against the original."""
-    from bakeoff.api import compress as compress_run
+    from bakeoff.api import compress_methods
 
-    result = compress_run(run, method, quantize_embeddings=quantize_embeddings, split=split,
-                          batch_sizes=_sizes(batch_sizes), threads=threads, overwrite=overwrite)
+    methods = method or ["dynamic-int8"]
+    results = compress_methods(run, methods, quantize_embeddings=quantize_embeddings, split=split,
+                               batch_sizes=_sizes(batch_sizes), threads=threads, overwrite=overwrite)
     if as_json:
-        print_json(result.to_dict())
+        print_json(results[0].to_dict() if len(results) == 1 else [result.to_dict() for result in results])
         return
+    source = results[0].original_source
+    if source.get("scores") == "reused":
+        console.print(f"original: accuracy and predictions reused from {source['from']} (measured "
+                      f"{source['measured_at']}: same checkpoint, rows, threads and machine); its latency timed "
+                      f"again beside the copies", highlight=False)
+    if len(results) > 1:
+        console.print(f"original: measured once for {', '.join(result.method for result in results)}",
+                      highlight=False)
+    for result in results:
+        _print_compression(run, result)
+
+
+def _print_compression(run: str, result: Any) -> None:
     _print_comparison([asdict(result.original), asdict(result.compressed)],
-                      title=f"{run}: fp32 vs {method} on {split} "
+                      title=f"{run}: fp32 vs {result.method} on {result.split} "
                             f"({result.rows} rows, {result.original.bench['threads']} threads)")
     change = result.change
     test = change.mcnemar
@@ -89,13 +106,15 @@ def bench(
     data: Annotated[str | None, typer.Option(help="A folder of split files, or one file.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto (the int8 methods are CPU-only).")]
     = "cpu",
+    requests: Annotated[int | None, typer.Option(help="Batch-1 requests to time, exactly (default: at least 30 "
+                                                      "and 10 s, at most 100).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Measure an existing model's latency, throughput and memory, without training."""
     from bakeoff.api import bench as bench_model
 
     result = bench_model(model, method=method, backend=backend, batch_sizes=_sizes(batch_sizes), threads=threads,
-                         precision=precision, task=task, data=data, device=device)
+                         precision=precision, task=task, data=data, device=device, requests=requests)
     if as_json:
         print_json(result)
         return
@@ -117,7 +136,9 @@ def bench(
 
 def _print_comparison(models: list[dict[str, Any]], title: str) -> None:
     busy = [entry for entry in models if (entry["bench"].get("conditions") or {}).get("busy")]
-    caption = "latency: batch 1, ms; MB: weights on disk; peak: resident MB"
+    counts = sorted({entry["bench"]["latency_ms"].get("requests") for entry in models} - {None})
+    caption = (f"latency: batch 1, ms, over {'/'.join(map(str, counts)) or '?'} requests; MB: weights on disk; "
+               "peak: resident MB")
     if busy:
         caption += (f"\n* measured while the machine was busy: ratio unreliable "
                     f"({busy[0]['bench']['conditions']['busy']})")

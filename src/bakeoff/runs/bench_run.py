@@ -20,16 +20,20 @@ from bakeoff.runtime import resolve_device
 
 def bench(model: str, *, method: str | None = None, backend: str = "auto", batch_sizes: tuple[int, ...] = (8, 64),
           threads: int | None = None, precision: str = "fp32", task: str | None = None, data: str | None = None,
-          split: str = "validation", requests: int = 100, device: str = "cpu") -> dict[str, Any]:
+          split: str = "validation", requests: int | None = None, device: str = "cpu") -> dict[str, Any]:
     """Latency, throughput and memory of an existing model, without training.
 
     ``backend="auto"`` runs a model on the backend it was made for; ``"onnxruntime"`` on a PyTorch checkpoint
     exports it to a temporary ONNX graph first. The result holds the predicted label ids (``labels``) so they can
     be checked against ``predict``. ``device`` (``cpu``, ``cuda``, ``auto``): where it runs; every timing waits
     for the device (``eval/bench.py``), and a method that cannot run there is refused before any work.
+    ``requests``: batch-1 requests to time, exactly; ``None``: the bounded default (at least 30 requests and 10
+    seconds, at most 100: ``eval/bench.py``), the count used in ``bench.latency_ms.requests``.
 
     >>> bakeoff.bench("demo-demo/demo-minilm-l6-seed42", batch_sizes=(1, 8))["bench"]["latency_ms"]  # doctest: +SKIP
     """
+    if requests is not None and requests < 1:
+        raise BakeoffError(f"--requests {requests}: give a positive number of batch-1 requests to time")
     if backend not in ("auto", "torch", "onnxruntime"):
         raise BakeoffError(f"--backend {backend!r}: use auto, torch or onnxruntime")
     torch.set_num_threads(threads or default_threads())  # every core, less those other processes keep busy

@@ -6,6 +6,8 @@
       checkpoint/                      a plain Hugging Face folder (safetensors, config with label names, tokenizer)
       compressed/<method>/             one folder per compression method (compression/artefact.py)
       compressed/<method>/report.json  the typed CompressReport: both models measured side by side
+      compressed/original-<split>.json the fp32 original's scores on a split and the key they hold under, so a
+                                       later `compress` reuses them (runs/compress_run.py)
 """
 
 from __future__ import annotations
@@ -26,3 +28,7 @@ def compressed_dir(run_dir: Path, method: str) -> Path:
 def compression_reports(run_dir: Path) -> list[Path]:
     """Every ``report.json`` of a run's compressed models, by method name."""
     return sorted((run_dir / COMPRESSED_DIR).glob(f"*/{REPORT_FILE}"))
+
+
+def original_scores_file(run_dir: Path, split: str) -> Path:
+    return run_dir / COMPRESSED_DIR / f"original-{split}.json"

@@ -12,6 +12,7 @@ import torch
 from bakeoff.compression import artefact as compression
 from bakeoff.data.batching import Encoded
 from bakeoff.data.windows import Windows, plain
+from bakeoff.eval.bench import LATENCY_BUDGET_S, LATENCY_MAX_REQUESTS
 from bakeoff.eval.bench import bench as run_bench
 from bakeoff.eval.significance import mcnemar
 from bakeoff.problems import SINGLE_LABEL, Problem
@@ -22,41 +23,52 @@ from bakeoff.runs.results import Change, MeasuredModel
 
 
 def measure(loaded: compression.LoadedModel, encoded: Encoded | Windows, split: str, primary: str | None,
-            batch_sizes: tuple[int, ...], requests: int = 100) -> tuple[MeasuredModel, list[int]]:
+            batch_sizes: tuple[int, ...], requests: int | None = None,
+            scores: bool = True) -> tuple[MeasuredModel, list[Any] | None]:
     """Metrics, size and speed of one model on one split; and its predicted label ids, in row order. The run's
-    temperature and threshold apply (so a compressed model's calibration is measured as ``predict`` uses it)."""
-    if primary:
-        scores, labels, _ = score(loaded.forward, None, encoded, split, loaded.label_names, primary, 64,
+    temperature and threshold apply (so a compressed model's calibration is measured as ``predict`` uses it).
+
+    ``requests``: batch-1 requests to time; ``None``: the bounded default (``eval/bench.py``: at least
+    ``LATENCY_MIN_REQUESTS`` and ``LATENCY_BUDGET_S`` seconds, at most 100). ``scores=False`` skips the pass over
+    the split (metrics empty, loss and labels ``None``): for a model whose scores are known already."""
+    labels: Any = None
+    metrics: dict[str, float] = {}
+    loss = None
+    if scores and primary:
+        result, labels, _ = score(loaded.forward, None, encoded, split, loaded.label_names, primary, 64,
                                   loaded.problem, loaded.thresholds, decision=decision_for(loaded.path,
                                                                                            run_dir_of(loaded.path)))
-        metrics, loss = scores.metrics, scores.loss
-    else:
+        metrics, loss = result.metrics, result.loss
+    elif scores:
         from bakeoff.eval.windows import predict_rows
 
-        labels, metrics, loss = predict_rows(loaded.forward, encoded, 64, loaded.num_labels).labels, {}, None
-    speed = run_bench(loaded.forward, plain(encoded), batch_sizes, requests=requests)
+        labels = predict_rows(loaded.forward, encoded, 64, loaded.num_labels).labels
+    budget = LATENCY_BUDGET_S if requests is None else None
+    speed = run_bench(loaded.forward, plain(encoded), batch_sizes, requests=requests or LATENCY_MAX_REQUESTS,
+                      budget_s=budget)
     model = MeasuredModel(method=loaded.method, backend=loaded.backend, metrics=metrics, loss=loss,
                           weights_bytes=loaded.weights_bytes,
                           folder_bytes=sum(p.stat().st_size for p in loaded.path.iterdir() if p.is_file()),
                           bench=speed.to_dict())
-    return model, loaded.problem.to_stored(np.asarray(labels))  # label ids, scores or label sets
+    stored = loaded.problem.to_stored(np.asarray(labels)) if labels is not None else None  # ids, scores or sets
+    return model, stored
 
 
-def measure_isolated(path: Path, encoded: Encoded, split: str, primary: str,
-                     batch_sizes: tuple[int, ...]) -> tuple[MeasuredModel, list[int]]:
+def measure_isolated(path: Path, encoded: Encoded, split: str, primary: str, batch_sizes: tuple[int, ...],
+                     requests: int | None = None, scores: bool = True) -> tuple[MeasuredModel, list[Any] | None]:
     """``measure`` of the model at ``path`` (fp32 if a plain checkpoint) in a new process, same thread count."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(_measure_worker, path, encoded, split, primary, batch_sizes,
-                           torch.get_num_threads()).result()
+                           torch.get_num_threads(), requests, scores).result()
 
 
 def _measure_worker(path: Path, encoded: Encoded, split: str, primary: str, batch_sizes: tuple[int, ...],
-                    threads: int) -> tuple[MeasuredModel, list[int]]:
+                    threads: int, requests: int | None, scores: bool) -> tuple[MeasuredModel, list[Any] | None]:
     torch.set_num_threads(threads)
-    return measure(compression.load(path, precision="fp32"), encoded, split, primary, batch_sizes)
+    return measure(compression.load(path, precision="fp32"), encoded, split, primary, batch_sizes, requests, scores)
 
 
 def change(before: MeasuredModel, before_labels: list[Any], after: MeasuredModel, after_labels: list[Any],

@@ -29,7 +29,10 @@
 - ``latency_ms``: batch-1 inference on validation rows after warm-up: ``p50``, ``p95``, ``p99``, ``mean``,
   ``requests``, ``threads``, in the training precision; (schema 3) ``spread`` (p95 / p50) and ``conditions``: how
   busy the machine was while they were timed (``eval/bench.py``'s ``Contention``; its ``busy`` says why not to trust
-  them, null when nothing competed enough to matter; absent in older files: not looked).
+  them, null when nothing competed enough to matter; absent in older files: not looked); (schema 5) ``budget_s``
+  (the time bound the requests were timed under: at least 30 requests and ``budget_s`` seconds, at most
+  ``requests_asked``; null: exactly ``requests_asked``) and ``p50_interval`` (the median's distribution-free 95%
+  interval, ``eval/bench.py``'s ``median_interval``); ``requests`` is the number timed.
 - (schema 4) ``decision``: ``eval/decision.py``'s Decision (the ``--calibrate`` temperature and the ``--threshold``
   chosen on validation, with where they were chosen), null when neither was asked for; ``training.class_weights``
   (the loss weight per class, null: unweighted); each split's probability metrics (``roc_auc``, ``pr_auc``, ``ece``,
@@ -50,7 +53,7 @@
 - ``details`` (thresholds, corpus size); ``data`` {sizes, fingerprints, notes}; ``timings`` {embed_seconds,
   texts_embedded, texts_per_second, seconds}.
 
-``compressed/<method>/report.json`` (``CompressReport``, schema_version 2; schema 1 files still load): ``run``,
+``compressed/<method>/report.json`` (``CompressReport``, schema_version 3; schema 1-2 files still load): ``run``,
 ``method``, ``path``, ``split``, ``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``:
 ``method``, ``backend``, ``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles,
 throughput per length bucket and batch size, peak memory, and (schema 2) ``conditions``: how busy the machine was
@@ -58,7 +61,11 @@ while they were timed, ``eval/bench.py``'s ``Contention``); ``change`` (``Change
 ``flip_share``, McNemar's test on paired correctness, ``size_ratio``, ``latency_p50_speedup``,
 ``latency_p95_speedup``, and (schema 2) ``timing_busy``: why the speed ratios are unreliable, the machine being busy
 while either model was timed, or null; null in schema 1 files, which did not look); ``manifest``; ``predictions``
-(the compressed model's label ids on the split, in row order).
+(the compressed model's label ids on the split, in row order); (schema 3) ``original_source``: where the
+original's figures came from (``runs/compress_run.py``): ``scores`` ``"measured"`` in this call or ``"reused"``
+from ``from`` (a ``compressed/original-<split>.json`` measured at ``measured_at`` under the same checkpoint, rows,
+threads, precision and machine), ``timings`` always ``"measured"`` in this call, and ``shared_by``: the methods of
+this call that were compared with that one measurement of the original (empty in older files: not recorded).
 
 ``latency_ms`` of a ``bench`` of a ``MeasuredModel`` (schema 2) also carries ``spread`` and ``conditions``, as a
 ``result.json``'s ``latency_ms`` does; readers treat their absence as "not looked".
@@ -77,9 +84,9 @@ from bakeoff.eval.results import EvalResult
 from bakeoff.io import read_json, write_json_atomic
 from bakeoff.runs.files import RESULT_FILE
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 EMBEDDING_SCHEMA_VERSION = 2
-COMPRESS_SCHEMA_VERSION = 2
+COMPRESS_SCHEMA_VERSION = 3
 T = TypeVar("T")
 
 
@@ -183,7 +190,9 @@ class TrainResult:
     def from_dict(cls, values: dict[str, Any]) -> TrainResult:
         """Any schema version so far: 1 lacked ``checkpoint_sha256`` (loaded as empty); 1 and 2 lacked
         ``latency_ms``'s ``spread`` and ``conditions`` (read as not looked); 1-3 lacked ``decision``,
-        ``training.class_weights`` and the probability metrics and ``calibration`` of each split (None, absent)."""
+        ``training.class_weights`` and the probability metrics and ``calibration`` of each split (None, absent);
+        1-4 lacked ``latency_ms``'s ``budget_s``, ``requests_asked`` and ``p50_interval`` (absent: exactly
+        ``requests`` were timed)."""
         version = int(values.get("schema_version", 1))
         if version > SCHEMA_VERSION:
             raise BakeoffError(f"result schema {version} is newer than this bakeoff reads ({SCHEMA_VERSION}): "
@@ -334,6 +343,7 @@ class CompressReport:
     change: Change
     manifest: dict[str, Any]
     predictions: list[int] = field(repr=False, default_factory=list)
+    original_source: dict[str, Any] = field(default_factory=dict)  # schema 3: see the module docstring
     schema_version: int = COMPRESS_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -346,6 +356,7 @@ class CompressReport:
                    original=_build(MeasuredModel, values["original"]),
                    compressed=_build(MeasuredModel, values["compressed"]), change=_build(Change, values["change"]),
                    manifest=dict(values.get("manifest") or {}), predictions=list(values.get("predictions") or []),
+                   original_source=dict(values.get("original_source") or {}),
                    schema_version=int(values.get("schema_version", 1)))
 
     @classmethod

@@ -21,7 +21,7 @@ from bakeoff.data.batching import Encoded
 from bakeoff.data.windows import Windows, plain
 from bakeoff.eval import EvalResult
 from bakeoff.eval.decision import Decision, save_decision
-from bakeoff.eval.bench import batch1_latency_ms
+from bakeoff.eval.bench import LATENCY_BUDGET_S, batch1_latency_ms
 from bakeoff.hardware import default_threads, describe
 from bakeoff.io import check_free_space, sha256, write_json_atomic
 from bakeoff.metrics import metric_info
@@ -177,7 +177,8 @@ def record(experiment: Experiment, run: Setup, outcome: FitOutcome, validation: 
            test: EvalResult | None, world: World) -> TrainResult:
     """Checkpoint, predictions and ``result.json`` in the run's folder; final metrics in its metric files."""
     config, data, splits = run.config, run.data, run.splits
-    latency = batch1_latency_ms(torch_forward(run.model, run.precision, run.device), plain(splits["validation"]))
+    latency = batch1_latency_ms(torch_forward(run.model, run.precision, run.device), plain(splits["validation"]),
+                                budget_s=LATENCY_BUDGET_S)  # bounded: a base-size model under load, a minute at most
     assert experiment.path is not None and experiment.id is not None
     checkpoint = _save(run.model, run.tokenizer, experiment.path / CHECKPOINT_DIR, config.save_checkpoint)
     if checkpoint["checkpoint"]:

@@ -231,10 +231,10 @@ def _missing_compression(run_dir: Path, ref: str, trial: Trial) -> dict[str, Any
     missing = [method for method in trial.compress if not (compressed_dir(run_dir, method) / REPORT_FILE).is_file()]
     if not missing or not (run_dir / CHECKPOINT_DIR).is_dir():
         return {}
-    from bakeoff.runs import compress
-    from bakeoff.study.worker import compress_step
+    from bakeoff.runs import compress_methods
+    from bakeoff.study.worker import compress_steps
 
-    return {method: compress_step(compress, ref, method) for method in missing}
+    return compress_steps(compress_methods, ref, missing)
 
 
 def _payload(trial: Trial, study: Study, cpus: int) -> TrialPayload:

@@ -40,7 +40,7 @@ Progress = Callable[[int, int, float], None]  # (step, total steps, training sec
 def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialSummary:
     """Train the trial's config, apply its compression steps (or evaluate its frozen embeddings); a summary back.
     ``progress`` hears the training's step about once a second, for the study's display."""
-    from bakeoff.runs import compress, evaluate_embeddings, train
+    from bakeoff.runs import compress_methods, evaluate_embeddings, train
     from bakeoff.track import Experiment, Store
 
     start = time.perf_counter()
@@ -54,11 +54,9 @@ def run_trial(payload: TrialPayload, progress: Progress | None = None) -> TrialS
             result = train(**payload.config, display=_ProgressDisplay(progress) if progress else None)
             summary.status, summary.train_seconds = result.run.status, result.training.seconds
             summary.metric, summary.metric_name = result.validation.primary, result.validation.primary_metric
-            for method in payload.compress:
-                if summary.status != "COMPLETED":
-                    break  # an interrupted run is run again on resume; compressing it now would be thrown away
-                summary.compress[method] = compress_step(compress, payload.run_ref, method,
-                                                         payload.config.get("threads"))
+            if payload.compress and summary.status == "COMPLETED":  # an interrupted run is run again on resume
+                summary.compress = compress_steps(compress_methods, payload.run_ref, payload.compress,
+                                                  payload.config.get("threads"))
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, compressing): the study is stopping
         summary.status, summary.error = "INTERRUPTED", "stopped by Ctrl-C"
     except Exception as error:  # noqa: BLE001 - any failure is the trial's, recorded; the study goes on
@@ -99,15 +97,25 @@ class _ProgressDisplay:
     def stop(self) -> None: ...
 
 
-def compress_step(compress: Any, ref: str, method: str, threads: int | None = None) -> dict[str, Any]:
-    """One compression step (on the trial's share of the cores); its failure is reported with the trial, which
-    stays COMPLETED."""
-    try:
-        change = compress(ref, method, overwrite=True, threads=threads).change
-    except Exception as error:  # noqa: BLE001 - e.g. an architecture the exporter cannot handle
+def compress_steps(compress_methods: Any, ref: str, methods: list[str],
+                   threads: int | None = None) -> dict[str, dict[str, Any]]:
+    """A trial's compression steps in one call (on the trial's share of the cores), so the original is measured
+    once for all of them (``runs/compress_run.py``); a failure is reported with its method, and the trial stays
+    COMPLETED."""
+    def line(error: Exception) -> dict[str, Any]:  # e.g. an architecture the exporter cannot handle
         return {"error": f"{type(error).__name__}: {error}".splitlines()[0][:300]}
-    return {"size_ratio": change.size_ratio, "metrics": change.metrics,
-            "latency_p50_speedup": change.latency_p50_speedup, "timing_busy": change.timing_busy}
+
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        reports = compress_methods(ref, methods, overwrite=True, threads=threads,
+                                   on_error=lambda method, error: out.__setitem__(method, line(error)))
+    except Exception as error:  # noqa: BLE001 - before any method: the original could not be measured
+        return {method: line(error) for method in methods}
+    for report in reports:
+        change = report.change
+        out[report.method] = {"size_ratio": change.size_ratio, "metrics": change.metrics,
+                              "latency_p50_speedup": change.latency_p50_speedup, "timing_busy": change.timing_busy}
+    return {method: out[method] for method in methods if method in out}
 
 
 def warm_up() -> None:
