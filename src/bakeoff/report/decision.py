@@ -10,6 +10,8 @@ comparison with the leader answers one of:
   difference is above ``-tolerance`` and below ``+tolerance``. Equivalently, the ``1 - 2 alpha`` interval of the
   difference lies inside ``(-tolerance, +tolerance)``. A significant gap smaller than the tolerance is
   equivalent: the tolerance is the user's statement of what difference does not matter.
+  Equivalence is a claim about each row on its own: TOST is not Holm-adjusted over a ranking's rows (each
+  "equivalent" holds at ``alpha`` by itself), where better/worse is.
 - **undecided**: neither. More seeds, or more evaluation rows, would decide it.
 
 The tolerance is in the metric's own units here (``0.01`` = 1 point of accuracy); ``points`` converts the user's
