@@ -81,16 +81,17 @@ def stack_scores(row: Row) -> tuple[np.ndarray, np.ndarray | None]:
     return np.stack([row._scores[k][0] for k in keys]), row._scores[keys[0]][1]
 
 
-def compare_scored(leader: Row, row: Row, metric: str) -> Comparison | None:
-    """Two rows of a metric of scores or ranks: paired on the same examples; by seeds alone when either row's
-    examples are unknown; None when they were scored on different examples."""
+def compare_scored(leader: Row, row: Row, metric: str, same_runs: bool = False) -> Comparison | None:
+    """Two rows of a metric of scores or ranks: paired on the same examples (and on the seeds when ``same_runs``:
+    copies of the same runs); by seeds alone when either row's examples are unknown; None when they were scored on
+    different examples."""
     fingerprint = _fingerprint(leader)
     how = leader._per_row or row._per_row or PER_EXAMPLE.get(metric)  # a trained row's problem type's, or a frozen's
     if how is not None and fingerprint is not None and fingerprint == _fingerprint(row):
         (first, labels), (second, _) = stack_scores(leader), stack_scores(row)
         return compare_scores(first, second, how.statistic, labels=labels, gains=how.gains, first_seeds=leader.seeds,
                               second_seeds=row.seeds, first_fixed=leader.deterministic,
-                              second_fixed=row.deterministic, left_out=how.left_out)
+                              second_fixed=row.deterministic, left_out=how.left_out, same_runs=same_runs)
     if fingerprint is not None and _fingerprint(row) is not None:
         return None  # scored on different examples: never compared
     return compare_values(leader.values, row.values)

@@ -602,14 +602,14 @@ def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
     if leader.split != row.split:
         return None  # never paired across splits
     if leader._scores or row._scores:
-        return frozen.compare_scored(leader, row, metric)
+        return frozen.compare_scored(leader, row, metric, same_runs(leader, row))
     fingerprint = _fingerprint(leader)
     if metric in CONFUSION_METRICS and fingerprint is not None and fingerprint == _fingerprint(row):
         first, truth = _stack(leader)
         second, _ = _stack(row)
         comparison = compare(first, second, truth, metric=metric, first_seeds=leader.seeds, second_seeds=row.seeds,
                              first_fixed=leader.baseline or leader.deterministic,
-                             second_fixed=row.baseline or row.deterministic)
+                             second_fixed=row.baseline or row.deterministic, same_runs=same_runs(leader, row))
     elif fingerprint is not None and _fingerprint(row) is not None:
         return None  # scored on different rows: never compared
     else:
@@ -617,6 +617,21 @@ def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
     if comparison is not None and metric == "loss":  # lower is better: keep "leader minus row" meaning "better by"
         comparison.difference = -comparison.difference
     return comparison
+
+
+def same_runs(first: Row, second: Row) -> bool:
+    """Were both rows measured on the same training runs (a compressed copy and its original)? Then their seeds
+    are paired in a verdict (``verdict.py`` says why only then). Rows built by hand, without run folders, are the
+    same runs when they are the same model and variant.
+
+    >>> a = Row(1, "", "a", "m", "t", "validation", "trained", [1], "accuracy", 0.9, None, None, [0.9], None, None,
+    ...         None, run_paths=["/runs/1"])
+    >>> same_runs(a, a), same_runs(a, Row(**{**a.__dict__, "run_paths": ["/runs/2"]}))
+    (True, False)
+    """
+    if first.run_paths or second.run_paths:
+        return first.run_paths == second.run_paths
+    return first.model == second.model and variant_of(first.config) == variant_of(second.config)
 
 
 def _fingerprint(row: Row) -> str | None:
