@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from bakeoff.report.verdict import ALPHA, Comparison
 
@@ -31,13 +31,17 @@ DEFAULT_TOLERANCE_POINTS = 1.0
 UNBOUNDED_METRICS = ("loss",)  # metrics not on a 0..1 scale: their tolerance is in their own units
 
 
-class Answer(str, Enum):
-    """One comparison's answer; the string is what JSON and tables show."""
+class Answer(StrEnum):
+    """A row's answer against its leader; the string is what JSON and tables show. ``decide`` answers one of the
+    first four; a ranked row can also be the ``LEADER``, or have ``NO_VERDICT`` (not comparable with the leader:
+    scored on other rows, or one seed and no predictions)."""
 
     BETTER = "better"
     WORSE = "worse"
     EQUIVALENT = "equivalent"
     UNDECIDED = "undecided"
+    LEADER = "leader"
+    NO_VERDICT = "no verdict"
 
 
 @dataclass(frozen=True)

@@ -221,8 +221,8 @@ def at_seeds(row: Row, seeds: list[int] | set[int]) -> Row:
     return replace(row, seeds=[row.seeds[i] for i in keep], values=values,
                    mean=sum(values) / len(values) if values else math.nan, low=None, high=None,
                    run_paths=[row.run_paths[i] for i in keep if i < len(row.run_paths)],
-                   _predictions={s: v for s, v in row._predictions.items() if s in seeds},
-                   _scores={s: v for s, v in row._scores.items() if s in seeds})
+                   predictions={s: v for s, v in row.predictions.items() if s in seeds},
+                   scores={s: v for s, v in row.scores.items() if s in seeds})
 
 
 @dataclass
@@ -278,8 +278,7 @@ def judge(rows: list[Row], look: Look, tolerance: float, earlier: Judged | None 
         tested.append((key, seed_degrees(comparison, by_key[leader], by_key[key])))
     racing = []
     for (key, comparison), adjusted in zip(tested, holm([c.p_value for _, c in tested]), strict=True):
-        comparison.p_adjusted = adjusted
-        found = decide_at(comparison, tolerance, look)  # leader minus row: "better" means the leader is
+        found = decide_at(replace(comparison, p_adjusted=adjusted), tolerance, look)  # leader minus row: "better" means the leader is
         found = replace(found, answer=FLIPPED.get(found.answer, found.answer), difference=-found.difference,
                         low=-found.high, high=-found.low)
         decided[key] = found

@@ -92,11 +92,12 @@ class SeedPart:
     seeds: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Comparison:
     """``first - second`` on the metric, with a 95% interval and a two-sided p-value.
 
-    ``p_adjusted`` is Holm's adjustment when several rows were compared with one leader (else the raw p).
+    ``p_adjusted`` is Holm's adjustment when several rows were compared with one leader (else the raw p): a new
+    comparison (``dataclasses.replace``), as every reading of one is.
     """
 
     difference: float
