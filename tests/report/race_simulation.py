@@ -53,7 +53,7 @@ def row(name: str, predicted: np.ndarray, labels: np.ndarray) -> Row:
     values = [float((p == labels).mean()) for p in predicted]
     return Row(0, "", name, name, "sim", "validation", "trained", seeds, "accuracy", float(np.mean(values)), None,
                None, values, None, None, None, config={"model": name},
-               _predictions={s: (p, labels, "rows") for s, p in zip(seeds, predicted, strict=True)})
+               predictions={s: (p, labels, "rows") for s, p in zip(seeds, predicted, strict=True)})
 
 
 def race(rng: np.random.Generator, gap: float, *, first: int, max_seeds: int, seed_jitter: float = 0.05,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bakeoff.report.leaderboard import Row, _failed_to_learn, _power, _verdicts
+from bakeoff.report.leaderboard import Row, _placed, _power
 
 
 def _row(label, predicted, truth, seeds, baseline=False, fingerprint="val"):
@@ -12,7 +12,7 @@ def _row(label, predicted, truth, seeds, baseline=False, fingerprint="val"):
     return Row(rank=0, medal="", label=label, model=label, task="t", split="validation", method="baseline" if baseline else "trained",
                seeds=seeds, metric="accuracy", mean=float(np.mean(values)), low=None, high=None, values=values,
                train_seconds=1.0, latency_p50_ms=None, size_mb=None, baseline=baseline,
-               _predictions={s: (p, truth, fingerprint) for s, p in zip(seeds or [0], predicted, strict=True)})
+               predictions={s: (p, truth, fingerprint) for s, p in zip(seeds or [0], predicted, strict=True)})
 
 
 def _noisy(truth, accuracy, rng):
@@ -29,8 +29,7 @@ def test_rows_without_shared_seeds_still_get_a_verdict_and_single_class_runs_are
     majority = _row("majority class", [np.full(truth.size, 1)], truth, [], baseline=True)
     rows = [leader, close, collapsed, majority]
     notes = []
-    _failed_to_learn(rows, True, notes)
-    _verdicts(rows, "accuracy")
+    leader, close, collapsed, majority = rows = _placed(rows, "accuracy", True, 0.01, notes)[0]
     assert leader.verdict == "leader" and close.verdict.startswith("undecided")  # 0.5 points apart, 3 seeds
     assert close.decision.low < -0.01 < close.decision.high  # its interval reaches past the 1-point tolerance
     assert collapsed.verdict.startswith("failed to learn; worse") and "predicts one class" in collapsed.failed_to_learn
@@ -47,7 +46,7 @@ def test_rows_on_different_validation_rows_get_no_verdict():
     truth = rng.integers(2, size=100)
     leader = _row("a", [_noisy(truth, 0.9, rng)], truth, [1])
     other = _row("b", [_noisy(truth, 0.8, rng)], truth, [1], fingerprint="other rows")
-    _verdicts([leader, other], "accuracy")
+    leader, other = _placed([leader, other], "accuracy", True, 0.01, [])[0]
     assert other.verdict.startswith("n/a") and other.p_value is None
 
 

@@ -22,7 +22,7 @@ def _trained(task: str, folder: Path, split: str = "validation", accuracy: float
     return Row(rank=0, medal="", label="", model="tiny", task=task, split=split, method="trained", seeds=[1],
                metric="accuracy", mean=value, low=None, high=None, values=[value], train_seconds=1.0,
                latency_p50_ms=None, size_mb=None, config={"model": "tiny", "data": str(folder), "seed": 1},
-               _predictions={1: (predicted, truth, data.fingerprints()["validation"])})
+               predictions={1: (predicted, truth, data.fingerprints()["validation"])})
 
 
 def test_each_ranking_gets_baselines_from_its_own_task(sentiment_dir, tmp_path):
@@ -36,7 +36,7 @@ def test_each_ranking_gets_baselines_from_its_own_task(sentiment_dir, tmp_path):
         baselines = {row.model: row for row in ranking.rows if row.baseline}
         assert set(baselines) == {"majority class", "tf-idf + logreg"}, notes
         assert all(row.task == ranking.task and row.split == "validation" for row in baselines.values())
-        assert all(row._predictions[0][0].size == rows for row in baselines.values())
+        assert all(row.predictions[0][0].size == rows for row in baselines.values())
         assert abs(baselines["majority class"].mean - majority_share) < 1e-9
         assert f"with {rows} validation rows" in ranking.caption
     assert (tmp_path / "project" / "baselines").is_dir() and len(list((tmp_path / "project" / "baselines").iterdir())) == 2

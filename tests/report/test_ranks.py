@@ -27,7 +27,7 @@ def _row(label: str, accuracy: float, seed_offset: int) -> Row:
     return Row(rank=0, medal="", label=label, model=label, task="t", split="validation", method="trained",
                seeds=[1, 2, 3], metric="accuracy", mean=float(np.mean(values)), low=None, high=None, values=values,
                train_seconds=1.0, latency_p50_ms=None, size_mb=None, config={"model": label, "seed": 1},
-               _predictions=predictions)
+               predictions=predictions)
 
 
 def _ranked(*rows: Row):

@@ -16,7 +16,7 @@ def _row(label, accuracy, latency, size, truth, rng, seeds=(1, 2, 3)):
     return Row(rank=0, medal="", label=label, model=label, task="t", split="validation", method="trained", seeds=list(seeds),
                metric="accuracy", mean=float(np.mean(values)), low=None, high=None, values=values,
                train_seconds=latency * 10, latency_p50_ms=latency, size_mb=size,
-               _predictions={s: (p, truth, "val") for s, p in zip(seeds, predicted, strict=True)})
+               predictions={s: (p, truth, "val") for s, p in zip(seeds, predicted, strict=True)})
 
 
 def _flip_some(predicted, truth, rng, count=4):
@@ -32,10 +32,10 @@ def _board():
     rng = np.random.default_rng(0)
     truth = rng.integers(2, size=872)
     big = _row("bert-base", 0.92, 40.0, 440.0, truth, rng)
+    predictions = {s: (_flip_some(p, t, rng), t, f) for s, (p, t, f) in big.predictions.items()}
+    values = [float((predictions[s][0] == truth).mean()) for s in big.seeds]
     int8 = Row(**{**big.__dict__, "label": "bert-base +int8", "latency_p50_ms": 18.0, "size_mb": 110.0,
-                  "_predictions": {s: (_flip_some(p, t, rng), t, f) for s, (p, t, f) in big._predictions.items()}})
-    int8.values = [float((int8._predictions[s][0] == truth).mean()) for s in int8.seeds]
-    int8.mean = float(np.mean(int8.values))
+                  "predictions": predictions, "values": values, "mean": float(np.mean(values))})
     small = _row("minilm-l3", 0.80, 4.0, 70.0, truth, rng)
     rows = [big, int8, small]
     return Ranking("t", "validation", "accuracy", True, rows)
@@ -104,13 +104,13 @@ def test_the_cli_prints_the_reasons(tiny_study):
 def _with_baseline(accuracy):
     """The board plus a fixed baseline row of ``accuracy`` on the same rows."""
     ranking = _board()
-    truth = ranking.rows[0]._predictions[1][1]
+    truth = ranking.rows[0].predictions[1][1]
     predicted = np.where(np.random.default_rng(5).random(truth.size) < accuracy, truth, 1 - truth)
     value = float((predicted == truth).mean())
     ranking.rows.append(Row(rank=0, medal="", label="baseline: tf-idf + logreg", model="tf-idf + logreg", task="t",
                             split="validation", method="baseline", seeds=[], metric="accuracy", mean=value, low=None,
                             high=None, values=[value], train_seconds=1.0, latency_p50_ms=None, size_mb=None,
-                            baseline=True, _predictions={0: (predicted, truth, "val")}))
+                            baseline=True, predictions={0: (predicted, truth, "val")}))
     return ranking
 
 

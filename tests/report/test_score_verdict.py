@@ -122,7 +122,7 @@ def test_a_frozen_probe_at_the_majority_share_is_named_with_a_hint_about_embeddi
         FROZEN,
         FROZEN_HINT,
         Row,
-        _failed_to_learn,
+        _placed,
     )
 
     def row(label, method, value, baseline=False):
@@ -131,6 +131,6 @@ def test_a_frozen_probe_at_the_majority_share_is_named_with_a_hint_about_embeddi
 
     notes: list[str] = []
     rows = [row("good", FROZEN, 0.8), row("flat", FROZEN, 0.5), row("majority class", "baseline", 0.5, True)]
-    _failed_to_learn(rows, True, notes)
+    rows = _placed(rows, "accuracy", True, 0.01, notes)[0]
     assert rows[1].failed_to_learn.startswith("failed to learn") and not rows[0].failed_to_learn
     assert notes == [FROZEN_HINT] and FAILED_HINT not in notes

@@ -25,7 +25,7 @@ def _row(accuracy: float, model: str = "minilm-l3", seconds: float = 100.0, **se
     label = f"{model} " + " ".join(f"{k}={v}" for k, v in settings.items())
     return Row(rank=0, medal="", label=label, model=model, task="imdb", split="validation", method="trained",
                seeds=[1], metric="accuracy", mean=value, low=None, high=None, values=[value], train_seconds=seconds,
-               latency_p50_ms=None, size_mb=None, config=config, _predictions={1: (predicted, TRUTH, "dev")})
+               latency_p50_ms=None, size_mb=None, config=config, predictions={1: (predicted, TRUTH, "dev")})
 
 
 def _study() -> Ranking:

@@ -61,6 +61,19 @@ def test_under_the_null_at_least_93_percent_say_noise(seed_jitter):
     assert 1 - _rate(0.0, seed_jitter) >= 0.93
 
 
+@pytest.mark.parametrize("seed_jitter", [0.05, 0.3, 0.6])
+def test_with_2_seeds_on_the_same_seeds_under_the_null_at_most_7_percent_say_significant(seed_jitter):
+    """Nominal 5%; 1,000 comparisons put the rate's own noise near 0.7 points, so 7% is nominal plus about three
+    of it. Both rows ran seeds 1 and 2, as every variant of a study does: pairing those seeds (the old rule) read
+    "sig." in 9.5% and 12.6% of these at seed jitter 0.3 and 0.6; each row's own spread reads 5.5% and 5.2%."""
+    rng = np.random.default_rng(2026)
+    significant = 0
+    for _ in range(1000):
+        first, second, labels = _bakeoff(rng, 0.0, seed_jitter, seeds=2)
+        significant += compare(first, second, labels, first_seeds=[1, 2], second_seeds=[1, 2]).significant
+    assert significant / 1000 <= 0.07
+
+
 def test_a_true_3_point_gap_on_872_rows_and_3_seeds_is_significant_at_least_80_percent():
     expected = [1 / (1 + np.exp(-(x + GAP_3_POINTS))) - 1 / (1 + np.exp(-x))
                 for x in np.random.default_rng(0).normal(*DIFFICULTY, size=200_000)]
@@ -116,3 +129,28 @@ def test_minimum_detectable_effect_by_hand():
 
 def test_single_class_per_seed():
     assert single_class(np.array([[1, 1, 1], [0, 1, 0], [0, 0, 0]])).tolist() == [True, False, True]
+
+
+def _copy_of(predicted, labels, rng, share):
+    """A copy of the same runs (a compressed model) that answers about ``share`` of the rows differently, at random,
+    at the same expected accuracy: right rows turn wrong as often as wrong rows turn right."""
+    right = predicted == labels
+    accuracy = right.mean(axis=1, keepdims=True)
+    flip = rng.random(predicted.shape) < np.where(right, 1 - accuracy, accuracy) * share / (2 * accuracy * (1 - accuracy))
+    return np.where(flip, 1 - predicted, predicted)
+
+
+def test_copies_of_the_same_runs_are_paired_and_stay_calibrated_at_2_seeds():
+    """The one case the seeds are paired (``same_runs``): nominal 5%, the same bound as above; without pairing the
+    shared seed luck counts twice and the verdict would call almost nothing (no int8 copy could be equivalent)."""
+    rng = np.random.default_rng(2026)
+    paired = unpaired = 0
+    for _ in range(1000):
+        original, _, labels = _bakeoff(rng, 0.0, 0.6, seeds=2)
+        copy = _copy_of(original, labels, rng, 0.03)
+        verdict = compare(original, copy, labels, first_seeds=[1, 2], second_seeds=[1, 2], same_runs=True)
+        assert verdict.seeds_paired
+        paired += verdict.significant
+        unpaired += compare(original, copy, labels, first_seeds=[1, 2], second_seeds=[1, 2]).significant
+    assert paired / 1000 <= 0.07
+    assert unpaired < paired  # each row's own spread holds the shared seed luck twice: too cautious for a copy

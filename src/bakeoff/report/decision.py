@@ -10,6 +10,8 @@ comparison with the leader answers one of:
   difference is above ``-tolerance`` and below ``+tolerance``. Equivalently, the ``1 - 2 alpha`` interval of the
   difference lies inside ``(-tolerance, +tolerance)``. A significant gap smaller than the tolerance is
   equivalent: the tolerance is the user's statement of what difference does not matter.
+  Equivalence is a claim about each row on its own: TOST is not Holm-adjusted over a ranking's rows (each
+  "equivalent" holds at ``alpha`` by itself), where better/worse is.
 - **undecided**: neither. More seeds, or more evaluation rows, would decide it.
 
 The tolerance is in the metric's own units here (``0.01`` = 1 point of accuracy); ``points`` converts the user's
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from bakeoff.report.verdict import ALPHA, Comparison
 
@@ -29,13 +31,17 @@ DEFAULT_TOLERANCE_POINTS = 1.0
 UNBOUNDED_METRICS = ("loss",)  # metrics not on a 0..1 scale: their tolerance is in their own units
 
 
-class Answer(str, Enum):
-    """One comparison's answer; the string is what JSON and tables show."""
+class Answer(StrEnum):
+    """A row's answer against its leader; the string is what JSON and tables show. ``decide`` answers one of the
+    first four; a ranked row can also be the ``LEADER``, or have ``NO_VERDICT`` (not comparable with the leader:
+    scored on other rows, or one seed and no predictions)."""
 
     BETTER = "better"
     WORSE = "worse"
     EQUIVALENT = "equivalent"
     UNDECIDED = "undecided"
+    LEADER = "leader"
+    NO_VERDICT = "no verdict"
 
 
 @dataclass(frozen=True)

@@ -58,15 +58,15 @@ def is_deterministic(result: EmbeddingEvalResult) -> bool:
 
 def example_interval(row: Row) -> tuple[float | None, float | None]:
     """A frozen row's 95% interval counting the examples (jackknife) and, unless deterministic, its seeds."""
-    if row._scores and len(row._scores) == len(row.seeds) and len({v[2] for v in row._scores.values()}) == 1:
-        how = row._per_row or PER_EXAMPLE[row.metric]
+    if row.scores and len(row.scores) == len(row.seeds) and len({v[2] for v in row.scores.values()}) == 1:
+        how = row.per_row or PER_EXAMPLE[row.metric]
         values, labels = stack_scores(row)
         low, high = score_interval(values, how.statistic, labels=labels, gains=how.gains, fixed=row.deterministic,
                                    left_out=how.left_out)
-    elif row._predictions and row.metric == "accuracy" and len(row._predictions) == len(row.seeds):
-        keys = sorted(row._predictions)
-        predicted = np.stack([row._predictions[k][0] for k in keys])
-        correct = (predicted == row._predictions[keys[0]][1][None]).astype(float)  # accuracy: mean correctness
+    elif row.predictions and row.metric == "accuracy" and len(row.predictions) == len(row.seeds):
+        keys = sorted(row.predictions)
+        predicted = np.stack([row.predictions[k][0] for k in keys])
+        correct = (predicted == row.predictions[keys[0]][1][None]).astype(float)  # accuracy: mean correctness
         low, high = score_interval(correct, lambda v, _: float(v.mean()), gains=lambda v: v,
                                    fixed=row.deterministic)
     else:
@@ -77,20 +77,21 @@ def example_interval(row: Row) -> tuple[float | None, float | None]:
 
 def stack_scores(row: Row) -> tuple[np.ndarray, np.ndarray | None]:
     """(seeds, examples) values in seed order, and the examples' labels (or None)."""
-    keys = sorted(row._scores)
-    return np.stack([row._scores[k][0] for k in keys]), row._scores[keys[0]][1]
+    keys = sorted(row.scores)
+    return np.stack([row.scores[k][0] for k in keys]), row.scores[keys[0]][1]
 
 
-def compare_scored(leader: Row, row: Row, metric: str) -> Comparison | None:
-    """Two rows of a metric of scores or ranks: paired on the same examples; by seeds alone when either row's
-    examples are unknown; None when they were scored on different examples."""
+def compare_scored(leader: Row, row: Row, metric: str, same_runs: bool = False) -> Comparison | None:
+    """Two rows of a metric of scores or ranks: paired on the same examples (and on the seeds when ``same_runs``:
+    copies of the same runs); by seeds alone when either row's examples are unknown; None when they were scored on
+    different examples."""
     fingerprint = _fingerprint(leader)
-    how = leader._per_row or row._per_row or PER_EXAMPLE.get(metric)  # a trained row's problem type's, or a frozen's
+    how = leader.per_row or row.per_row or PER_EXAMPLE.get(metric)  # a trained row's problem type's, or a frozen's
     if how is not None and fingerprint is not None and fingerprint == _fingerprint(row):
         (first, labels), (second, _) = stack_scores(leader), stack_scores(row)
         return compare_scores(first, second, how.statistic, labels=labels, gains=how.gains, first_seeds=leader.seeds,
                               second_seeds=row.seeds, first_fixed=leader.deterministic,
-                              second_fixed=row.deterministic, left_out=how.left_out)
+                              second_fixed=row.deterministic, left_out=how.left_out, same_runs=same_runs)
     if fingerprint is not None and _fingerprint(row) is not None:
         return None  # scored on different examples: never compared
     return compare_values(leader.values, row.values)
@@ -101,9 +102,9 @@ def score_power(rows: list[Row], comparisons: list[Comparison | None], split: st
     """The minimum detectable effect of a ranking of scores or ranks (from the standard errors of its leader's
     comparisons), and the caption (starting with ``method``: how 'vs leader' reads) that states it."""
     errors = [c.standard_error for c in comparisons if c is not None and c.standard_error]
-    if not errors or not rows[0]._scores:
+    if not errors or not rows[0].scores:
         return None, method
-    examples = next(iter(rows[0]._scores.values()))[0].size
+    examples = next(iter(rows[0].scores.values()))[0].size
     seeds = int(np.median([len(row.seeds) for row in rows if not row.baseline] or [1]))  # baselines have none
     normal = NormalDist()
     mde = (normal.inv_cdf(1 - ALPHA / 2) + normal.inv_cdf(0.8)) * float(np.median(errors))
@@ -112,7 +113,7 @@ def score_power(rows: list[Row], comparisons: list[Comparison | None], split: st
 
 
 def _fingerprint(row: Row) -> str | None:
-    found = {scores[2] for scores in row._scores.values()}
-    if len(found) != 1 or len(row._scores) != max(len(row.seeds), 1):
+    found = {scores[2] for scores in row.scores.values()}
+    if len(found) != 1 or len(row.scores) != max(len(row.seeds), 1):
         return None
     return found.pop()

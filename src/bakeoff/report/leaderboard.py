@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from bakeoff.report import frozen
 from bakeoff.problems import SINGLE_LABEL, PerRow, Problem, get_problem
 from bakeoff.report.baselines import TRIVIAL, baselines_for
 from bakeoff.report.decision import (
+    Answer,
     Decision,
     decide,
     points,
@@ -44,7 +46,7 @@ from bakeoff.report.decision import (
     reversed_comparison,
     tolerance_of,
 )
-from bakeoff.report.ranks import rank_intervals
+from bakeoff.report.ranks import RankIntervals, rank_intervals
 from bakeoff.report.stats import mean_interval
 from bakeoff.report.verdict import (
     CONFUSION_METRICS,
@@ -70,8 +72,21 @@ FROZEN = "frozen"  # a row's method when it scores a frozen encoder's embeddings
 IGNORED_IN_LABEL = ("model", "seed", "task")  # shown in their own columns
 
 
-@dataclass
+class Learning(StrEnum):
+    """Did a row's runs learn? (``failed_to_learn`` says why not, in words)"""
+
+    LEARNED = "learned"
+    SOME_SEEDS_FAILED = "some seeds failed to learn"
+    FAILED = "failed to learn"
+
+
+@dataclass(frozen=True)
 class Row:
+    """One variant of a ranking: what its seeds measured and, once ranked (``_rank``), its place and its verdict
+    against the leader. An immutable value: ranking builds new rows, each once, from the measured rows and the
+    comparisons made first. The fields from ``predictions`` on are the evidence the verdicts pair; they are never
+    written to JSON or CSV."""
+
     rank: int
     medal: str
     label: str
@@ -88,7 +103,7 @@ class Row:
     train_seconds: float | None
     latency_p50_ms: float | None
     size_mb: float | None
-    verdict: str = ""
+    verdict: str = ""  # the "vs leader" cell: the answer, the difference and its interval, Holm's p
     p_value: float | None = None  # Holm-adjusted over the ranking, against the leader
     difference: float | None = None  # leader minus this row, in metric units
     difference_low: float | None = None
@@ -104,19 +119,25 @@ class Row:
     deterministic: bool = False  # a frozen row whose score no seed can change (no training subset)
     decision: Decision | None = field(default=None, repr=False)  # against the leader: report/decision.py
     latency_busy: str | None = None  # why its latency is unreliable: measured while the machine was busy
-    _predictions: dict[int, tuple[np.ndarray, np.ndarray, str]] = field(default_factory=dict, repr=False)
-    # per seed: (per-example values, their labels or None, fingerprint) for metrics of scores and ranks
-    _scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = field(default_factory=dict, repr=False)
-    # how ``_scores`` make the metric, for a trained row of a regression or multi-label run (its problem type's)
-    _per_row: PerRow | None = field(default=None, repr=False)
-    _problem: Problem | None = field(default=None, repr=False)
+    answer: Answer = Answer.NO_VERDICT  # against the leader: LEADER, decide's answer, or NO_VERDICT (unranked too)
+    learning: Learning = Learning.LEARNED
+    # per seed: predicted label ids, for metrics of the confusion counts (and a probe's)
+    predictions: dict[int, frozen.Predictions] = field(default_factory=dict, repr=False)
+    # per seed: per-example values, for metrics of scores and ranks
+    scores: dict[int, frozen.Scores] = field(default_factory=dict, repr=False)
+    # how ``scores`` make the metric, for a trained row of a regression or multi-label run (its problem type's)
+    per_row: PerRow | None = field(default=None, repr=False)
+    problem: Problem | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for private in ("_predictions", "_scores", "_per_row", "_problem"):
-            out.pop(private)
+        out = asdict(replace(self, predictions={}, scores={}, per_row=None, problem=None, decision=None))
+        for name in NOT_WRITTEN:
+            out.pop(name)
         out["decision"] = self.decision.to_dict() if self.decision else None
         return out
+
+
+NOT_WRITTEN = ("answer", "learning", "predictions", "scores", "per_row", "problem")  # Row fields JSON/CSV leave out
 
 
 @dataclass
@@ -324,35 +345,53 @@ def _order(item: tuple[tuple[str, str, str, str], list[Row]]) -> tuple[str, str,
 
 def _rank(task: str, split: str, rows: list[Row], project_dir: Path | None, notes: list[str],
           kind: str = "", tolerance_points: float | None = None, data: str = "") -> Ranking:
+    """One ranking from its measured rows: labelled, with the baselines, best first, then placed and judged."""
     metric = rows[0].metric  # the task's primary metric: every row of one task has it
     higher = metric_info(metric).higher_is_better
     tolerance = tolerance_of(metric, tolerance_points)
-    _label(rows)
+    measured = _labelled(rows)
     if project_dir is not None:
-        rows += _baseline_rows(rows, project_dir, split, metric, higher, notes)
-    for row in rows:
-        row.kind = kind  # the baselines join the ranking's kind (a probe's)
-    rows.sort(key=lambda r: r.mean, reverse=higher)
-    for position, row in enumerate(rows, start=1):  # exact ties share a rank and its medal (1, 1, 3, ...)
-        tied = position > 1 and math.isclose(row.mean, rows[position - 2].mean, rel_tol=0, abs_tol=1e-12)
-        rank = rows[position - 2].rank if tied else position
-        row.rank, row.medal = rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""
-    _failed_to_learn(rows, higher, notes)
-    _verdicts(rows, metric, tolerance)
-    intervals = rank_intervals(rows, lambda a, b: compare_rows(a, b, metric), higher)
-    for row, (low, high) in zip(rows, intervals.intervals, strict=True):
-        row.rank_low, row.rank_high = low, high
+        measured += _baseline_rows(measured, project_dir, split, metric, higher, notes)
+    measured = [replace(row, kind=kind) for row in measured]  # the baselines join the ranking's kind (a probe's)
+    measured.sort(key=lambda r: r.mean, reverse=higher)
+    ranked, comparisons, told_apart = _placed(measured, metric, higher, tolerance, notes)
     method = verdict_method(metric, tolerance)
-    if rows[0]._scores:
-        mde, caption = frozen.score_power(rows, [compare_rows(rows[0], row, metric) for row in rows[1:]], split,
-                                          method)
+    if ranked[0].scores:
+        mde, caption = frozen.score_power(ranked, comparisons[1:], split, method)
     else:
-        mde, caption = _power(rows, split, method)
+        mde, caption = _power(ranked, split, method)
     if kind:
         caption += (". Frozen-embedding rows: the 95% interval counts the examples (jackknife) and the seeds; "
                     "a deterministic row has no seed noise")
-    return Ranking(task, split, metric, higher, rows, mde, caption, kind,
-                   adjacent_ties=intervals.untold_neighbours(), tolerance=tolerance, data=data)
+    return Ranking(task, split, metric, higher, ranked, mde, caption, kind,
+                   adjacent_ties=told_apart.untold_neighbours(), tolerance=tolerance, data=data)
+
+
+def _placed(rows: list[Row], metric: str, higher: bool, tolerance: float,
+            notes: list[str]) -> tuple[list[Row], list[Comparison | None], RankIntervals]:
+    """``rows`` (best first) ranked: each built once with its rank and medal, whether it learned, its verdict against
+    the first row and its rank interval. Also returns the comparisons with the first row (None for the first
+    row and for rows it cannot be compared with) and the rank intervals."""
+    comparisons = [None, *(compare_rows(rows[0], row, metric) for row in rows[1:])]
+    failures = _failed_to_learn(rows, higher, notes)
+    verdicts = _verdicts(rows, comparisons, metric, tolerance, failures)
+    intervals = rank_intervals(rows, lambda a, b: compare_rows(a, b, metric), higher)
+    places = _places(rows)
+    ranked = [replace(row, rank=rank, medal=medal, learning=learning, failed_to_learn=why, **verdict.fields(),
+                      rank_low=low, rank_high=high)
+              for row, (rank, medal), (learning, why), verdict, (low, high)
+              in zip(rows, places, failures, verdicts, intervals.intervals, strict=True)]
+    return ranked, comparisons, intervals
+
+
+def _places(rows: list[Row]) -> list[tuple[int, str]]:
+    """Rank and medal of each row (best first): exact ties share a rank and its medal (1, 1, 3, ...)."""
+    places: list[tuple[int, str]] = []
+    for position, row in enumerate(rows, start=1):
+        tied = position > 1 and math.isclose(row.mean, rows[position - 2].mean, rel_tol=0, abs_tol=1e-12)
+        rank = places[-1][0] if tied else position
+        places.append((rank, MEDALS[rank - 1] if rank <= 3 and len(rows) > 1 else ""))
+    return places
 
 
 def verdict_method(metric: str, tolerance: float) -> str:
@@ -375,8 +414,9 @@ def _row(entries: list[_Entry], method: str) -> Row:
     problem = get_problem(first.predictions.get("problem_type") or first.result.data.problem_type)
     label_count = len(first.predictions.get("label_names") or first.result.data.label_names)
     per_row = problem.per_row_metrics(label_count).get(metric)
-    values, seeds, seconds, latency, predictions, paths = [], [], [], [], {}, []
-    scores: dict[int, tuple[np.ndarray, np.ndarray | None, str]] = {}
+    values, seeds, seconds, latency, paths = [], [], [], [], []
+    predictions: dict[int, frozen.Predictions] = {}
+    scores: dict[int, frozen.Scores] = {}
     size, busy = None, []
     for entry in sorted(entries, key=lambda e: e.result.config["seed"]):
         result, seed = entry.result, entry.result.config["seed"]
@@ -418,8 +458,8 @@ def _row(entries: list[_Entry], method: str) -> Row:
                method=method, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
                train_seconds=sum(seconds) / len(seconds),
                latency_p50_ms=sum(latencies) / len(latencies) if latencies else None, size_mb=size,
-               config=config, _predictions=predictions, run_paths=paths, _scores=scores, _per_row=per_row,
-               _problem=problem, latency_busy="; ".join(dict.fromkeys(b for b in busy if b)) or None)
+               config=config, predictions=predictions, run_paths=paths, scores=scores, per_row=per_row,
+               problem=problem, latency_busy="; ".join(dict.fromkeys(b for b in busy if b)) or None)
 
 
 def _frozen_row(entries: list[_Entry]) -> Row:
@@ -442,9 +482,9 @@ def _frozen_row(entries: list[_Entry]) -> Row:
               split=split, method=FROZEN, seeds=seeds, metric=metric, mean=mean, low=low, high=high, values=values,
               train_seconds=None, latency_p50_ms=None, size_mb=None, run_paths=[str(e.run.path) for e in entries],
               config=config, kind=first.kind, deterministic=frozen.is_deterministic(first),
-              _predictions=predictions, _scores=scores)
-    row.low, row.high = frozen.example_interval(row)
-    return row
+              predictions=predictions, scores=scores)
+    low, high = frozen.example_interval(row)  # the seeds' interval above, replaced by one that counts the examples
+    return replace(row, low=low, high=high)
 
 
 def _side_by_side(entry: _Entry) -> Any:
@@ -481,13 +521,12 @@ def _without_epochs(variant: str) -> str:
     return json.dumps(values, sort_keys=True)
 
 
-def _label(rows: list[Row]) -> None:
-    """Name each row by its model plus the settings that differ between rows (and the task if several)."""
+def _labelled(rows: list[Row]) -> list[Row]:
+    """Each row named by its model plus the settings that differ between rows (and the task if several)."""
     keys = sorted({k for row in rows for k in identity(row.config)} - set(IGNORED_IN_LABEL))
     varying = [k for k in keys if len({json.dumps(row.config.get(k), default=str) for row in rows}) > 1]
-    for row in rows:
-        parts = [row.model, *(f"{short_setting(k)}={row.config.get(k)}" for k in varying)]
-        row.label = " ".join(parts) + ("" if row.method in ("trained", FROZEN) else f" +{row.method}")
+    return [replace(row, label=" ".join([row.model, *(f"{short_setting(k)}={row.config.get(k)}" for k in varying)])
+                    + ("" if row.method in ("trained", FROZEN) else f" +{row.method}")) for row in rows]
 
 
 def short_setting(key: str) -> str:
@@ -501,14 +540,14 @@ def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, 
 
     A ranking of label ids pairs them by their predictions; one of scores or label sets (a regression or
     multi-label task) by the per-row values its problem type makes of them."""
-    scored = [row for row in rows if (row._predictions and metric in METRICS) or row._per_row is not None]
+    scored = [row for row in rows if (row.predictions and metric in METRICS) or row.per_row is not None]
     if not scored:
         return []
     leader = max(scored, key=lambda r: r.mean if higher else -r.mean)
-    per_row, problem = leader._per_row, leader._problem or SINGLE_LABEL
-    seed = min(leader._scores if per_row is not None else leader._predictions)
-    fingerprint = (leader._scores[seed] if per_row is not None else leader._predictions[seed])[2]
-    rows_scored = len((leader._scores[seed] if per_row is not None else leader._predictions[seed])[0])
+    per_row, problem = leader.per_row, leader.problem or SINGLE_LABEL
+    evidence: dict[int, Any] = leader.scores if per_row is not None else leader.predictions
+    seed = min(evidence)
+    fingerprint, rows_scored = evidence[seed][2], len(evidence[seed][0])
     try:
         found, left_out = baselines_for({**leader.config, "seed": seed}, project_dir, split)
     except Exception as error:  # the data moved or is gone: the ranking still stands without baselines
@@ -519,24 +558,22 @@ def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, 
     for baseline in found:
         if baseline.fingerprint != fingerprint or len(baseline.predicted) != rows_scored:
             continue  # not the rows this ranking was scored on: never paired
-        row = Row(rank=0, medal="", label=f"baseline: {baseline.name}", model=baseline.name, task=leader.task,
-                  split=split, method="baseline", seeds=[], metric=metric, mean=0.0, low=None, high=None,
-                  values=[], train_seconds=baseline.seconds, latency_p50_ms=None, size_mb=None,
-                  baseline=True, config={"train_rows": baseline.train_rows})
         if per_row is not None:
             assert baseline.truth is not None
             values, truth = problem.verdict_values(baseline.predicted, baseline.truth)
-            row.mean = float(per_row.statistic(np.asarray(values, dtype=float), truth))
-            row._scores, row._per_row, row._problem = {0: (np.asarray(values, dtype=float), truth, fingerprint)}, \
-                per_row, problem
-            row.deterministic = True
+            scored_values = np.asarray(values, dtype=float)
+            mean = float(per_row.statistic(scored_values, truth))
+            paired = {"scores": {0: (scored_values, truth, fingerprint)}, "per_row": per_row, "problem": problem,
+                      "deterministic": True}
         else:
-            truth = leader._predictions[seed][1]
+            truth = leader.predictions[seed][1]
             classes = int(max(truth.max(), baseline.predicted.max())) + 1
-            row.mean = METRICS[metric].compute(truth, baseline.predicted, classes)
-            row._predictions = {0: (baseline.predicted, truth, fingerprint)}
-        row.values = [row.mean]
-        out.append(row)
+            mean = METRICS[metric].compute(truth, baseline.predicted, classes)
+            paired = {"predictions": {0: (baseline.predicted, truth, fingerprint)}}
+        out.append(Row(rank=0, medal="", label=f"baseline: {baseline.name}", model=baseline.name, task=leader.task,
+                       split=split, method="baseline", seeds=[], metric=metric, mean=mean, low=None, high=None,
+                       values=[mean], train_seconds=baseline.seconds, latency_p50_ms=None, size_mb=None,
+                       baseline=True, config={"train_rows": baseline.train_rows}, **paired))
     return out
 
 
@@ -546,49 +583,76 @@ FROZEN_HINT = ("a probe on frozen embeddings that predicts one class or scores a
                "no usable signal in the vectors: try another pooling, another model, or more training rows")
 
 
-def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
+def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> list[tuple[Learning, str]]:
+    """Per row: did its seeds learn, and if not, why in words (a seed predicting one class, or scoring at or below
+    the majority baseline). Adds the hint for what failed (trained rows, frozen probes) to ``notes``."""
     majority = next((row for row in rows if row.baseline and row.model in TRIVIAL), None)
     below_what = "majority" if majority is None or majority.model == TRIVIAL[0] else f"the {majority.model}"
+    out: list[tuple[Learning, str]] = []
     for row in rows:
-        if row.baseline:
-            continue
         failed = []
-        for seed, value in zip(row.seeds, row.values, strict=True):
-            one_class = seed in row._predictions and bool(single_class(row._predictions[seed][0])[0])
+        for seed, value in zip(row.seeds, row.values, strict=True) if not row.baseline else ():
+            one_class = seed in row.predictions and bool(single_class(row.predictions[seed][0])[0])
             below = majority is not None and (value <= majority.mean if higher else value >= majority.mean)
             if one_class or below:
                 failed.append(f"seed {seed}" + (" predicts one class" if one_class else f" at or below {below_what}"))
-        if failed:
-            row.failed_to_learn = ("failed to learn" if len(failed) == len(row.seeds) else
-                                   f"{len(failed)} of {len(row.seeds)} seeds failed to learn") + ": " + "; ".join(failed)
+        if not failed:
+            out.append((Learning.LEARNED, ""))
+        elif len(failed) == len(row.seeds):
+            out.append((Learning.FAILED, "failed to learn: " + "; ".join(failed)))
+        else:
+            out.append((Learning.SOME_SEEDS_FAILED,
+                        f"{len(failed)} of {len(row.seeds)} seeds failed to learn: " + "; ".join(failed)))
     for hint, frozen_rows in ((FAILED_HINT, False), (FROZEN_HINT, True)):  # nothing was trained in a frozen row
-        if any(row.failed_to_learn and (row.method == FROZEN) == frozen_rows for row in rows) and hint not in notes:
+        if any(learning is not Learning.LEARNED and (row.method == FROZEN) == frozen_rows
+               for row, (learning, _) in zip(rows, out, strict=True)) and hint not in notes:
             notes.append(hint)
+    return out
 
 
-def _verdicts(rows: list[Row], metric: str, tolerance: float = 0.01) -> None:
-    """Each row against the leader, both noise sources counted; Holm over the rows that got a p-value; then one
-    of the three answers (better/worse, equivalent within ``tolerance``, undecided: ``decision.py``)."""
-    leader = rows[0]
-    leader.verdict = "leader"
-    tested: list[tuple[Row, Comparison]] = []
-    for row in rows[1:]:
-        comparison = compare_rows(leader, row, metric)
-        if comparison is None:
-            row.verdict = ("n/a: different rows" if row._predictions or row._scores else
-                           "n/a: one seed, no predictions")
+@dataclass(frozen=True)
+class Verdict:
+    """One row against its ranking's leader: the answer, the "vs leader" cell, and the comparison behind it (its p
+    Holm-adjusted over the ranking; None for the leader and rows it cannot be compared with)."""
+
+    answer: Answer
+    text: str
+    comparison: Comparison | None = None
+    decision: Decision | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The Row fields this verdict sets."""
+        found = self.comparison
+        return {"answer": self.answer, "verdict": self.text, "decision": self.decision,
+                "p_value": found.p_adjusted if found else None, "verdict_scope": found.scope if found else "",
+                "difference": found.difference if found else None, "difference_low": found.low if found else None,
+                "difference_high": found.high if found else None}
+
+
+def _verdicts(rows: list[Row], comparisons: list[Comparison | None], metric: str, tolerance: float,
+              failures: list[tuple[Learning, str]]) -> list[Verdict]:
+    """Each row against the leader (``rows[0]``; ``comparisons[i]`` is ``compare_rows(rows[0], rows[i])``), both
+    noise sources counted; Holm over the rows that got a p-value; then one of the three answers (better/worse,
+    equivalent within ``tolerance``, undecided: ``decision.py``). A row whose every seed failed to learn says so."""
+    tested = {i: comparison for i, comparison in enumerate(comparisons) if i > 0 and comparison is not None}
+    holm_adjusted = {i: replace(comparison, p_adjusted=p) for (i, comparison), p
+                     in zip(tested.items(), holm([c.p_value for c in tested.values()]), strict=True)}
+    verdicts = []
+    for i, (row, (learning, _)) in enumerate(zip(rows, failures, strict=True)):
+        failed = learning is Learning.FAILED
+        if i == 0:
+            verdicts.append(Verdict(Answer.LEADER, "leader; failed to learn" if failed else "leader"))
             continue
-        tested.append((row, comparison))
-    for (row, comparison), adjusted in zip(tested, holm([c.p_value for _, c in tested]), strict=True):
-        comparison.p_adjusted = adjusted
-        row.decision = decide(reversed_comparison(comparison), tolerance)
-        row.verdict = f"{row.decision.text(points(metric))} {comparison.text.split(' ', 1)[1]}"  # with Holm's p
-        row.p_value, row.verdict_scope = adjusted, comparison.scope
-        row.difference, row.difference_low, row.difference_high = (comparison.difference, comparison.low,
-                                                                   comparison.high)
-    for row in rows:
-        if row.failed_to_learn and not row.failed_to_learn.startswith(tuple("0123456789")):
-            row.verdict = f"failed to learn; {row.verdict}" if row.verdict != "leader" else "leader; failed to learn"
+        comparison = holm_adjusted.get(i)
+        if comparison is None:
+            text = "n/a: different rows" if row.predictions or row.scores else "n/a: one seed, no predictions"
+            verdicts.append(Verdict(Answer.NO_VERDICT, f"failed to learn; {text}" if failed else text))
+            continue
+        decision = decide(reversed_comparison(comparison), tolerance)
+        text = f"{decision.text(points(metric))} {comparison.text.split(' ', 1)[1]}"  # with Holm's p
+        verdicts.append(Verdict(decision.answer, f"failed to learn; {text}" if failed else text, comparison,
+                                decision))
+    return verdicts
 
 
 def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
@@ -601,46 +665,61 @@ def compare_rows(leader: Row, row: Row, metric: str) -> Comparison | None:
     """
     if leader.split != row.split:
         return None  # never paired across splits
-    if leader._scores or row._scores:
-        return frozen.compare_scored(leader, row, metric)
+    if leader.scores or row.scores:
+        return frozen.compare_scored(leader, row, metric, same_runs(leader, row))
     fingerprint = _fingerprint(leader)
     if metric in CONFUSION_METRICS and fingerprint is not None and fingerprint == _fingerprint(row):
         first, truth = _stack(leader)
         second, _ = _stack(row)
         comparison = compare(first, second, truth, metric=metric, first_seeds=leader.seeds, second_seeds=row.seeds,
                              first_fixed=leader.baseline or leader.deterministic,
-                             second_fixed=row.baseline or row.deterministic)
+                             second_fixed=row.baseline or row.deterministic, same_runs=same_runs(leader, row))
     elif fingerprint is not None and _fingerprint(row) is not None:
         return None  # scored on different rows: never compared
     else:
         comparison = compare_values(leader.values, row.values)
     if comparison is not None and metric == "loss":  # lower is better: keep "leader minus row" meaning "better by"
-        comparison.difference = -comparison.difference
+        comparison = replace(comparison, difference=-comparison.difference)
     return comparison
+
+
+def same_runs(first: Row, second: Row) -> bool:
+    """Were both rows measured on the same training runs (a compressed copy and its original)? Then their seeds
+    are paired in a verdict (``verdict.py`` says why only then). Rows built by hand, without run folders, are the
+    same runs when they are the same model and variant.
+
+    >>> a = Row(1, "", "a", "m", "t", "validation", "trained", [1], "accuracy", 0.9, None, None, [0.9], None, None,
+    ...         None, run_paths=["/runs/1"])
+    >>> same_runs(a, a), same_runs(a, Row(**{**a.__dict__, "run_paths": ["/runs/2"]}))
+    (True, False)
+    """
+    if first.run_paths or second.run_paths:
+        return first.run_paths == second.run_paths
+    return first.model == second.model and variant_of(first.config) == variant_of(second.config)
 
 
 def _fingerprint(row: Row) -> str | None:
     """The rows every seed of this row was scored on, if they are the same rows (else None)."""
-    found = {prediction[2] for prediction in row._predictions.values()}
-    if len(found) != 1 or len(row._predictions) != max(len(row.seeds), 1):
+    found = {prediction[2] for prediction in row.predictions.values()}
+    if len(found) != 1 or len(row.predictions) != max(len(row.seeds), 1):
         return None
     return found.pop()
 
 
 def _stack(row: Row) -> tuple[np.ndarray, np.ndarray]:
-    keys = sorted(row._predictions)
-    return np.stack([row._predictions[k][0] for k in keys]), row._predictions[keys[0]][1]
+    keys = sorted(row.predictions)
+    return np.stack([row.predictions[k][0] for k in keys]), row.predictions[keys[0]][1]
 
 
 def _power(rows: list[Row], split: str, method: str) -> tuple[float | None, str]:
     """The minimum detectable effect of one ranking, and the caption (starting with ``method``) that states it."""
-    trained = [row for row in rows if not row.baseline and row._predictions]
+    trained = [row for row in rows if not row.baseline and row.predictions]
     spreads = [float(np.var(row.values, ddof=1)) for row in trained if len(row.values) > 1]
-    if not trained or not rows[0]._predictions:
+    if not trained or not rows[0].predictions:
         return None, method
     leader_predictions, truth = _stack(rows[0])
     disagreement = [float((_stack(row)[0][0] != leader_predictions[0]).mean()) for row in rows[1:]
-                    if row._predictions and not row.baseline and not row.failed_to_learn
+                    if row.predictions and not row.baseline and row.learning is Learning.LEARNED
                     and _fingerprint(row) == _fingerprint(rows[0])]
     seeds = int(np.median([len(row.seeds) for row in trained]))
     seed_sd = float(np.sqrt(np.mean(spreads))) if spreads else 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bakeoff.report.decision import Answer
 from bakeoff.report.sections import Section
 
 RACE_FILE = "race.json"
@@ -28,12 +29,15 @@ class Standing:
 
     ranking: str
     label: str
-    answer: str  # leader, better, worse, equivalent, undecided, no verdict
+    answer: Answer  # LEADER, BETTER, WORSE, EQUIVALENT, UNDECIDED or NO_VERDICT (its string as given is converted)
     seeds: int
     difference: float | None = None
     low: float | None = None
     high: float | None = None
     decided_at: int | None = None  # the look that decided it (0: the study's own seeds)
+
+    def __post_init__(self) -> None:
+        self.answer = Answer(self.answer)  # race.json and older callers give the string
 
 
 @dataclass
@@ -75,11 +79,11 @@ class RaceRecord:
         parts = []
         for ranking in rankings:
             rows = [s for s in self.standings if s.ranking == ranking]
-            leader = next((s for s in rows if s.answer == "leader"), None)
+            leader = next((s for s in rows if s.answer is Answer.LEADER), None)
             if leader is None:
                 continue
-            equivalent = [s.label for s in rows if s.answer == "equivalent"]
-            undecided = [s.label for s in rows if s.answer == "undecided"]
+            equivalent = [s.label for s in rows if s.answer is Answer.EQUIVALENT]
+            undecided = [s.label for s in rows if s.answer is Answer.UNDECIDED]
             text = f"{ranking}: choose {leader.label}"
             text += (f" (or any of {', '.join(equivalent)}: equivalent within ±{self.tolerance:g} points)"
                      if equivalent else "")
@@ -113,13 +117,13 @@ def race_section(record: RaceRecord) -> Section:
 
 def _why(standing: Standing, record: RaceRecord) -> str:
     tolerance = record.tolerance
-    if standing.answer == "leader":
+    if standing.answer is Answer.LEADER:
         return "best mean among the rows still racing"
-    if standing.answer == "equivalent":
+    if standing.answer is Answer.EQUIVALENT:
         return f"the whole interval lies within ±{tolerance:g}"
-    if standing.answer in ("better", "worse"):
+    if standing.answer in (Answer.BETTER, Answer.WORSE):
         return "the interval excludes zero at the look's level"
-    if standing.answer == "undecided" and standing.low is not None:
+    if standing.answer is Answer.UNDECIDED and standing.low is not None:
         return (f"the interval crosses zero and reaches beyond ±{tolerance:g}; the race ended: "
                 f"{REASONS.get(record.reason, record.reason)}")
     return "not comparable with the leader (scored on other rows, or one seed)"

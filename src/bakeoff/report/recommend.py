@@ -15,12 +15,12 @@ equivalent to it, cannot be told apart from it, or is beaten by it). A recommend
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from bakeoff.errors import BakeoffError
 from bakeoff.report.decision import Answer, Decision, decide, points, points_text
-from bakeoff.report.leaderboard import Leaderboard, Ranking, Row, compare_rows
+from bakeoff.report.leaderboard import Leaderboard, Learning, Ranking, Row, compare_rows
 from bakeoff.report.plan import need
 from bakeoff.report.verdict import Comparison, holm
 
@@ -58,7 +58,7 @@ class SetAside:
     """A cheaper row not recommended in place of the best one, and why (its answer against the best row)."""
 
     label: str
-    answer: str  # worse, undecided, or "no verdict" (scored on different rows)
+    answer: Answer  # WORSE, UNDECIDED, or NO_VERDICT (scored on different rows)
     difference: float | None = None  # row minus best, metric units
     low: float | None = None  # the 90% interval TOST reads
     high: float | None = None
@@ -115,7 +115,7 @@ def recommend(ranking: Ranking, budgets: Budgets | None = None) -> Recommendatio
     True
     """
     budgets = budgets or Budgets()
-    candidates = [row for row in ranking.rows if not row.baseline and not row.failed_to_learn.startswith("failed")]
+    candidates = [row for row in ranking.rows if not row.baseline and row.learning is not Learning.FAILED]
     if not candidates:
         return Recommendation(None, ["No trained row to recommend (only baselines or runs that failed to learn)."])
     misses = {id(row): _misses(row, budgets, ranking.higher_is_better) for row in candidates}
@@ -159,9 +159,8 @@ def _against_best(best: Row, cheaper: list[Row], ranking: Ranking) -> list[tuple
                                                                                 Decision | None]]:
     """Each cheaper row minus the best row, Holm-adjusted over the cheaper rows, and its answer."""
     comparisons = [(row, compare_rows(row, best, ranking.metric)) for row in cheaper]
-    tested = [comparison for _, comparison in comparisons if comparison is not None]
-    for comparison, adjusted in zip(tested, holm([c.p_value for c in tested]), strict=True):
-        comparison.p_adjusted = adjusted
+    adjusted = iter(holm([c.p_value for _, c in comparisons if c is not None]))
+    comparisons = [(row, replace(c, p_adjusted=next(adjusted)) if c is not None else None) for row, c in comparisons]
     return [(row, comparison, decide(comparison, ranking.tolerance) if comparison is not None else None)
             for row, comparison in comparisons]
 
@@ -169,10 +168,10 @@ def _against_best(best: Row, cheaper: list[Row], ranking: Ranking) -> list[tuple
 def _set_aside(row: Row, comparison: Comparison | None, decision: Decision | None, best: Row,
                scale: float) -> SetAside:
     if decision is None or comparison is None:
-        return SetAside(row.label, "no verdict")
+        return SetAside(row.label, Answer.NO_VERDICT)
     plan = need(comparison, decision.tolerance, row.label, best.label).text(scale) \
         if decision.answer is Answer.UNDECIDED else ""
-    return SetAside(row.label, decision.answer.value, decision.difference, decision.low, decision.high, plan)
+    return SetAside(row.label, decision.answer, decision.difference, decision.low, decision.high, plan)
 
 
 def _set_aside_sentences(set_aside: list[SetAside], best: Row, tolerance: float, scale: float) -> list[str]:
@@ -180,14 +179,14 @@ def _set_aside_sentences(set_aside: list[SetAside], best: Row, tolerance: float,
     (the ones more seeds or rows could still change), then the worse and those with no verdict."""
     out = []
     unit = "points" if scale == 100 else "units"
-    order = {Answer.UNDECIDED.value: 0, Answer.WORSE.value: 1}
+    order = {Answer.UNDECIDED: 0, Answer.WORSE: 1}
     for item in sorted(set_aside, key=lambda item: order.get(item.answer, 2)):
-        if item.answer == "no verdict":
+        if item.answer is Answer.NO_VERDICT:
             out.append(f"{item.label}: no verdict against {best.label} (scored on different rows).")
             continue
         gap = (f"{(item.difference or 0) * scale:+.1f} {unit}, 90% interval "
                f"[{(item.low or 0) * scale:+.1f}, {(item.high or 0) * scale:+.1f}]")
-        if item.answer == Answer.WORSE.value:
+        if item.answer is Answer.WORSE:
             out.append(f"{item.label}: worse than {best.label} ({gap}).")
         else:
             out.append(f"{item.label}: undecided against {best.label} ({gap}): the interval allows a loss larger "

@@ -21,7 +21,7 @@ from bakeoff.config.embedding import EmbeddingConfig
 from bakeoff.errors import BakeoffError
 from bakeoff.metrics import per_class
 from bakeoff.report import svg
-from bakeoff.report.decision import decide, points_text
+from bakeoff.report.decision import Answer, decide, points_text
 from bakeoff.report.leaderboard import (
     FROZEN,
     IGNORED_IN_LABEL,
@@ -245,7 +245,7 @@ def _step_sentences(ranking: Ranking, key: str, name: str, chosen: list[tuple[st
     """One sentence per step between neighbouring values: the gain, its answer (better / worse, equivalent within
     the ranking's tolerance, undecided: ``decision.py``) with its interval, the cost in training time."""
     sentences = []
-    steps: list[tuple[str, str]] = []  # (the step's lower value, its answer) in order
+    steps: list[tuple[str, Answer | None]] = []  # (the step's lower value, its answer) in order
     prefix = f"At {name}, " if name else ""
     percent = ranking.metric != "loss"
     for (value_a, a), (value_b, b) in zip(chosen, chosen[1:]):
@@ -259,24 +259,24 @@ def _step_sentences(ranking: Ranking, key: str, name: str, chosen: list[tuple[st
         name_a, name_b = json.loads(value_a), json.loads(value_b)
         sentences.append(f"{prefix}{name_a} -> {name_b}: {_points(b.mean - a.mean, percent)} points, "
                          f"{judged}{cost}{failed}.")
-        steps.append((str(name_a), "" if decision is None or a.failed_to_learn else decision.answer.value))
+        steps.append((str(name_a), None if decision is None or a.failed_to_learn else decision.answer))
     if key == "train_fraction":
         sentences += _plateau(steps, prefix, ranking.tolerance * (100 if percent else 1))
     return sentences
 
 
-def _plateau(steps: list[tuple[str, str]], prefix: str, tolerance: float) -> list[str]:
+def _plateau(steps: list[tuple[str, Answer | None]], prefix: str, tolerance: float) -> list[str]:
     """Where more data stops paying: the trailing steps all equivalent within the tolerance. Steps that are only
     undecided are no plateau (absence of evidence): said so."""
     start, answers = None, []
     for value, answer in reversed(steps):  # the trailing run of steps that are not significant either way
-        if answer not in ("equivalent", "undecided"):
+        if answer not in (Answer.EQUIVALENT, Answer.UNDECIDED):
             break
         start = value
         answers.append(answer)
     if start is None:
         return []
-    if all(answer == "equivalent" for answer in answers):
+    if all(answer == Answer.EQUIVALENT for answer in answers):
         return [f"{prefix}more data stops paying for itself from train_fraction {start}: every further step is "
                 f"equivalent within ±{points_text(tolerance)}."]
     return [f"{prefix}from train_fraction {start} on, the steps are not significant but undecided: they could still "
@@ -476,25 +476,25 @@ def _seed_band(row: Row, curves: list[list[tuple[int, float]]], metric: str, wha
 
 def errors_section(ranking: Ranking, texts: list[str] | None, label_names: list[str] | None) -> Section | None:
     """Confusion matrices and per-class F1 of the top two rows, and the rows they disagree on."""
-    top = [r for r in ranking.rows if r._predictions and not r.baseline][:2]
+    top = [r for r in ranking.rows if r.predictions and not r.baseline][:2]
     if not top:
         return None
     sentences: list[str] = []
     for row in top:
-        predicted, truth, _ = row._predictions[min(row._predictions)]
+        predicted, truth, _ = row.predictions[min(row.predictions)]
         classes = int(max(truth.max(), predicted.max())) + 1
         names = label_names if label_names and len(label_names) >= classes else [str(c) for c in range(classes)]
         stats = per_class(truth, predicted, classes)
         matrix = np.zeros((classes, classes), dtype=int)
         np.add.at(matrix, (truth, predicted), 1)
-        sentences.append(f"{row.label} (seed {min(row._predictions)}): " + "; ".join(
+        sentences.append(f"{row.label} (seed {min(row.predictions)}): " + "; ".join(
             f"{names[c]}: true {names[c]} predicted as " + ", ".join(f"{names[p]} {matrix[c, p]}" for p in range(classes))
             + f", F1 {stats['f1'][c]:.3f}" for c in range(classes)))
     data: dict[str, Any] = {}
     table: list[list[str]] = []
     if len(top) == 2 and texts is not None:
-        (first, truth, fp1), (second, _, fp2) = (top[0]._predictions[min(top[0]._predictions)],
-                                                 top[1]._predictions[min(top[1]._predictions)])
+        (first, truth, fp1), (second, _, fp2) = (top[0].predictions[min(top[0].predictions)],
+                                                 top[1].predictions[min(top[1].predictions)])
         differ = np.flatnonzero(first != second)
         if fp1 == fp2 and len(texts) == truth.size:
             shown = np.random.default_rng(0).permutation(differ)[:DISAGREEMENTS_SHOWN]

@@ -13,14 +13,38 @@ examples) splits the variance of the difference ``D`` of the two rows' seed-aver
 1. **examples**: the jackknife over validation rows (leave one row out of BOTH sides: the examples are
    paired, so the texts' shared difficulty drops out), on the seed-averaged difference. It works for any
    metric that is a function of the confusion counts (accuracy, F1, MCC), and is exact for accuracy.
-2. **seeds**: the per-seed spread over ``k`` seeds, ``var / k`` with ``k - 1`` degrees of freedom; paired
-   (the per-seed differences) when both rows ran exactly the same seeds, Welch-style (each row its own
-   spread) when they share none, so rows with different seeds on the same validation rows still get a
-   verdict. A deterministic row (a baseline) has no seed variance; a row with one seed borrows the other's.
+2. **seeds**: each row's own per-seed spread over its ``k`` seeds, ``var / k`` with ``k - 1`` degrees of freedom
+   (Welch-style), also when the two rows ran the same seed numbers; so rows with different seeds on the same
+   validation rows get a verdict too. Only **copies of the same training runs** (a compressed model and its
+   original, two compressions of one run: ``same_runs``) are paired: the spread of their per-seed differences.
+   A deterministic row (a baseline) has no seed variance; a row with one seed borrows the other's.
 
-``D / sqrt(sum)`` is read against Student's t with Welch-Satterthwaite degrees of freedom, which is what makes
-it honest with 2-5 seeds: a seed-dominated gap is judged on few degrees of freedom, an example-dominated one on
-many. A two-level bootstrap (resample seeds, then rows) was tried first and rejected on measurement: with 3
+``D / sqrt(sum)`` is read against Student's t with Welch-Satterthwaite degrees of freedom: a seed-dominated gap is
+judged on few degrees of freedom (at most ``k1 + k2 - 2``), an example-dominated one on many.
+
+**Why the same seed numbers are not paired.** Pairing every two rows that ran the same seeds was the rule before.
+It leaves the seed part ONE estimate on ``k - 1`` degrees of freedom where each row's own spread gives two, up to
+``2 (k - 1)`` together. With 2-3 seeds that single estimate is far below its truth often (with 2 seeds a tenth of
+it or less in a quarter of draws), and Satterthwaite then reads many degrees of freedom exactly when the standard
+error is too small: A/A comparisons of independently trained rows on the same seeds read "sig." at 5% in up to
+12.8% (2 seeds) and 7.3% (3 seeds) of 4,000 simulated ones (the tests' simulation, 872 rows, seed spreads 0.9 to
+8.9 points: 2.2-12.8% and 1.4-7.3%). Each row's own spread, the same simulations: 1.5-5.8% (2 seeds) and 1.0-4.3%
+(3 seeds). It is valid (conservative) whenever a shared seed makes two rows' luck alike rather than opposite, and
+gives up what pairing gains when it does; with 2-3 seeds pairing pays only for a correlation above about 0.9 (2
+seeds) or 0.6 (3 seeds) where the seeds dominate, which two separately trained models do not reach by sharing a
+seed number. A copy of the same runs shares all of their luck, and there pairing is both needed and calibrated:
+its per-seed differences hold only what the copy changed, a small part beside the examples' (a copy answering
+0.6-9% of rows differently, at random, at the same expected accuracy: "sig." in 0.25-1.8% of 2,000 A/A comparisons
+at 2-3 seeds, paired; each row's own spread would call almost nothing, 0-0.15%, and could not show an int8 copy
+equivalent). Also
+measured and not taken: keeping every pair and reading the seeds' own ``k - 1`` degrees of freedom whenever the
+seed part is half the variance or more (a race's looks read ``k - 1`` always: ``sequential.seed_degrees``) still
+read "sig." in 5.7-6.9% at 2 seeds (2,000 comparisons, half on the same seeds) and cut the 3-point power at 3
+seeds from 81% to 56%: the per-seed spread also holds the example noise, so the seed part is about half the
+variance even with no seed luck at all (median 46% in the simulation). ``tests/report/test_verdict.py`` holds the
+calibration at 2 and 3 seeds and for copies.
+
+A two-level bootstrap (resample seeds, then rows) was tried first and rejected on measurement: with 3
 seeds a bootstrap sees at most 10 distinct seed means, its tails are normal where the truth is t with 2
 degrees of freedom, and 7.75% of simulated null comparisons (seed spread 2.5 points) read "sig." (this
 version: 1-6%, see the calibration tests). It was also about 50x slower. With one seed per row the verdict speaks only about example
@@ -68,11 +92,12 @@ class SeedPart:
     seeds: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Comparison:
     """``first - second`` on the metric, with a 95% interval and a two-sided p-value.
 
-    ``p_adjusted`` is Holm's adjustment when several rows were compared with one leader (else the raw p).
+    ``p_adjusted`` is Holm's adjustment when several rows were compared with one leader (else the raw p): a new
+    comparison (``dataclasses.replace``), as every reading of one is.
     """
 
     difference: float
@@ -86,7 +111,7 @@ class Comparison:
     degrees_of_freedom: float | None = field(default=None, repr=False)  # Welch-Satterthwaite; None: no spread
     # the variance of the difference by source, for planning what a decision needs (report/plan.py): the
     # examples' part (jackknife; None when no per-example values were paired) over ``rows`` examples, and one
-    # SeedPart per row with seed noise (or one for the paired per-seed differences)
+    # SeedPart per row with seed noise (or one for the paired per-seed differences of copies of the same runs)
     example_variance: float | None = field(default=None, repr=False)
     rows: int | None = field(default=None, repr=False)
     seed_parts: tuple[SeedPart, ...] = field(default=(), repr=False)
@@ -105,7 +130,8 @@ class Comparison:
 
 def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric: str = "accuracy",
             first_seeds: list[int] | None = None, second_seeds: list[int] | None = None,
-            first_fixed: bool = False, second_fixed: bool = False, num_classes: int | None = None) -> Comparison:
+            first_fixed: bool = False, second_fixed: bool = False, num_classes: int | None = None,
+            same_runs: bool = False) -> Comparison:
     """``metric(first) - metric(second)`` on the same validation rows, tested against seed and example noise.
 
     Args:
@@ -113,8 +139,10 @@ def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric
         second: the other row's predictions, (seeds, rows) on the same rows in the same order.
         labels: the true label ids, (rows,).
         metric: accuracy, f1, f1_macro or mcc (as bakeoff.metrics computes them).
-        first_seeds: the seeds behind ``first``'s rows; seeds are paired only when both lists are equal.
+        first_seeds: the seeds behind ``first``'s rows; with ``same_runs``, equal lists pair the seeds.
         first_fixed: ``first`` is deterministic (a baseline): no seed variance.
+        same_runs: both rows were measured on the same training runs (a compressed copy and its original): the
+            seeds are paired; otherwise each row's own seed spread counts (why: the module docstring).
 
     >>> truth = np.array([0, 1] * 200)
     >>> good, bad = np.where(np.arange(400) % 10 == 0, 1 - truth, truth), 1 - truth
@@ -150,11 +178,9 @@ def compare(first: np.ndarray, second: np.ndarray, labels: np.ndarray, *, metric
     # example level counts too: counted twice, on purpose. Subtracting them was tried and measured: it
     # leaves the seed part with a noisy near-zero estimate on 2 degrees of freedom, and 8-11% of null
     # comparisons read "sig." (see tests/report/test_verdict.py for the rates this version keeps).
-    paired = (first_seeds is not None and first_seeds == second_seeds and k1 == k2 > 1
-              and not first_fixed and not second_fixed)
+    paired = _paired(same_runs, first_seeds, second_seeds, k1, k2, first_fixed, second_fixed)
     seed_parts = _seed_variance(per_seed_first, per_seed_second, first_fixed, second_fixed, paired)
-    scope = _scope(k1, k2, first_fixed, second_fixed)
-    return _t_test(observed, example_variance, n, seed_parts, scope, paired)
+    return _t_test(observed, example_variance, n, seed_parts, _scope(k1, k2, first_fixed, second_fixed), paired)
 
 
 Statistic = Callable[[np.ndarray, "np.ndarray | None"], float]
@@ -164,7 +190,7 @@ LeftOut = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
 def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, *, labels: np.ndarray | None = None,
                    gains: Callable[[np.ndarray], np.ndarray] | None = None, first_seeds: list[int] | None = None,
                    second_seeds: list[int] | None = None, first_fixed: bool = False, second_fixed: bool = False,
-                   left_out: LeftOut | None = None) -> Comparison:
+                   left_out: LeftOut | None = None, same_runs: bool = False) -> Comparison:
     """``statistic(first) - statistic(second)`` for a metric of per-example values (scores, ranks) on the same
     examples, tested against example noise (jackknife) and seed noise, as ``compare`` does for label metrics.
 
@@ -177,6 +203,7 @@ def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, 
         first_fixed: ``first`` is deterministic (a frozen encoder scored without sampling): no seed variance.
         left_out: ``left_out(values, labels)`` -> the statistic with each example left out, (examples,), when it
             can do better than one recomputation per example (average precision: prefix sums).
+        same_runs: both rows were measured on the same runs: equal seed lists pair the seeds (as ``compare``).
 
     >>> ranks_good, ranks_bad = np.array([1, 1, 2, 1] * 50), np.array([3, 1, 20, 8] * 50)
     >>> compare_scores(ranks_good, ranks_bad, lambda r, _: float((r == 1).mean()),
@@ -195,8 +222,7 @@ def compare_scores(first: np.ndarray, second: np.ndarray, statistic: Statistic, 
         ((n - 1) * (full_second[:, None] - left_out_second)).mean(axis=0)  # (examples,)
     example_variance = float(((effect - effect.mean()) ** 2).sum()) / (n * (n - 1))
     k1, k2 = first.shape[0], second.shape[0]
-    paired = (first_seeds is not None and first_seeds == second_seeds and k1 == k2 > 1
-              and not first_fixed and not second_fixed)
+    paired = _paired(same_runs, first_seeds, second_seeds, k1, k2, first_fixed, second_fixed)
     seed_parts = _seed_variance(full_first, full_second, first_fixed, second_fixed, paired)
     return _t_test(observed, example_variance, n, seed_parts, _scope(k1, k2, first_fixed, second_fixed), paired)
 
@@ -366,9 +392,17 @@ def _metric(confusion: np.ndarray, metric: str) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
 
 
+def _paired(same_runs: bool, first_seeds: list[int] | None, second_seeds: list[int] | None, k1: int, k2: int,
+            first_fixed: bool, second_fixed: bool) -> bool:
+    """Pair the seeds? Only for copies of the same training runs with the same seeds, two or more, neither fixed."""
+    return (same_runs and first_seeds is not None and first_seeds == second_seeds and k1 == k2 > 1
+            and not first_fixed and not second_fixed)
+
+
 def _seed_variance(first: np.ndarray, second: np.ndarray, first_fixed: bool, second_fixed: bool,
                    paired: bool) -> list[SeedPart]:
-    """The variance of the difference of seed means, per source of seed-level noise.
+    """The variance of the difference of seed means: the spread of the per-seed differences when ``paired`` (copies
+    of the same runs), else one part per row with seed noise, its own spread (the module docstring says why).
 
     A row with one seed borrows the other row's seed variance (the same data, usually the same model
     family: an assumption the verdict's scope states); with one seed on both sides there is nothing to measure.
@@ -390,7 +424,9 @@ def _seed_variance(first: np.ndarray, second: np.ndarray, first_fixed: bool, sec
 
 def _t_test(observed: float, example_variance: float, rows: int, seed_parts: list[SeedPart], scope: str,
             paired: bool) -> Comparison:
-    """Welch-Satterthwaite: the difference over its standard error against Student's t."""
+    """Welch-Satterthwaite: the difference over its standard error against Student's t, on
+    ``(sum of parts)^2 / sum(part^2 / its degrees of freedom)`` degrees of freedom (the examples' part on
+    ``rows - 1``, each seed part on its ``k - 1``)."""
     from scipy import special
 
     parts = [(example_variance, rows - 1), *((part.variance, part.degrees_of_freedom) for part in seed_parts)]
