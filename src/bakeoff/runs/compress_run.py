@@ -58,7 +58,7 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
         report = CompressReport(run=run, method=chosen.name, path=str(target.resolve()), split=split,
                                 rows=len(encoded), primary_metric=primary, original=before, compressed=after,
                                 change=change(before, before_labels, after, after_labels, encoded.labels, problem),
-                                manifest=manifest, predictions=after_labels)
+                                manifest=manifest, predictions=after_labels, problem_type=problem.name)
         write_json_atomic(staging / "model" / REPORT_FILE, report.to_dict())
         if target.exists():
             shutil.rmtree(target)
