@@ -561,7 +561,10 @@ def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> None:
         if failed:
             row.failed_to_learn = ("failed to learn" if len(failed) == len(row.seeds) else
                                    f"{len(failed)} of {len(row.seeds)} seeds failed to learn") + ": " + "; ".join(failed)
-    for hint, frozen_rows in ((FAILED_HINT, False), (FROZEN_HINT, True)):  # nothing was trained in a frozen row
+    trained_hint = FAILED_HINT if majority is None or majority.model == TRIVIAL[0] else (
+        f"a run that failed to learn scores at or below the {majority.model}: "  # a score or a label set per row
+        + FAILED_HINT.split(": ", 1)[1])
+    for hint, frozen_rows in ((trained_hint, False), (FROZEN_HINT, True)):  # nothing was trained in a frozen row
         if any(row.failed_to_learn and (row.method == FROZEN) == frozen_rows for row in rows) and hint not in notes:
             notes.append(hint)
 

@@ -368,7 +368,7 @@ def tradeoff_section(ranking: Ranking) -> Section | None:
     warning = ([f"Latency of {', '.join(r.label for r in busy)} was measured while the machine was busy: ratio "
                 f"unreliable ({busy[0].latency_busy}); measure again on a quiet machine (bakeoff bench)."]
                if busy else [])
-    return Section("Accuracy against latency and size",
+    return Section(f"{ranking.metric[:1].upper()}{ranking.metric[1:]} against latency and size",
                    [f"Pareto front (no other row is both faster at batch 1 and better): {names}.",
                     "Latency is the batch-1 p50 measured on the machine that ran each row.", *warning],
                    figures=figures,
