@@ -147,6 +147,7 @@ def test_a_run_at_a_score_or_label_set_baseline_is_named_without_classes(trivial
     notes: list[str] = []
     rows = [row("good", 0.8), row("flat", 0.0), row(trivial, 0.0, True)]
     _failed_to_learn(rows, True, notes)
-    assert rows[1].failed_to_learn == f"failed to learn: seed 1 at or below the {trivial}" and not rows[0].failed_to_learn
+    assert rows[1].failed_to_learn == f"failed to learn: seed 1 at or below the {trivial}"
+    assert not rows[0].failed_to_learn
     assert notes == [f"a run that failed to learn scores at or below the {trivial}: " + FAILED_HINT.split(": ", 1)[1]]
     assert "class" not in notes[0]
