@@ -155,3 +155,29 @@ def test_a_multi_label_study_keeps_its_thresholds_in_every_copy_and_reports_in_m
         assert outcome.output.split()[0] == (",".join(answer.rows[0]["labels"]) or "(no")
 
     _study_checks("sets", "f1_macro", tmp_path)
+
+
+def test_label_sets_past_one_number_per_row_rank_by_seeds_without_crashing(tiny_model_dir, tmp_path):
+    """53+ labels do not fit the bitmask a verdict pairs rows on: the leaderboard compares seeds and says so."""
+    from bakeoff.problems.multi_label import MAX_BITMASK_LABELS
+
+    from tests.conftest import sentiment_rows
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for name, count in (("train.jsonl", 2 * MAX_BITMASK_LABELS), ("dev.jsonl", 30)):
+        (folder / name).write_text("".join(
+            json.dumps({"text": text, "tags": [f"mood{label}", f"topic{i % (MAX_BITMASK_LABELS + 1)}"]}) + "\n"
+            for i, (text, label) in enumerate(sentiment_rows(count, seed=count))))
+    for learning_rate in (3e-3, 1e-4):
+        for seed in (1, 2):
+            train(model=str(tiny_model_dir), data=str(folder), label_column="tags", project="many", seed=seed,
+                  **{**TRAIN, "epochs": 1, "learning_rate": learning_rate})
+    board = leaderboard("many")
+    ranking = board.rankings[0]
+    assert ranking.metric == "f1_macro" and [row.method for row in ranking.rows] == ["trained", "trained"]
+    assert ranking.rows[1].verdict_scope is None or "seed" in ranking.rows[1].verdict_scope
+    assert not ranking.rows[1].verdict.startswith("n/a")  # compared on the seeds' values
+    assert any("rows are compared by their seeds alone, without baselines" in note for note in board.notes)
+    html = report("many", tmp_path / "many.html").read_text()
+    assert "Leaderboard: custom, validation" in html and "Errors (" not in html

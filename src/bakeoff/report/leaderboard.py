@@ -35,6 +35,7 @@ from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info, metric_range
 from bakeoff.report import frozen
 from bakeoff.problems import SINGLE_LABEL, PerRow, Problem, get_problem
+from bakeoff.problems.multi_label import MAX_BITMASK_LABELS
 from bakeoff.report.baselines import TRIVIAL, baselines_for
 from bakeoff.report.decision import (
     Decision,
@@ -405,7 +406,7 @@ def _row(entries: list[_Entry], method: str) -> Row:
                 scored, truth = problem.verdict_values(problem.from_stored(labels, label_count),
                                                        problem.from_stored(stored["true"], label_count))
                 scores[seed] = (np.asarray(scored, dtype=float), truth, fingerprint)
-            else:
+            elif problem is SINGLE_LABEL:  # label ids; scores or label sets with no per-row form: seeds alone
                 predictions[seed] = (np.asarray(labels), np.asarray(stored["true"]), fingerprint)
     mean, low, high = mean_interval(values)
     if low is not None and high is not None:  # a metric cannot leave its range however wide the interval
@@ -503,6 +504,12 @@ def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, 
     multi-label task) by the per-row values its problem type makes of them."""
     scored = [row for row in rows if (row._predictions and metric in METRICS) or row._per_row is not None]
     if not scored:
+        unpaired = next((row for row in rows if row._problem not in (None, SINGLE_LABEL)), None)
+        if unpaired is not None:  # e.g. multi-label past MAX_BITMASK_LABELS labels, or average_precision
+            note = (f"{unpaired.task} ({split}): {metric} of a {unpaired._problem.name} task has no per-row form "
+                    f"here (more than {MAX_BITMASK_LABELS} labels, or a threshold-free metric): rows are compared by "
+                    "their seeds alone, without baselines")
+            notes.extend([note] if note not in notes else [])
         return []
     leader = max(scored, key=lambda r: r.mean if higher else -r.mean)
     per_row, problem = leader._per_row, leader._problem or SINGLE_LABEL
