@@ -85,10 +85,23 @@ def _label_sets(folder):
     return folder
 
 
+def _bad_dev_row(folder, row):
+    """``folder``'s data with one more validation row, ``row``, at line 42 of dev.tsv."""
+    with (folder / "dev.tsv").open("a") as handle:
+        handle.write(row + "\n")
+    return folder
+
+
 @pytest.mark.parametrize("data, extra, expected", [
     ("regression", ["--calibrate"], "--calibrate applies to single-label classification; this task is regression"),
+    ("multi", ["--calibrate"], "--calibrate applies to single-label classification; this task is multi_label"),
     ("multi", ["--class-weights", "balanced"],
      "--class-weights applies to single-label classification; this task is multi_label"),
+    ("regression", ["--class-weights", "balanced"],
+     "--class-weights applies to single-label classification; this task is regression"),
+    ("multi", ["--threshold", "auto"], "--threshold applies to single-label classification; this task is multi_label"),
+    ("text scores", [], "dev.tsv, line 42: label 'high' is not a number: a regression task needs a number per row"),
+    ("unknown label", [], "dev.tsv, line 42: label 'grief' does not occur in the training data"),
     ("binary", ["--class-weights", "1,2,3"], "--class-weights has 3 weights but the task has 2 classes"),
     ("binary", ["--class-weights", "-1,2"], "--class-weights '-1,2' is not balanced, none or non-negative"),
     ("binary", ["--threshold", "1.5"], "--threshold '1.5' is not auto or a probability between 0 and 1"),
@@ -102,10 +115,12 @@ def test_options_a_task_cannot_take_are_one_line_and_leave_nothing(tiny_model_di
                                                                    extra, expected):
     folder = {"binary": lambda: sentiment_dir, "three": lambda: _three_classes(tmp_path / "three"),
               "pairs": lambda: _pairs(tmp_path / "pairs"), "regression": lambda: _scores(tmp_path / "scores"),
-              "multi": lambda: _label_sets(tmp_path / "sets")}[data]()
+              "multi": lambda: _label_sets(tmp_path / "sets"),
+              "text scores": lambda: _bad_dev_row(_scores(tmp_path / "scores"), "a plot\thigh"),
+              "unknown label": lambda: _bad_dev_row(_label_sets(tmp_path / "sets"), "a plot\tbad,grief")}[data]()
+    regression, multi = ["--problem-type", "regression"], ["--problem-type", "multi_label", "--label-separator", ","]
     pair = {"pairs": ["--text-column", "sentence1", "--text-pair-column", "sentence2"],
-            "regression": ["--problem-type", "regression"],
-            "multi": ["--problem-type", "multi_label", "--label-separator", ","]}.get(data, [])
+            "regression": regression, "text scores": regression, "multi": multi, "unknown label": multi}.get(data, [])
     result = runner.invoke(app, _train(tiny_model_dir, folder, *pair, *extra))
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [f"error: {result.output.strip()[7:]}"]

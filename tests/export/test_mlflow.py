@@ -185,6 +185,44 @@ def test_a_trained_and_compressed_study_run_exports_its_files(mlflow_server, tin
     assert len(_mlflow_runs(client, "tiny-export")) == 1
 
 
+def test_each_problem_type_exports_its_own_metrics_and_its_type(mlflow_server, tiny_model_dir, sentiment_dir,
+                                                                   tmp_path):
+    """A regression, a multi-label and a calibrated binary run: each one's final metrics, and its type as a tag."""
+    from tests.conftest import sentiment_rows
+
+    rows = sentiment_rows(100, seed=5)
+    scores, sets = tmp_path / "scores.csv", tmp_path / "sets.jsonl"
+    scores.write_text("text,score\n" + "".join(f"{text},{label * 4 + 0.5:.1f}\n" for text, label in rows))
+    sets.write_text("".join(json.dumps({"text": text, "tags": ["film", "good"] if label else ["bad"]}) + "\n"
+                            for text, label in rows))
+    common = {"model": str(tiny_model_dir), "task": None, "epochs": 1, "batch_size": 16, "precision": "fp32",
+              "quiet": True, "project": "problems-export"}
+    bakeoff.train(data=str(scores), label_column="score", problem_type="regression", name="scores", **common)
+    bakeoff.train(data=str(sets), label_column="tags", name="sets", **common)
+    bakeoff.train(data=str(sentiment_dir), calibrate=True, threshold="auto", name="calibrated", **common)
+    bakeoff.export_mlflow("problems-export", tracking_uri=mlflow_server)
+
+    client = MlflowClient(mlflow_server)
+    exported = {run.data.tags["bakeoff.name"]: run for run in _mlflow_runs(client, "problems-export").values()}
+    expected = {"scores": ("regression", {"spearman", "pearson", "pearson_spearman", "mse", "mae"}),
+                "sets": ("multi_label", {"f1_macro", "f1_micro", "f1_samples", "subset_accuracy",
+                                         "average_precision"}),
+                "calibrated": ("single_label", {"accuracy", "f1", "ece", "brier", "roc_auc", "pr_auc"})}
+    for name, (problem, metrics) in expected.items():
+        mlflow_run = exported[name]
+        assert mlflow_run.data.tags["problem_type"] == problem
+        assert mlflow_run.data.params["problem_type_resolved"] == problem
+        stored = json.loads((Store().get(f"problems-export/{name}").path / "result.json").read_text())
+        sent = {key.removeprefix("final/validation/"): value for key, value in mlflow_run.data.metrics.items()
+                if key.startswith("final/validation/")}
+        assert metrics <= set(sent), (name, sorted(sent))
+        assert "accuracy" not in sent if problem != "single_label" else sent["accuracy"] > 0
+        for metric in metrics:  # the last value, as the run's result.json has it
+            assert sent[metric] == pytest.approx(stored["validation"]["metrics"][metric], rel=1e-9), (name, metric)
+    calibrated = exported["calibrated"].data
+    assert calibrated.params["calibrate"] == "True" and calibrated.params["threshold"] == "auto"
+
+
 def _artefacts(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:
     names = set()
     for entry in client.list_artifacts(run_id, path):

@@ -134,3 +134,20 @@ def test_a_frozen_probe_at_the_majority_share_is_named_with_a_hint_about_embeddi
     rows = _placed(rows, "accuracy", True, 0.01, notes)[0]
     assert rows[1].failed_to_learn.startswith("failed to learn") and not rows[0].failed_to_learn
     assert notes == [FROZEN_HINT] and FAILED_HINT not in notes
+
+
+@pytest.mark.parametrize("trivial, metric", [("mean score", "spearman"), ("most frequent label set", "f1_macro")])
+def test_a_run_at_a_score_or_label_set_baseline_is_named_without_classes(trivial, metric):
+    from bakeoff.report.leaderboard import FAILED_HINT, Row, _failed_to_learn
+
+    def row(label, value, baseline=False):
+        return Row(0, "", label, label, "t", "validation", "baseline" if baseline else "trained",
+                   [] if baseline else [1], metric, value, None, None, [value], None, None, None, baseline=baseline)
+
+    notes: list[str] = []
+    rows = [row("good", 0.8), row("flat", 0.0), row(trivial, 0.0, True)]
+    _failed_to_learn(rows, True, notes)
+    assert rows[1].failed_to_learn == f"failed to learn: seed 1 at or below the {trivial}"
+    assert not rows[0].failed_to_learn
+    assert notes == [f"a run that failed to learn scores at or below the {trivial}: " + FAILED_HINT.split(": ", 1)[1]]
+    assert "class" not in notes[0]

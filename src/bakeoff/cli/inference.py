@@ -51,6 +51,7 @@ def compress(
 ) -> None:
     """Compress a trained run and measure accuracy, flips, size, latency and memory against the original."""
     from bakeoff.api import compress_methods
+    from bakeoff.problems import get_problem
 
     methods = method or ["dynamic-int8"]
     results = compress_methods(run, methods, quantize_embeddings=quantize_embeddings, split=split,
@@ -77,10 +78,11 @@ def _print_compression(run: str, result: Any) -> None:
     change = result.change
     test = change.mcnemar
     verdict = "a significant difference" if test["significant"] else "within noise"
-    console.print(f"{result.primary_metric} {change.metrics[result.primary_metric] * 100:+.2f} points; "
-                  f"{change.flips} predictions flip ({change.flip_share:.1%}); McNemar p={test['p_value']:.3g} "
-                  f"({verdict}); {change.size_ratio:.2f}x smaller; batch-1 p50 "
-                  f"{speed_ratio(change.latency_p50_speedup, change.timing_busy)}", highlight=False)
+    problem = get_problem(result.problem_type)  # its own words for a changed answer and for the paired test
+    console.print(f"{_metric_change(result.primary_metric, change.metrics[result.primary_metric])}; "
+                  f"{change.flips} {problem.changed_answers} ({change.flip_share:.1%}); "
+                  f"{problem.paired_test} p={test['p_value']:.3g} ({verdict}); {change.size_ratio:.2f}x smaller; "
+                  f"batch-1 p50 {speed_ratio(change.latency_p50_speedup, change.timing_busy)}", highlight=False)
     if change.timing_note:
         console.print(f"[yellow]note:[/] {change.timing_note}: measure again on a quiet machine "
                       f"(bakeoff bench, or --threads to leave cores to the rest)", highlight=False)
@@ -134,6 +136,30 @@ def bench(
     console.print(f"CPU flags: {', '.join(result['bench']['hardware']['cpu_flags']) or 'none of note'}")
 
 
+def _metric_change(metric: str, delta: float) -> str:
+    """A metric's change as the leaderboard counts it: points of a 0..1 metric, the metric's own units otherwise.
+
+    >>> _metric_change("spearman", -0.0123), _metric_change("loss", 0.5)
+    ('spearman -1.23 points', 'loss +0.5')
+    """
+    from bakeoff.report.decision import points
+
+    scale = points(metric)
+    return f"{metric} {delta * scale:+.2f} points" if scale != 1 else f"{metric} {delta:+.4g}"
+
+
+def _metric_columns(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """(header, metric) of the two metrics a table shows: a classifier's accuracy and F1; a regression's or a
+    multi-label model's first two, primary first (Spearman and Pearson; macro and micro F1).
+
+    >>> _metric_columns({"spearman": 0.8, "pearson": 0.7, "mse": 1.0}), len(_metric_columns({}))
+    ([('spearman', 'spearman'), ('pearson', 'pearson')], 2)
+    """
+    if not metrics or "accuracy" in metrics:
+        return [("acc", "accuracy"), ("F1", "f1")]
+    return [(name, name) for name in list(metrics)[:2]]
+
+
 def _print_comparison(models: list[dict[str, Any]], title: str) -> None:
     busy = [entry for entry in models if (entry["bench"].get("conditions") or {}).get("busy")]
     counts = sorted({entry["bench"]["latency_ms"].get("requests") for entry in models} - {None})
@@ -144,13 +170,14 @@ def _print_comparison(models: list[dict[str, Any]], title: str) -> None:
                     f"({busy[0]['bench']['conditions']['busy']})")
     view = Table(title=title, caption=caption)
     view.add_column("model", no_wrap=True)
-    for column in ("acc", "F1", "MB", "p50", "p95", "p99", "peak"):
+    shown = _metric_columns(models[0]["metrics"])
+    for column in (*(header for header, _ in shown), "MB", "p50", "p95", "p99", "peak"):
         view.add_column(column, justify="right", no_wrap=True)
     for entry in models:
         latency = entry["bench"]["latency_ms"]
         name = entry["method"] + (" (onnx)" if entry["backend"] == "onnxruntime" and "onnx" not in entry["method"]
                                   else "") + (" *" if entry in busy else "")
-        view.add_row(name, fmt(entry["metrics"].get("accuracy")), fmt(entry["metrics"].get("f1")),
+        view.add_row(name, *(fmt(entry["metrics"].get(metric)) for _, metric in shown),
                      f"{entry['weights_bytes'] / 1e6:.1f}", f"{latency['p50']:.2f}", f"{latency['p95']:.2f}",
                      f"{latency['p99']:.2f}", f"{entry['bench']['peak_rss_mb']:.0f}")
     console.print(view)

@@ -5,7 +5,7 @@ a second one. Per run, in this order (an export stopped anywhere resumes cleanly
 
 1. parameters not yet there (MLflow's are immutable: a value that changed in the store since is reported, and the
    ``bakeoff/parameters.json`` artefact has the store's current values);
-2. tags that differ (study, variant, seed, task, model, project, ...);
+2. tags that differ (study, variant, seed, task, model, problem type, project, ...);
 3. every metric point not yet sent, with its step and time, 999 to a ``log_batch`` call with a tag counting the
    store records sent so far (``bakeoff.points.<metric>``). Points and their count travel in one call; should a
    server die between storing the two, the next export sends those points again and MLflow's SQL store drops
@@ -263,10 +263,17 @@ def run_tags(run: Run, result: dict[str, Any] | None) -> dict[str, str]:
     tags = {RUN_ID_TAG: run.id, PROJECT_TAG: run.project, "bakeoff.name": run.name,
             "study": named.get("study"), "trial": named.get("trial"), "rung": named.get("rung"),
             "task": params.get("task"), "model": params.get("model"), "seed": params.get("seed"),
+            "problem_type": params.get("problem_type_resolved") or _problem_type(result),
             "variant": variant_of(result["config"]) if result and isinstance(result.get("config"), dict) else None,
             "bakeoff.tags": ", ".join(labels) or None, "mlflow.note.content": run.info.get("description"),
             "bakeoff.error": run.info.get("error")}
     return {key: cut(str(value), MAX_TAG_LENGTH) for key, value in tags.items() if value is not None}
+
+
+def _problem_type(result: dict[str, Any] | None) -> str | None:
+    """A trained run's problem type from its ``result.json`` (single_label, regression, multi_label), else None."""
+    data = result.get("data") if result else None
+    return data.get("problem_type") if isinstance(data, dict) else None
 
 
 # -- the steps ------------------------------------------------------------------------------------------------

@@ -54,6 +54,10 @@ class Problem:
     hf_problem_type: str = ""  # transformers' config.problem_type: what the head's loss and pipelines read
     default_metric: str = ""
     metric_names: tuple[str, ...] = ()
+    # what ``paired_rows`` counts, as compression's one-line summary says it: "{flips} {changed_answers}", and the
+    # test its correctness counts feed (McNemar on right/wrong per row)
+    changed_answers: str = "predictions flip"
+    paired_test: str = "McNemar"
 
     # -- head ----------------------------------------------------------------------------------------
     def outputs(self, label_names: list[str]) -> int:

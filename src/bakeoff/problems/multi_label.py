@@ -43,6 +43,8 @@ class MultiLabel(Problem):
     hf_problem_type = "multi_label_classification"
     default_metric = "f1_macro"
     metric_names = ("f1_macro", "f1_micro", "f1_samples", "subset_accuracy", "average_precision")
+    changed_answers = "label sets change"
+    paired_test = "McNemar (whole label set right)"
 
     def label_names_from(self, values: list[str], source: str, separator: str | None) -> list[str]:
         if not values:

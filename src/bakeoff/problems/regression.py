@@ -39,6 +39,8 @@ class Regression(Problem):
     hf_problem_type = "regression"
     default_metric = "spearman"
     metric_names = ("spearman", "pearson", "pearson_spearman", "mse", "mae")
+    changed_answers = f"scores move by {SAME_SCORE} or more"
+    paired_test = "sign test (which copy is closer to the gold score)"
 
     def outputs(self, label_names: list[str]) -> int:
         return 1

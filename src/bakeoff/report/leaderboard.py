@@ -36,6 +36,7 @@ from bakeoff.io import read_json
 from bakeoff.metrics import METRICS, metric_info, metric_range
 from bakeoff.report import frozen
 from bakeoff.problems import SINGLE_LABEL, PerRow, Problem, get_problem
+from bakeoff.problems.multi_label import MAX_BITMASK_LABELS
 from bakeoff.report.baselines import TRIVIAL, baselines_for
 from bakeoff.report.decision import (
     Answer,
@@ -445,7 +446,7 @@ def _row(entries: list[_Entry], method: str) -> Row:
                 scored, truth = problem.verdict_values(problem.from_stored(labels, label_count),
                                                        problem.from_stored(stored["true"], label_count))
                 scores[seed] = (np.asarray(scored, dtype=float), truth, fingerprint)
-            else:
+            elif problem is SINGLE_LABEL:  # label ids; scores or label sets with no per-row form: seeds alone
                 predictions[seed] = (np.asarray(labels), np.asarray(stored["true"]), fingerprint)
     mean, low, high = mean_interval(values)
     if low is not None and high is not None:  # a metric cannot leave its range however wide the interval
@@ -542,6 +543,12 @@ def _baseline_rows(rows: list[Row], project_dir: Path, split: str, metric: str, 
     multi-label task) by the per-row values its problem type makes of them."""
     scored = [row for row in rows if (row.predictions and metric in METRICS) or row.per_row is not None]
     if not scored:
+        unpaired = next((row for row in rows if row.problem not in (None, SINGLE_LABEL)), None)
+        if unpaired is not None:  # e.g. multi-label past MAX_BITMASK_LABELS labels, or average_precision
+            note = (f"{unpaired.task} ({split}): {metric} of a {unpaired.problem.name} task has no per-row form "
+                    f"here (more than {MAX_BITMASK_LABELS} labels, or a threshold-free metric): rows are compared by "
+                    "their seeds alone, without baselines")
+            notes.extend([note] if note not in notes else [])
         return []
     leader = max(scored, key=lambda r: r.mean if higher else -r.mean)
     per_row, problem = leader.per_row, leader.problem or SINGLE_LABEL
@@ -603,7 +610,10 @@ def _failed_to_learn(rows: list[Row], higher: bool, notes: list[str]) -> list[tu
         else:
             out.append((Learning.SOME_SEEDS_FAILED,
                         f"{len(failed)} of {len(row.seeds)} seeds failed to learn: " + "; ".join(failed)))
-    for hint, frozen_rows in ((FAILED_HINT, False), (FROZEN_HINT, True)):  # nothing was trained in a frozen row
+    trained_hint = FAILED_HINT if majority is None or majority.model == TRIVIAL[0] else (
+        f"a run that failed to learn scores at or below the {majority.model}: "  # a score or a label set per row
+        + FAILED_HINT.split(": ", 1)[1])
+    for hint, frozen_rows in ((trained_hint, False), (FROZEN_HINT, True)):  # nothing was trained in a frozen row
         if any(learning is not Learning.LEARNED and (row.method == FROZEN) == frozen_rows
                for row, (learning, _) in zip(rows, out, strict=True)) and hint not in notes:
             notes.append(hint)

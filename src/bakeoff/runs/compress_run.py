@@ -154,7 +154,8 @@ def _compress_one(run: str, method: compression.Method, checkpoint: Path, encode
                                 rows=len(encoded), primary_metric=primary, original=original, compressed=after,
                                 change=change(original, original_labels, after, after_labels, encoded.labels,
                                               problem),
-                                manifest=manifest, predictions=after_labels, original_source=dict(source))
+                                manifest=manifest, predictions=after_labels, original_source=dict(source),
+                                problem_type=problem.name)
         write_json_atomic(staging / "model" / REPORT_FILE, report.to_dict())
         if target.exists():
             shutil.rmtree(target)

@@ -57,11 +57,14 @@
 ``method``, ``path``, ``split``, ``rows``, ``primary_metric``; ``original`` and ``compressed`` (``MeasuredModel``:
 ``method``, ``backend``, ``metrics``, ``loss``, ``weights_bytes``, ``folder_bytes``, ``bench`` = latency percentiles,
 throughput per length bucket and batch size, peak memory, and (schema 2) ``conditions``: how busy the machine was
-while they were timed, ``eval/bench.py``'s ``Contention``); ``change`` (``Change``: metric deltas, ``flips``,
-``flip_share``, McNemar's test on paired correctness, ``size_ratio``, ``latency_p50_speedup``,
+while they were timed, ``eval/bench.py``'s ``Contention``); ``change`` (``Change``: metric deltas, ``flips``
+(rows whose answer changed: a label, a score by ``SAME_SCORE`` or more, a label set), ``flip_share``, McNemar's test
+on paired correctness (for scores: which model is closer to the gold score), ``size_ratio``, ``latency_p50_speedup``,
 ``latency_p95_speedup``, and (schema 2) ``timing_busy``: why the speed ratios are unreliable, the machine being busy
 while either model was timed, or null; null in schema 1 files, which did not look); ``manifest``; ``predictions``
-(the compressed model's label ids on the split, in row order); (schema 3) ``original_source``: where the
+(the compressed model's answers on the split, in row order: label ids, scores or label sets as lists of label ids);
+``problem_type`` (single_label, regression or multi_label: what ``flips`` and the test count, ``bakeoff.problems``;
+absent in older files, which are single-label); (schema 3) ``original_source``: where the
 original's figures came from (``runs/compress_run.py``): ``scores`` ``"measured"`` in this call or ``"reused"``
 from ``from`` (a ``compressed/original-<split>.json`` measured at ``measured_at`` under the same checkpoint, rows,
 threads, precision and machine), ``timings`` always ``"measured"`` in this call, and ``shared_by``: the methods of
@@ -342,8 +345,9 @@ class CompressReport:
     compressed: MeasuredModel
     change: Change
     manifest: dict[str, Any]
-    predictions: list[int] = field(repr=False, default_factory=list)
+    predictions: list[Any] = field(repr=False, default_factory=list)
     original_source: dict[str, Any] = field(default_factory=dict)  # schema 3: see the module docstring
+    problem_type: str = "single_label"
     schema_version: int = COMPRESS_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -357,6 +361,7 @@ class CompressReport:
                    compressed=_build(MeasuredModel, values["compressed"]), change=_build(Change, values["change"]),
                    manifest=dict(values.get("manifest") or {}), predictions=list(values.get("predictions") or []),
                    original_source=dict(values.get("original_source") or {}),
+                   problem_type=str(values.get("problem_type") or "single_label"),
                    schema_version=int(values.get("schema_version", 1)))
 
     @classmethod
