@@ -13,8 +13,9 @@ import pytest
 from tests.conftest import FILLER, NEGATIVE, POSITIVE
 
 
-def sentence(rng: random.Random, positive: bool) -> str:
-    words = rng.sample(FILLER, rng.randint(2, 5)) + [rng.choice(POSITIVE if positive else NEGATIVE)]
+def sentence(rng: random.Random, positive: bool, longest: int = 5) -> str:
+    """2 to ``longest`` filler words and one sentiment word, shuffled."""
+    words = rng.sample(FILLER, rng.randint(2, longest)) + [rng.choice(POSITIVE if positive else NEGATIVE)]
     rng.shuffle(words)
     return " ".join(words)
 

@@ -10,15 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import FILLER, NEGATIVE, POSITIVE
+from tests.conftest import NEGATIVE, POSITIVE
+from tests.problems.conftest import sentence
 
 from bakeoff.api import compress, evaluate, leaderboard, predict, train
 
 
 def _sentence(rng: random.Random, positive: bool) -> str:
-    words = rng.sample(FILLER, rng.randint(2, 6)) + [rng.choice(POSITIVE if positive else NEGATIVE)]
-    rng.shuffle(words)
-    return " ".join(words)
+    return sentence(rng, positive, longest=6)
 
 
 def _similarity_rows(count: int, seed: int) -> list[str]:
