@@ -12,12 +12,15 @@ from bakeoff.compression import artefact as compression
 from bakeoff.errors import BakeoffError
 from bakeoff.eval.decision import load_decision, save_decision
 from bakeoff.hardware import default_threads
-from bakeoff.io import write_json_atomic
+from bakeoff.io import check_free_space, write_json_atomic
 from bakeoff.runs.files import REPORT_FILE, compressed_dir
 from bakeoff.runs.locate import locate
 from bakeoff.runs.measure import change, measure_isolated
 from bakeoff.runs.results import CompressReport
 from bakeoff.runs.splits import check_split, labelled_split
+
+ROOM_FIX = ("free some space there, or keep the store on a disk with room (BAKEOFF_STORE): a compressed model is "
+            "written beside its run")
 
 
 def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: str = "validation",
@@ -42,6 +45,8 @@ def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: 
     target = compressed_dir(checkpoint.parent, chosen.name)
     if target.exists() and not overwrite:
         raise BakeoffError(f"{target} exists: pass --overwrite to replace it")
+    check_free_space(target.parent, compression.disk_bytes(checkpoint, chosen, quantize_embeddings),
+                     f"--method {chosen.name} of {run}", fix=ROOM_FIX)  # before the model loads and is measured
     torch.set_num_threads(threads or default_threads())  # every core, less those other processes keep busy
     reference = compression.load(checkpoint, precision="fp32")  # for its tokenizer and label names
     encoded, primary = labelled_split(reference, found.config, split)
