@@ -6,6 +6,7 @@ the write call as the libraries raise it (always), so the mapping is checked on 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -106,19 +107,25 @@ def test_embeddings_without_room_are_refused_before_encoding(command, tiny_model
     assert not (tmp_path / "v.npy").exists() and not (tmp_path / "ix").exists()
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 1 MB file system (tmpfs), unmounted afterwards whatever happened."""
-    folder = tmp_path / "small-disk"
+@contextlib.contextmanager
+def _tmpfs(folder: Path, size: str):
+    """A real file system of ``size`` (tmpfs) at ``folder``, unmounted afterwards whatever happened."""
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True,
-                             timeout=30)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                             capture_output=True, timeout=30)
     if mounted.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root): the ENOSPC tests above raise it at the write instead")
     try:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MB file system (tmpfs)."""
+    with _tmpfs(tmp_path / "small-disk", "1m") as folder:
+        yield folder
 
 
 def test_a_real_full_disk(small_disk, tiny_model_dir, sentiment_dir, monkeypatch):
@@ -271,3 +278,24 @@ def test_where_mlflow_puts_artefacts():
     store = SimpleNamespace(_tracking_client=SimpleNamespace(store=SimpleNamespace(artifact_root_uri="/srv/a")))
     assert local_artifact_folder(store, None) == Path("/srv/a")  # a new experiment: the store's default root
     assert local_artifact_folder(SimpleNamespace(), None) is None  # a REST store: the server decides
+
+
+def test_a_real_nearly_full_disk_refuses_compress_and_report(tmp_path, tiny_model_dir, sentiment_dir, monkeypatch):
+    """On a real 4 MB tmpfs holding the store: a run trains, the disk is then filled to 1 MB free, and compress
+    and report are refused before they start, from what the file system itself says (statvfs). 1 MB free: less than
+    the tiny model's int8 copy and its reserve (check_free_space keeps 1 MiB besides the estimate)."""
+    with _tmpfs(tmp_path / "disk", "4m") as disk:
+        monkeypatch.setenv("BAKEOFF_STORE", str(disk / "store"))
+        run = _trained_run(tiny_model_dir, sentiment_dir)
+        import bakeoff.io
+
+        free = bakeoff.io.free_bytes(disk)
+        (disk / "filler").write_bytes(b"\0" * (free - 1_000_000))
+        result = runner.invoke(app, ["compress", run, "--method", "dynamic-int8"])
+        assert _one_line(result).startswith(f"error: the disk is full: --method dynamic-int8 of {run} will write")
+        assert result.exit_code == 2 and not (Store().get(run).path / "compressed").exists()
+        result = runner.invoke(app, ["report", "p", "--out", str(disk / "r.html")])
+        assert _one_line(result).startswith("error: the disk is full: the report will write about 2.2 MB")
+        assert result.exit_code == 2
+        _no_leftovers(disk)
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "store"]
