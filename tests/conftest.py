@@ -34,9 +34,11 @@ def pytest_runtest_setup(item):
 @pytest.fixture(autouse=True)
 def _store_in_tmp(tmp_path, monkeypatch):
     """Every test writes its runs under its own tmp folder, never into the working tree; nothing goes online;
-    the terminal is 80 columns whatever the caller's is."""
+    the terminal is 80 columns whatever the caller's is; the threads a test takes are claimed among its own
+    processes only (not against another test run's, nor the user's commands: hardware.take_threads)."""
     monkeypatch.setenv("COLUMNS", TEST_COLUMNS)
     monkeypatch.setenv("BAKEOFF_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("BAKEOFF_RUNTIME_DIR", str(tmp_path / "runtime"))
     monkeypatch.delenv("BAKEOFF_DATA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")

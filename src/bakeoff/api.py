@@ -144,11 +144,14 @@ def report(study_or_project: str | Path, out: str | Path | None = None, fmt: str
 
     >>> bakeoff.api.report("examples/offline_minilm.yaml", "report.html")  # doctest: +SKIP
     """
+    from bakeoff.io import check_free_space
     from bakeoff.report import document
     from bakeoff.report.recommend import recommend as choose
 
     if fmt not in document.FORMATS:
         raise BakeoffError(f"--format {fmt!r}: use one of {', '.join(document.FORMATS)}")
+    folder = Path(out).parent if out else Path(".")
+    check_free_space(folder, document.EXPECTED_BYTES, "the report", fix=document.ROOM_FIX)  # before it is built
     path_given = Path(str(study_or_project))
     study_text = path_given.read_text(encoding="utf-8") if path_given.is_file() else None
     board = leaderboard(study_or_project, tolerance=tolerance)

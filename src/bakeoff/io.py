@@ -261,10 +261,13 @@ def free_bytes(folder: Path) -> int:
 SPACE_MARGIN = 1.2  # what a run writes besides its main file (tokenizer, predictions, metrics), and a reserve
 
 
-def check_free_space(folder: Path, needed: int, what: str) -> None:
+DEFAULT_FIX = "free some space, or write elsewhere (BAKEOFF_STORE on another disk for runs, --out for files)"
+
+
+def check_free_space(folder: Path, needed: int, what: str, fix: str = DEFAULT_FIX) -> None:
     """Refuse long work whose output cannot fit: ``needed`` bytes (a rough estimate of what ``what`` will write, with
     a margin) against what is free where it goes. Errs on the side of starting: a file system that cannot say is
-    not refused.
+    not refused. ``fix`` is what the user can do, said after the figures.
 
     Raises:
         BakeoffError: the disk is full, or too full for the estimate.
@@ -278,8 +281,7 @@ def check_free_space(folder: Path, needed: int, what: str) -> None:
     wanted = int(needed * SPACE_MARGIN) + (1 << 20)
     if free < wanted:
         raise BakeoffError(f"the disk is full: {what} will write about {_megabytes(wanted)} into {folder}, and only "
-                           f"{_megabytes(free)} are free there: free some space, or write elsewhere (BAKEOFF_STORE "
-                           "on another disk for runs, --out for files)")
+                           f"{_megabytes(free)} are free there: {fix}")
 
 
 def _megabytes(count: int) -> str:

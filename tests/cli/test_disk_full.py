@@ -6,6 +6,7 @@ the write call as the libraries raise it (always), so the mapping is checked on 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -106,19 +107,25 @@ def test_embeddings_without_room_are_refused_before_encoding(command, tiny_model
     assert not (tmp_path / "v.npy").exists() and not (tmp_path / "ix").exists()
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 1 MB file system (tmpfs), unmounted afterwards whatever happened."""
-    folder = tmp_path / "small-disk"
+@contextlib.contextmanager
+def _tmpfs(folder: Path, size: str):
+    """A real file system of ``size`` (tmpfs) at ``folder``, unmounted afterwards whatever happened."""
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True,
-                             timeout=30)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                             capture_output=True, timeout=30)
     if mounted.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root): the ENOSPC tests above raise it at the write instead")
     try:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MB file system (tmpfs)."""
+    with _tmpfs(tmp_path / "small-disk", "1m") as folder:
+        yield folder
 
 
 def test_a_real_full_disk(small_disk, tiny_model_dir, sentiment_dir, monkeypatch):
@@ -151,3 +158,144 @@ def test_a_study_trial_on_a_full_disk_says_so(monkeypatch):
     monkeypatch.setattr(bakeoff.runs, "train", full)
     summary = run_trial(TrialPayload("t1", {"project": "p", "name": "run", "model": "m", "quiet": True}))
     assert summary.error == "the disk is full (No space left on device: /store/p/run/checkpoint/model.safetensors)"
+
+
+# ---- compress, report and export check room before they start (issue 20, left partly clean) --------------------
+
+def _trained_run(tiny_model_dir, sentiment_dir, project: str = "p") -> str:
+    result = runner.invoke(app, ["train", "--model", str(tiny_model_dir), "--data", str(sentiment_dir),
+                                 "--max-steps", "1", "--batch-size", "8", "--quiet", "--project", project,
+                                 "--name", "r"])
+    assert result.exit_code == 0, result.output
+    return f"{project}/r"
+
+
+def test_compress_without_room_is_refused_before_it_loads_or_measures(tiny_model_dir, sentiment_dir, monkeypatch):
+    import bakeoff.compression.artefact as artefact
+    import bakeoff.io
+
+    run = _trained_run(tiny_model_dir, sentiment_dir)
+    monkeypatch.setattr(bakeoff.io, "free_bytes", lambda folder: 50_000)
+    monkeypatch.setattr(artefact, "load", lambda *a, **k: pytest.fail("loaded a model on a full disk"))
+    result = runner.invoke(app, ["compress", run, "--method", "dynamic-int8"])
+    assert result.exit_code == 2
+    line = _one_line(result)
+    folder = Store().get(run).path / "compressed"
+    assert line.startswith(f"error: the disk is full: --method dynamic-int8 of {run} will write about ")
+    assert f"into {folder}, and only 0.1 MB are free there: free some space there, or keep the store on a disk " \
+           "with room (BAKEOFF_STORE)" in line
+    assert not folder.exists()  # not even the folder the staging copy would go in
+
+
+def test_what_each_method_is_expected_to_write(tiny_model_dir, sentiment_dir):
+    """ONNX about the checkpoint's weights, int8 a quarter, bf16 a half; onnx-int8 holds both graphs at its peak;
+    the tokenizer and config are copied whole."""
+    from bakeoff.compression.artefact import METHODS, disk_bytes
+
+    checkpoint = Store().get(_trained_run(tiny_model_dir, sentiment_dir)).path / "checkpoint"
+    weights = (checkpoint / "model.safetensors").stat().st_size
+    others = sum(p.stat().st_size for p in checkpoint.iterdir() if p.name != "model.safetensors")
+    assert weights > 10_000 and others > 0
+    expected = {"onnx": weights, "dynamic-int8": weights // 4, "bf16": weights // 2, "onnx-int8": weights * 1.25}
+    for method, size in expected.items():
+        assert abs(disk_bytes(checkpoint, METHODS[method]) - (size + others)) <= 1, method
+    assert disk_bytes(checkpoint, METHODS["onnx-int8"], quantize_embeddings=False) == 2 * weights + others
+
+
+def test_report_without_room_is_refused_before_it_is_built(tiny_model_dir, sentiment_dir, tmp_path, monkeypatch):
+    import bakeoff.api
+    import bakeoff.io
+
+    _trained_run(tiny_model_dir, sentiment_dir)
+    monkeypatch.setattr(bakeoff.io, "free_bytes", lambda folder: 300_000)
+    monkeypatch.setattr(bakeoff.api, "leaderboard", lambda *a, **k: pytest.fail("built a report on a full disk"))
+    out = tmp_path / "out" / "r.html"
+    for fmt in ("html", "md"):
+        result = runner.invoke(app, ["report", "p", "--out", str(out.with_suffix(f".{fmt}")), "--format", fmt])
+        assert result.exit_code == 2
+        assert _one_line(result) == (f"error: the disk is full: the report will write about 2.2 MB into {out.parent}, "
+                                     "and only 0.3 MB are free there: free some space there, or write the report "
+                                     "elsewhere (--out)")
+    assert not out.parent.exists()
+
+
+def test_a_built_report_that_does_not_fit_writes_nothing(tmp_path, monkeypatch):
+    """Checked again once built, at its exact size (charts included): no figures folder without its document."""
+    import bakeoff.io
+    from bakeoff.errors import BakeoffError
+    from bakeoff.report.document import save
+    from bakeoff.report.sections import Section
+
+    monkeypatch.setattr(bakeoff.io, "free_bytes", lambda folder: 3_000_000)
+    chart = "<svg>" + "x" * 2_000_000 + "</svg>"
+    with pytest.raises(BakeoffError, match=r"the report .*r\.md will write about 3\.4 MB .* only 3\.0 MB are free"):
+        save([Section("A", ["a sentence"], figures=[chart])], "t", [], "md", tmp_path / "r.md")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    save([Section("A", ["a sentence"], figures=["<svg/>"])], "t", [], "md", tmp_path / "r.md")  # a small one fits
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r-figures", "r.md"]
+
+
+def test_export_without_room_for_its_artefacts_is_refused_before_anything_is_sent(tiny_model_dir, sentiment_dir,
+                                                                                   tmp_path, monkeypatch):
+    """A local tracking store copies the artefacts onto this machine: their size (checkpoints included with
+    --checkpoints) is checked against the room there before the experiment or any run is made."""
+    pytest.importorskip("mlflow", reason="MLflow is not installed: pip install 'bakeoff[mlflow]'")
+    from mlflow.tracking import MlflowClient
+
+    import bakeoff.io
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow's file store: local, and quick to open
+    run = Store().get(_trained_run(tiny_model_dir, sentiment_dir))
+    checkpoint = sum(p.stat().st_size for p in (run.path / "checkpoint").iterdir())
+    uri = f"file://{tmp_path / 'mlruns'}"
+    real_free = bakeoff.io.free_bytes
+    # room for the run's small files, not for its checkpoint: refused only when --checkpoints sends it
+    monkeypatch.setattr(bakeoff.io, "free_bytes", lambda folder: (1 << 20) + checkpoint // 2)
+    result = runner.invoke(app, ["export", "mlflow", "p", "--tracking-uri", uri, "--checkpoints"])
+    assert result.exit_code == 2
+    line = _one_line(result)
+    assert line.startswith(f"error: the disk is full: the export of 1 run(s)' artefacts will write about ")
+    assert f"into {tmp_path / 'mlruns'}, and only " in line and "--artifacts-destination" in line
+    assert MlflowClient(tracking_uri=uri).get_experiment_by_name("p") is None  # nothing made in MLflow
+    result = runner.invoke(app, ["export", "mlflow", "p", "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setattr(bakeoff.io, "free_bytes", real_free)
+    experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name("p")
+    assert experiment is not None and len(MlflowClient(tracking_uri=uri).search_runs([experiment.experiment_id])) == 1
+
+
+def test_where_mlflow_puts_artefacts():
+    from types import SimpleNamespace
+
+    from bakeoff.export.mlflow import local_artifact_folder
+
+    def at(location):
+        return local_artifact_folder(None, SimpleNamespace(artifact_location=location))
+
+    assert at("file:///srv/ml%20runs/3") == Path("/srv/ml runs/3")
+    assert at("/srv/mlruns/3") == Path("/srv/mlruns/3") and at("mlruns/3") == Path.cwd() / "mlruns" / "3"
+    assert at("mlflow-artifacts:/3") is None and at("s3://bucket/3") is None  # a server's or a bucket's disk
+    store = SimpleNamespace(_tracking_client=SimpleNamespace(store=SimpleNamespace(artifact_root_uri="/srv/a")))
+    assert local_artifact_folder(store, None) == Path("/srv/a")  # a new experiment: the store's default root
+    assert local_artifact_folder(SimpleNamespace(), None) is None  # a REST store: the server decides
+
+
+def test_a_real_nearly_full_disk_refuses_compress_and_report(tmp_path, tiny_model_dir, sentiment_dir, monkeypatch):
+    """On a real 4 MB tmpfs holding the store: a run trains, the disk is then filled to 1 MB free, and compress
+    and report are refused before they start, from what the file system itself says (statvfs). 1 MB free: less than
+    the tiny model's int8 copy and its reserve (check_free_space keeps 1 MiB besides the estimate)."""
+    with _tmpfs(tmp_path / "disk", "4m") as disk:
+        monkeypatch.setenv("BAKEOFF_STORE", str(disk / "store"))
+        run = _trained_run(tiny_model_dir, sentiment_dir)
+        import bakeoff.io
+
+        free = bakeoff.io.free_bytes(disk)
+        (disk / "filler").write_bytes(b"\0" * (free - 1_000_000))
+        result = runner.invoke(app, ["compress", run, "--method", "dynamic-int8"])
+        assert _one_line(result).startswith(f"error: the disk is full: --method dynamic-int8 of {run} will write")
+        assert result.exit_code == 2 and not (Store().get(run).path / "compressed").exists()
+        result = runner.invoke(app, ["report", "p", "--out", str(disk / "r.html")])
+        assert _one_line(result).startswith("error: the disk is full: the report will write about 2.2 MB")
+        assert result.exit_code == 2
+        _no_leftovers(disk)
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "store"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-import bakeoff.study.runner as runner_module
 from bakeoff.cli import app
 from bakeoff.io import read_json
 from bakeoff.study.runner import local_threads
@@ -16,7 +15,12 @@ from bakeoff.track import Store
 def test_two_parallel_trials_on_two_cores_get_one_thread_each(resources, tmp_path, tiny_model_dir, sentiment_dir,
                                                                monkeypatch):
     """What each trial recorded (torch.get_num_threads() in its result's hardware), read back from the store."""
-    monkeypatch.setattr(runner_module, "available_cores", lambda: 2)  # a 2-core machine, wherever this runs
+    import os
+
+    import bakeoff.hardware as hardware
+
+    monkeypatch.setattr(hardware, "available_cores", lambda: 2)  # a quiet 2-core machine, wherever this runs
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     study = tmp_path / "threads.yaml"
     study.write_text(f"""name: threads
 models: [{tiny_model_dir}]
@@ -32,8 +36,8 @@ seeds: [1]
         recorded = read_json(run.path / "result.json")
         assert recorded["hardware"]["torch_threads"] == 1 and recorded["config"]["threads"] == 1
     if resources:  # the study asked for 2 each: said, not silently cut
-        assert "resources: cpus 2 x 2 parallel trial(s) is more than the 2 core(s) here: each trial runs with 1 " \
-               "thread(s)" in " ".join(result.output.split())
+        assert "resources: cpus 2 x 2 parallel trial(s) is more than the 2 core(s) free here: each trial runs " \
+               "with 1 thread(s)" in " ".join(result.output.split())
 
 
 def test_the_share_of_the_cores():
@@ -89,3 +93,88 @@ def test_train_on_a_busy_machine_records_one_thread(tiny_model_dir, sentiment_di
         assert json.loads(result.output)["hardware"]["torch_threads"] == 2  # --threads wins, busy or not
     finally:
         torch.set_num_threads(before)
+
+
+# ---- two commands started at the same moment (the load average lags ~1 minute): the claims ---------------------
+
+CLAIMER = """
+import os, sys
+import bakeoff.hardware as hardware
+hardware.available_cores = lambda: 4  # a quiet 4-core machine, wherever this runs
+os.getloadavg = lambda: (0.0, 0.0, 0.0)
+print(hardware.default_threads(), flush=True)
+sys.stdin.read()  # holds its claim until the test closes its stdin, then exits normally
+"""
+
+
+def _claimer():
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", CLAIMER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def _threads(process) -> int:
+    line = process.stdout.readline()
+    assert line.strip().isdigit(), f"the claimer printed {line!r} (exit {process.poll()})"
+    return int(line)
+
+
+def _stop(process) -> None:
+    process.stdin.close()
+    assert process.wait(timeout=120) == 0
+
+
+def test_two_commands_started_together_do_not_both_take_every_core(tmp_path):
+    """Two real processes started at once on 4 free cores: the first to claim takes 4, the other what is left (at
+    least one thread), not 4 each. A claim ends with its process: at exit, or found stale when it was killed."""
+    from bakeoff.hardware import claims_folder
+
+    processes = [_claimer(), _claimer()]  # both started before either has chosen
+    try:
+        chosen = {process: _threads(process) for process in processes}
+        assert sorted(chosen.values()) == [1, 4]
+        big, small = sorted(processes, key=chosen.get, reverse=True)
+        _stop(big)  # its claim leaves with it
+        third = _claimer()
+        assert _threads(third) == 3  # the 4 cores less the one still claimed
+        _stop(third)
+        small.kill()  # no exit handler runs: its claim file stays behind ...
+        small.wait(timeout=60)
+        claims = claims_folder()
+        assert (claims / f"{small.pid}.json").is_file()
+        fourth = _claimer()
+        assert _threads(fourth) == 4  # ... and is ignored (its process is gone) and removed
+        assert not (claims / f"{small.pid}.json").exists()
+        _stop(fourth)
+        assert sorted(p.name for p in claims.glob("*.json")) == []
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+
+
+def test_a_study_claims_the_threads_of_all_its_parallel_trials(monkeypatch):
+    import os
+
+    import bakeoff.hardware as hardware
+    from bakeoff.io import read_json
+
+    monkeypatch.setattr(hardware, "available_cores", lambda: 4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert local_threads(None, 2) == (2, None)
+    assert read_json(hardware.claims_folder() / f"{os.getpid()}.json")["threads"] == 4  # 2 trials x 2 threads
+    hardware.release_threads()
+    assert not (hardware.claims_folder() / f"{os.getpid()}.json").exists()
+
+
+def test_the_load_average_is_not_counted_twice_for_a_claim():
+    """A claim made just now is not in the load yet; one ten minutes old is: only the rest of the load is
+    other processes' (the 1-minute average's time constant is 60 s)."""
+    from bakeoff.hardware import free_cores
+
+    fresh, old = {"threads": 2, "at": 1000.0}, {"threads": 2, "at": 400.0}
+    assert free_cores(8, [fresh], 2.0, 1000.0) == 4  # 8 - 2 claimed - 2 busy elsewhere
+    assert free_cores(8, [old], 2.0, 1000.0) == 6  # the load of 2 is the claim's own
+    assert free_cores(8, [old], 5.5, 1000.0) == 3  # 8 - 2 - int(3.5)
+    assert free_cores(2, [old, fresh], 9.0, 1000.0) == 1  # never less than one thread

@@ -42,8 +42,9 @@ def compress(
     quantize_embeddings: Annotated[bool, typer.Option(help="int8 embeddings too (int8 methods).")] = True,
     split: str = "validation",
     batch_sizes: Annotated[str, typer.Option(help="Throughput batch sizes.")] = "8,64",
-    threads: Annotated[int | None, typer.Option(help="Threads for both models (default: the cores not busy "
-                                                     "with other processes; several commands at once: cores/N).")
+    threads: Annotated[int | None, typer.Option(help="Threads for both models (default: the cores neither "
+                                                     "busy nor taken by your other bakeoff commands; an even split "
+                                                     "between several: cores/N each).")
                        ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing compressed model of this method.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts (a list for several methods).")
@@ -100,8 +101,9 @@ def bench(
     backend: Annotated[str, typer.Option(help="auto (the model's own), torch, or onnxruntime (exports a "
                                                  "PyTorch checkpoint first).")] = "auto",
     batch_sizes: Annotated[str, typer.Option(help="Throughput batch sizes.")] = "1,8,64",
-    threads: Annotated[int | None, typer.Option(help="Torch threads (default: the cores not busy with other "
-                                                     "processes; several commands at once: give each cores/N).")
+    threads: Annotated[int | None, typer.Option(help="Torch threads (default: the cores neither busy nor taken "
+                                                     "by your other bakeoff commands; an even split between "
+                                                     "several: give each cores/N).")
                        ] = None,
     precision: Annotated[str, typer.Option(help="fp32, bf16 or auto for a PyTorch checkpoint.")] = "fp32",
     task: Annotated[str | None, typer.Option(help="Rows to measure on (default: the run's task, else demo).")] = None,

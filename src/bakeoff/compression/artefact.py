@@ -91,6 +91,27 @@ def check_folder_device(path: Path, device: torch.device) -> None:
         check_device(get_method(manifest["method"]), device)
 
 
+# What a method writes at its peak, per byte of the fp32 weights: int8 a quarter (embeddings kept in fp32 when they
+# are not quantized: then as much as fp32, an upper bound), bf16 a half, an ONNX graph as much as the weights, and
+# onnx-int8 its fp32 graph and the int8 one side by side until the first is deleted.
+_PEAK_RATIO = {"dynamic-int8": (0.25, 1.0), "bf16": (0.5, 0.5), "onnx": (1.0, 1.0), "onnx-int8": (1.25, 2.0)}
+
+
+def disk_bytes(checkpoint: Path, method: Method, quantize_embeddings: bool = True) -> int:
+    """About the most bytes ``write`` puts on disk for ``method`` (its weights at their new width, and the
+    checkpoint's other files copied): what ``bakeoff compress`` checks there is room for before it starts.
+
+    >>> disk_bytes(Path("no-such-checkpoint"), METHODS["onnx"])
+    0
+    """
+    quantized, kept = _PEAK_RATIO[method.name]
+    ratio = quantized if quantize_embeddings else kept
+    files = [p for p in checkpoint.iterdir() if p.is_file()] if checkpoint.is_dir() else []
+    weights = sum(p.stat().st_size for p in files if p.name == WEIGHTS)
+    others = sum(p.stat().st_size for p in files if p.name != WEIGHTS)
+    return int(weights * ratio) + others
+
+
 def write(checkpoint: Path, method: Method, target: Path, quantize_embeddings: bool = True) -> dict[str, Any]:
     """Compress the fp32 checkpoint folder into the (new, empty) folder ``target``; returns the manifest."""
     model, tokenizer = load_checkpoint(checkpoint)

@@ -90,10 +90,10 @@ class TrainConfig:
                             kind=str, choices=PRECISIONS)
     device: str = option("auto", "auto, cpu, cuda, cuda:N or mps.", kind=str, identity=False)
     threads: int | None = option(None, "Torch intra-op threads. By default a command takes every core it may use, "
-                                       "less those other processes keep busy when it starts (the load average): "
-                                       "when several bakeoff commands start at once, give each cores/N so they do "
-                                       "not slow each other (a study shares the cores out among its parallel "
-                                       "trials itself).",
+                                       "less those other processes keep busy (the load average) and those other "
+                                       "bakeoff commands of yours have taken: two started at once do not both take "
+                                       "every core, but the first keeps its cores; for an even split give each "
+                                       "cores/N (a study shares the cores out among its parallel trials itself).",
                                  kind=int, at_least=1, off="the free cores, at least 1", identity=False,
                                  study=False)
     nproc: int = option(1, "Processes (GPUs) for this one run, under torchrun.", kind=int, at_least=1,

@@ -28,6 +28,7 @@ import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -43,7 +44,7 @@ from bakeoff.export.points import (
     timestamp_ms,
     to_mlflow_points,
 )
-from bakeoff.io import read_json
+from bakeoff.io import check_free_space, read_json
 from bakeoff.runs.files import RESULT_FILE
 from bakeoff.track import Run, Store, layout
 
@@ -117,8 +118,11 @@ def export_project(project: str, tracking_uri: str, *, experiment: str | None = 
     client = connect(tracking_uri)
     name = experiment or project
     with _mlflow_errors(f"MLflow at {tracking_uri} refused experiment {name!r}"):
-        experiment_id = _experiment_id(client, name, project)
-        exported = _exported_runs(client, experiment_id)
+        found = _live_experiment(client, name)
+        exported = _exported_runs(client, found.experiment_id) if found is not None else {}
+        _check_room(client, found, runs, exported, checkpoints)  # before the experiment or any run is made
+        experiment_id = found.experiment_id if found is not None else client.create_experiment(
+            name, tags={PROJECT_TAG: project})
 
     def one(run: Run) -> RunExport:
         with _mlflow_errors(f"MLflow at {tracking_uri} refused run {run.project}/{run.name} "
@@ -342,14 +346,67 @@ def _log_status(client: Any, found: Any, run: Run) -> bool:
 
 
 # -- helpers --------------------------------------------------------------------------------------------------
-def _experiment_id(client: Any, name: str, project: str) -> str:
+def _live_experiment(client: Any, name: str) -> Any:
+    """The MLflow experiment ``name``, None when there is none yet; a deleted one is refused in one line."""
     experiment = client.get_experiment_by_name(name)
-    if experiment is None:
-        return client.create_experiment(name, tags={PROJECT_TAG: project})
-    if experiment.lifecycle_stage == "deleted":
+    if experiment is not None and experiment.lifecycle_stage == "deleted":
         raise BakeoffError(f"MLflow experiment {name!r} is deleted: restore it (mlflow experiments restore "
                            f"--experiment-id {experiment.experiment_id}) or export with --experiment OTHER")
-    return experiment.experiment_id
+    return experiment
+
+
+ROOM_FIX = ("free some space there, or send the artefacts elsewhere: a tracking server with its own artefact store "
+            "(mlflow server --artifacts-destination ...), or another --tracking-uri")
+
+
+def _check_room(client: Any, experiment: Any, runs: list[Run], exported: dict[str, Any], checkpoints: bool) -> None:
+    """Refuse an export whose artefacts cannot fit where MLflow would copy them on this machine: the groups not yet
+    uploaded (or changed since), summed. A tracking server's store, or a bucket, is not this machine's disk to
+    check: the server's own refusal is then the line."""
+    folder = local_artifact_folder(client, experiment)
+    if folder is None:
+        return
+    needed = 0
+    for run in runs:
+        found = exported.get(run.id)
+        uploaded = json.loads((found.data.tags.get(ARTEFACTS_TAG) if found is not None else None) or "{}")
+        for group, artefacts in artefact_groups(run, checkpoints).items():
+            if uploaded.get(group) != fingerprint(artefacts):
+                needed += sum(_size(artefact.local) for artefact in artefacts)
+    check_free_space(folder, needed, f"the export of {len(runs)} run(s)' artefacts", fix=ROOM_FIX)
+
+
+def local_artifact_folder(client: Any, experiment: Any) -> Path | None:
+    """The folder on this machine where MLflow copies the experiment's artefacts (a new experiment's: the tracking
+    store's default root), or None where they go elsewhere (``mlflow-artifacts:`` through a server, s3://, ...).
+
+    >>> from types import SimpleNamespace
+    >>> local_artifact_folder(None, SimpleNamespace(artifact_location="file:///srv/mlruns/1"))
+    PosixPath('/srv/mlruns/1')
+    >>> local_artifact_folder(None, SimpleNamespace(artifact_location="mlflow-artifacts:/1")) is None
+    True
+    """
+    from urllib.parse import unquote
+
+    if experiment is not None:
+        location = experiment.artifact_location
+    else:  # MLflow's own attribute on its file and SQL stores; a REST store has none (the server decides)
+        store = getattr(getattr(client, "_tracking_client", None), "store", None)
+        location = getattr(store, "artifact_root_uri", None)
+    if not isinstance(location, str) or not location:
+        return None
+    address = urlparse(location)
+    if address.scheme == "file":
+        return Path(unquote(address.path))
+    if address.scheme == "" or (len(address.scheme) == 1 and os.name == "nt"):  # a plain path (C:\ on Windows)
+        return Path(location).absolute()
+    return None
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size if path.is_file() else 0
 
 
 def _exported_runs(client: Any, experiment_id: str) -> dict[str, Any]:

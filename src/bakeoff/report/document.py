@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from bakeoff.io import check_free_space
 from bakeoff.report.calibration import calibration_section
 from bakeoff.report.leaderboard import Leaderboard, Ranking
 from bakeoff.report.racing import RaceRecord, race_section
@@ -24,6 +25,8 @@ from bakeoff.report.sections import (
 )
 
 FORMATS = ("html", "md", "json")
+EXPECTED_BYTES = 1_000_000  # a report before it is built: a few hundred kB with its charts (checked again once built)
+ROOM_FIX = "free some space there, or write the report elsewhere (--out)"
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:2em}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;
@@ -79,9 +82,14 @@ def save(sections: list[Section], title: str, summary: list[str | list[str]], fm
     >>> save([Section("A", ["x"], figures=["<svg/>"])], "t", [], "md", tmp / "r.md")  # doctest: +SKIP
     """
     figures_dir = f"{out.stem}-figures" if fmt == "md" else None
+    figures = figure_files(sections) if figures_dir is not None else {}
+    text = render(sections, title, summary, fmt, figures_dir)
+    # the exact size, now that it is known: nothing is written (no figures folder without its document) unless all fits
+    check_free_space(out.parent, sum(len(t.encode("utf-8")) for t in (text, *figures.values())), f"the report {out}",
+                     fix=ROOM_FIX)
     if figures_dir is not None:
-        _write_figures(figure_files(sections), out.parent / figures_dir)
-    write(render(sections, title, summary, fmt, figures_dir), out)
+        _write_figures(figures, out.parent / figures_dir)
+    write(text, out)
     return out
 
 

@@ -43,13 +43,16 @@ from bakeoff.data.windows import Windows, plain
 from bakeoff.errors import BakeoffError
 from bakeoff.eval.decision import load_decision, save_decision
 from bakeoff.hardware import cpu_model, default_threads
-from bakeoff.io import read_json, sha256, write_json_atomic
+from bakeoff.io import check_free_space, read_json, sha256, write_json_atomic
 from bakeoff.runs.files import REPORT_FILE, compressed_dir, original_scores_file
 from bakeoff.runs.locate import locate
 from bakeoff.runs.measure import change, measure_isolated
 from bakeoff.runs.results import CompressReport, MeasuredModel
 from bakeoff.runs.splits import check_split, labelled_split
 from bakeoff.track.layout import utc_now
+
+ROOM_FIX = ("free some space there, or keep the store on a disk with room (BAKEOFF_STORE): a compressed model is "
+            "written beside its run")
 
 
 def compress(run: str, method: str, *, quantize_embeddings: bool = True, split: str = "validation",
@@ -97,6 +100,10 @@ def compress_methods(run: str, methods: Sequence[str], *, quantize_embeddings: b
         target = compressed_dir(checkpoint.parent, method.name)
         if target.exists() and not overwrite:
             raise BakeoffError(f"{target} exists: pass --overwrite to replace it")
+    room = sum(compression.disk_bytes(checkpoint, method, quantize_embeddings) for method in chosen)
+    check_free_space(compressed_dir(checkpoint.parent, chosen[0].name).parent, room,
+                     "--method " + ", ".join(m.name for m in chosen) + f" of {run}",
+                     fix=ROOM_FIX)  # before the model loads and is measured
     torch.set_num_threads(threads or default_threads())  # every core, less those other processes keep busy
     reference = compression.load(checkpoint, precision="fp32")  # for its tokenizer and label names
     encoded, primary = labelled_split(reference, found.config, split)

@@ -35,6 +35,7 @@ import torch
 
 from bakeoff.config import TrainConfig
 from bakeoff.errors import BakeoffError
+from bakeoff.hardware import take_threads
 from bakeoff.io import file_lock, read_json, write_json_atomic
 from bakeoff.runs.results import TrainResult
 from bakeoff.runtime import resolve_device
@@ -114,9 +115,9 @@ def _torchrun_options() -> list[str]:
 def _environment(config: TrainConfig, device: torch.device) -> dict[str, str]:
     env = dict(os.environ)
     env["GLOO_SOCKET_IFNAME"] = env.get("GLOO_SOCKET_IFNAME") or ("lo0" if sys.platform == "darwin" else "lo")
-    if "OMP_NUM_THREADS" not in env:  # torchrun would set 1; the cores shared out serve a CPU run better
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        env["OMP_NUM_THREADS"] = str(config.threads or max(1, cores // config.nproc))
+    if "OMP_NUM_THREADS" not in env:  # torchrun would set 1; the cores free now, shared out, serve a CPU run better
+        each = config.threads or take_threads(lambda free: max(1, free // config.nproc) * config.nproc) // config.nproc
+        env["OMP_NUM_THREADS"] = str(each)  # (the claim is this launcher's, held while its processes run)
     source = str(Path(__file__).resolve().parents[2])  # the processes import this very bakeoff
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     if sys.stderr.isatty():  # rank 0 writes to a file we follow: let its progress bar draw as on a terminal

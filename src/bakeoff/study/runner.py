@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.errors import BakeoffError
-from bakeoff.hardware import available_cores
+from bakeoff.hardware import take_threads
 from bakeoff.report.racing import RaceRecord
 from bakeoff.runs.files import CHECKPOINT_DIR, REPORT_FILE, RESULT_FILE, compressed_dir
 from bakeoff.runs.results import TrainResult, load_result
@@ -145,19 +145,28 @@ def run_study(study: Study, executor: str = "local", ray_address: str | None = N
 
 
 def local_threads(asked: int | None, max_parallel: int, cores: int | None = None) -> tuple[int, str | None]:
-    """Torch threads for each of ``max_parallel`` trials on this machine: the cores shared out, so that trials in
+    """Torch threads for each of ``max_parallel`` trials on this machine: the ``cores`` (default: those free now,
+    less other bakeoff processes' claims and the load, then claimed for this study) shared out, so that trials in
     parallel never ask for more threads than there are cores (each would slow all); a study's ``resources: {cpus}``
     is honoured up to that share. Returns the threads and, when the study asked for more, a note saying so.
 
     >>> local_threads(None, 2, cores=2), local_threads(2, 2, cores=2)[0], local_threads(1, 1, cores=8)
     ((1, None), 1, (1, None))
     """
-    cores = cores or available_cores()
+    if cores is None:  # the cores free now (hardware.take_threads), claimed for all the trials in parallel
+        chosen: list[tuple[int, str | None]] = []
+
+        def claim(free: int) -> int:
+            chosen.append(local_threads(asked, max_parallel, cores=free))
+            return chosen[0][0] * max(1, max_parallel)
+
+        take_threads(claim)
+        return chosen[0]
     share = max(1, cores // max(1, max_parallel))
     if asked is None or asked <= share:
         return asked or share, None
     return share, (f"resources: cpus {asked} x {max_parallel} parallel trial(s) is more than the {cores} core(s) "
-                   f"here: each trial runs with {share} thread(s)")
+                   f"free here: each trial runs with {share} thread(s)")
 
 
 def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExecutor, store: Store, cpus: int,

@@ -209,6 +209,7 @@ def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineM
         expanded = expand_axis(axis, (*where["axes"], index), lines, rng, config_type)
         points = [{**left, **right} for left, right in itertools.product(points, expanded)]
     trials = []
+    limits: dict[str, int | None] = {}  # each model's token limit, read once from its config.json
     for model, task, point, seed in itertools.product(models, tasks, points, seeds):
         values = {**settings, **(per_task.get(task) or {}), **point, "model": model, "task": task, "seed": seed}
         try:
@@ -216,8 +217,50 @@ def _expand(doc: dict[str, Any], where: dict[str, tuple[Any, ...]], lines: LineM
                       TrainConfig.from_dict(values)).validate()
         except BakeoffError as error:
             raise lines.error(where["settings"], f"{error} (in the trial {model} on {task}, seed {seed})") from None
+        if model not in limits:
+            limits[model] = _token_limit(model, kind)
+        limit = limits[model]
+        if limit is not None and config.max_length is not None and config.max_length > limit:
+            at = _max_length_at(task, point, settings, per_task, axes, where, models.index(model))
+            raise lines.error(at, f"max_length {config.max_length}: {model} takes at most {limit} tokens (its "
+                                  f"position embeddings), in the trial {model} on {task or 'your data'}: give "
+                                  f"max_length {limit} or less")
         trials.append(make_trial(config, compress, sweep))
     return trials
+
+
+def _token_limit(model: str, kind: str | None) -> int | None:
+    """The most tokens ``model`` takes (its config.json's position embeddings, no weights read), or None where its
+    config is not on this machine (a hub id not in the cache: the trial's own load then says why)."""
+    from bakeoff.models import resolve_model, token_limit
+
+    if kind and "/" in model and not Path(model).expanduser().exists():  # an embedding study may name a run
+        from bakeoff.runs.locate import locate
+
+        try:
+            return token_limit(str(locate(model).model_dir))
+        except BakeoffError:
+            pass  # not a run: a hub id
+    try:
+        return token_limit(resolve_model(model).location)
+    except BakeoffError:
+        return None
+
+
+def _max_length_at(task: str | None, point: dict[str, Any], settings: dict[str, Any], per_task: dict[str, Any],
+                   axes: list[Any], where: dict[str, tuple[Any, ...]], model_index: int) -> tuple[Any, ...]:
+    """The line a trial's ``max_length`` came from: an axis, the task's settings, the settings, or (the default)
+    the model's."""
+    if "max_length" in point:
+        for index, axis in enumerate(axes):
+            if isinstance(axis, dict) and any(isinstance(block, dict) and "max_length" in block
+                                              for block in axis.values()):
+                return (*where["axes"], index)
+    if "max_length" in (per_task.get(task) or {}):
+        return (*where["task_settings"], task, "max_length")
+    if "max_length" in settings:
+        return (*where["settings"], "max_length")
+    return (*where["models"], model_index)
 
 
 def _check_size(base: int, axes: list[Any], at: tuple[Any, ...], lines: LineMap) -> None:
