@@ -52,7 +52,6 @@ def compress(
 ) -> None:
     """Compress a trained run and measure accuracy, flips, size, latency and memory against the original."""
     from bakeoff.api import compress_methods
-    from bakeoff.problems import get_problem
 
     methods = method or ["dynamic-int8"]
     results = compress_methods(run, methods, quantize_embeddings=quantize_embeddings, split=split,
@@ -73,6 +72,8 @@ def compress(
 
 
 def _print_compression(run: str, result: Any) -> None:
+    from bakeoff.problems import get_problem
+
     _print_comparison([asdict(result.original), asdict(result.compressed)],
                       title=f"{run}: fp32 vs {result.method} on {result.split} "
                             f"({result.rows} rows, {result.original.bench['threads']} threads)")
