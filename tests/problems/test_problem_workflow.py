@@ -30,9 +30,9 @@ def in_process(monkeypatch):
     from bakeoff.compression import artefact
     from bakeoff.runs import compress_run, measure
 
-    def measure_here(path, encoded, split, primary, batch_sizes):
+    def measure_here(path, encoded, split, primary, batch_sizes, requests=None, scores=True):
         return measure.measure(artefact.load(path, precision="fp32"), encoded, split, primary, batch_sizes,
-                               requests=5)
+                               requests=5, scores=scores)
 
     monkeypatch.setattr(compress_run, "measure_isolated", measure_here)
 
@@ -68,7 +68,7 @@ def _study_checks(project: str, metric: str, tmp_path: Path) -> None:
     html = report(project, tmp_path / f"{project}.html").read_text()
     titles = re.findall(r"<h2>([^<]*)</h2>", html)
     assert f"Leaderboard: custom, validation" in titles and f"Learning curves" in titles
-    assert f"{metric[:1].upper()}{metric[1:]} against latency and size" in titles
+    assert f"{metric.replace('_', ' ').capitalize()} against latency and size" in titles
     assert not [t for t in titles if t.startswith(("Calibration", "Errors"))]  # single-label's: no ECE, no confusion
     assert "reliability" not in html.lower() and _no_accuracy(html)
     assert f"has the best {metric} (" in html and html.count("<svg") >= 3

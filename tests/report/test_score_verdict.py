@@ -138,7 +138,7 @@ def test_a_frozen_probe_at_the_majority_share_is_named_with_a_hint_about_embeddi
 
 @pytest.mark.parametrize("trivial, metric", [("mean score", "spearman"), ("most frequent label set", "f1_macro")])
 def test_a_run_at_a_score_or_label_set_baseline_is_named_without_classes(trivial, metric):
-    from bakeoff.report.leaderboard import FAILED_HINT, Row, _failed_to_learn
+    from bakeoff.report.leaderboard import FAILED_HINT, Row, _placed
 
     def row(label, value, baseline=False):
         return Row(0, "", label, label, "t", "validation", "baseline" if baseline else "trained",
@@ -146,7 +146,7 @@ def test_a_run_at_a_score_or_label_set_baseline_is_named_without_classes(trivial
 
     notes: list[str] = []
     rows = [row("good", 0.8), row("flat", 0.0), row(trivial, 0.0, True)]
-    _failed_to_learn(rows, True, notes)
+    rows = _placed(rows, metric, True, 0.01, notes)[0]
     assert rows[1].failed_to_learn == f"failed to learn: seed 1 at or below the {trivial}"
     assert not rows[0].failed_to_learn
     assert notes == [f"a run that failed to learn scores at or below the {trivial}: " + FAILED_HINT.split(": ", 1)[1]]

@@ -37,7 +37,7 @@ sweeps:
     by_kind = {ranking.kind: ranking for ranking in board.rankings}
     assert set(by_kind) == {"pairs", "retrieval"}
     pairs, retrieval = by_kind["pairs"], by_kind["retrieval"]
-    positives = sum(pairs.rows[0]._scores[42][1]) / 150  # average precision of a random ranking
+    positives = sum(pairs.rows[0].scores[42][1]) / 150  # average precision of a random ranking
     for ranking in (pairs, retrieval):
         leader, other = ranking.rows
         assert leader.low < leader.mean < leader.high and leader.mean > 0.5
