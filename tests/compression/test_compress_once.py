@@ -72,7 +72,7 @@ def test_a_later_call_reuses_the_scores_and_times_the_original_again(counted):
     result = runner.invoke(app, ["compress", run.run.id, "--method", "bf16", "--batch-sizes", "4", "--threads",
                                  "1"])
     assert result.exit_code == 0, result.output
-    assert "accuracy and predictions reused from" in " ".join(result.output.split())
+    assert "scores and predictions reused from" in " ".join(result.output.split())
     original = [call for call in calls if call["original"]]
     assert len(original) == 1 and not original[0]["scores"]  # timed, not scored
     assert 0 < original[0]["forwards"] < full  # the scoring pass is what was saved

@@ -61,7 +61,7 @@ def compress(
         return
     source = results[0].original_source
     if source.get("scores") == "reused":
-        console.print(f"original: accuracy and predictions reused from {source['from']} (measured "
+        console.print(f"original: scores and predictions reused from {source['from']} (measured "
                       f"{source['measured_at']}: same checkpoint, rows, threads and machine); its latency timed "
                       f"again beside the copies", highlight=False)
     if len(results) > 1:

@@ -136,8 +136,8 @@ def compress_methods(run: str, methods: Sequence[str], *, quantize_embeddings: b
             reports.append(_compress_one(run, method, checkpoint, encoded, split, primary, batch_sizes,
                                          quantize_embeddings, requests, original, original_labels, source,
                                          problem))
-        except Exception as error:
-            if on_error is None or isinstance(error, KeyboardInterrupt):
+        except Exception as error:  # a Ctrl-C (KeyboardInterrupt) is no Exception: it always stops the call
+            if on_error is None:
                 raise
             on_error(method.name, error)
     return reports

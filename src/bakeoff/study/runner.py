@@ -178,7 +178,7 @@ def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExec
             outcomes[trial.id] = TrialOutcome(trial, "BUDGET", error="max_trials reached")
             on_event(TrialFinished(outcomes[trial.id]))
             continue
-        done = _finished(store, study.name, trial, retry_failed)
+        done = _finished(store, study.name, trial, retry_failed, cpus)
         if done is not None:
             outcomes[trial.id] = done
             on_event(TrialFinished(done))
@@ -207,8 +207,10 @@ def _run_rung(trials: list[Trial], study: Study, runner: LocalExecutor | RayExec
     return [outcomes[t.id] for t in trials]
 
 
-def _finished(store: Store, project: str, trial: Trial, retry_failed: bool) -> TrialOutcome | None:
-    """The trial's outcome if it is done; None if it must (re)run, after clearing any unfinished run of it."""
+def _finished(store: Store, project: str, trial: Trial, retry_failed: bool, cpus: int) -> TrialOutcome | None:
+    """The trial's outcome if it is done; None if it must (re)run, after clearing any unfinished run of it. A
+    compression step left unfinished is run here on the trial's share, ``cpus`` (the study's thread claim stays
+    its own: no second claim is taken for it)."""
     run_dir = store.root / project / trial.run_name
     if not run_dir.is_dir():
         return None
@@ -225,7 +227,7 @@ def _finished(store: Store, project: str, trial: Trial, retry_failed: bool) -> T
         if isinstance(result, TrainResult):
             return TrialOutcome(trial, "COMPLETED", result.validation.primary, result.validation.primary_metric,
                                 None, result.training.seconds, resumed=True,
-                                compress=_missing_compression(run_dir, f"{project}/{trial.run_name}", trial))
+                                compress=_missing_compression(run_dir, f"{project}/{trial.run_name}", trial, cpus))
         if result is not None:
             return TrialOutcome(trial, "COMPLETED", result.primary, result.primary_metric, resumed=True)
     if status == "FAILED" and not retry_failed:
@@ -234,7 +236,7 @@ def _finished(store: Store, project: str, trial: Trial, retry_failed: bool) -> T
     return None
 
 
-def _missing_compression(run_dir: Path, ref: str, trial: Trial) -> dict[str, Any]:
+def _missing_compression(run_dir: Path, ref: str, trial: Trial, cpus: int) -> dict[str, Any]:
     """A finished trial's compression steps that never ended (a Ctrl-C or a kill while compressing), run now, here;
     a run without its checkpoint (a Ray study's ``checkpoints: best|none``) cannot be compressed and is left."""
     missing = [method for method in trial.compress if not (compressed_dir(run_dir, method) / REPORT_FILE).is_file()]
@@ -243,7 +245,7 @@ def _missing_compression(run_dir: Path, ref: str, trial: Trial) -> dict[str, Any
     from bakeoff.runs import compress_methods
     from bakeoff.study.worker import compress_steps
 
-    return compress_steps(compress_methods, ref, missing)
+    return compress_steps(compress_methods, ref, missing, threads=cpus)
 
 
 def _payload(trial: Trial, study: Study, cpus: int) -> TrialPayload:
