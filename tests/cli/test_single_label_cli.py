@@ -61,28 +61,27 @@ def _three_classes(folder):
     return folder
 
 
+def _both_splits(folder, header, rows):
+    """``rows`` as train.tsv and dev.tsv of ``folder``, under ``header``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train.tsv", "dev.tsv"):
+        (folder / name).write_text(header + "\n" + "\n".join(rows) + "\n")
+    return folder
+
+
 def _pairs(folder):
     rows = [f"{text}\tthe film\t{label}" for text, label in sentiment_rows(40)]
-    (folder).mkdir(parents=True, exist_ok=True)
-    for name in ("train.tsv", "dev.tsv"):
-        (folder / name).write_text("sentence1\tsentence2\tlabel\n" + "\n".join(rows) + "\n")
-    return folder
+    return _both_splits(folder, "sentence1\tsentence2\tlabel", rows)
 
 
 def _scores(folder):
     rows = [f"{text}\t{label * 4 + 0.5:.1f}" for text, label in sentiment_rows(40)]
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("train.tsv", "dev.tsv"):
-        (folder / name).write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
-    return folder
+    return _both_splits(folder, "sentence\tlabel", rows)
 
 
 def _label_sets(folder):
     rows = [f"{text}\t{'good,film' if label else 'bad'}" for text, label in sentiment_rows(40)]
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("train.tsv", "dev.tsv"):
-        (folder / name).write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
-    return folder
+    return _both_splits(folder, "sentence\tlabel", rows)
 
 
 def _bad_dev_row(folder, row):

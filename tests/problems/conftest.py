@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,34 +21,34 @@ def sentence(rng: random.Random, positive: bool, longest: int = 5) -> str:
     return " ".join(words)
 
 
+def write_splits(folder: Path, splits: tuple[tuple[str, int, int], ...], lines: Callable[[random.Random, int], str],
+                 header: str = "") -> Path:
+    """Each (file name, rows, seed) of ``splits`` in ``folder``: ``header``, then ``lines(rng, i)`` per row."""
+    folder.mkdir()
+    for name, count, seed in splits:
+        rng = random.Random(seed)
+        (folder / name).write_text(header + "".join(lines(rng, i) for i in range(count)))
+    return folder
+
+
 @pytest.fixture
 def learnable_scores_dir(tmp_path: Path) -> Path:
     """GLUE STS-B's layout: pairs scored 1-4.3, 1.5 points per positive sentence of the two (plus 0 or 0.3)."""
-    folder = tmp_path / "scores"
-    folder.mkdir()
-    for name, count, seed in (("train.tsv", 160, 11), ("dev.tsv", 40, 12)):
-        rng = random.Random(seed)
-        rows = []
-        for i in range(count):
-            first, second = rng.random() < 0.5, rng.random() < 0.5
-            score = 1.0 + 1.5 * (first + second) + rng.choice([0.0, 0.3])
-            rows.append(f"{i}\t{sentence(rng, first)}\t{sentence(rng, second)}\t{score:.1f}\n")
-        (folder / name).write_text("index\tsentence1\tsentence2\tscore\n" + "".join(rows))
-    return folder
+    def line(rng: random.Random, i: int) -> str:
+        first, second = rng.random() < 0.5, rng.random() < 0.5
+        score = 1.0 + 1.5 * (first + second) + rng.choice([0.0, 0.3])
+        return f"{i}\t{sentence(rng, first)}\t{sentence(rng, second)}\t{score:.1f}\n"
+
+    return write_splits(tmp_path / "scores", (("train.tsv", 160, 11), ("dev.tsv", 40, 12)), line,
+                        "index\tsentence1\tsentence2\tscore\n")
 
 
 @pytest.fixture
 def learnable_sets_dir(tmp_path: Path) -> Path:
     """JSONL rows of one or two sentences labelled with the set of their sentiments ('pos', 'neg' or both)."""
-    folder = tmp_path / "sets"
-    folder.mkdir()
-    for name, count, seed in (("train.jsonl", 160, 13), ("dev.jsonl", 40, 14)):
-        rng = random.Random(seed)
-        lines = []
-        for _ in range(count):
-            moods = [rng.random() < 0.5 for _ in range(rng.choice([1, 1, 2]))]
-            text = " ".join(sentence(rng, mood) for mood in moods)
-            labels = sorted({"pos" if mood else "neg" for mood in moods})
-            lines.append(json.dumps({"text": text, "moods": labels}) + "\n")
-        (folder / name).write_text("".join(lines))
-    return folder
+    def line(rng: random.Random, i: int) -> str:
+        moods = [rng.random() < 0.5 for _ in range(rng.choice([1, 1, 2]))]
+        text = " ".join(sentence(rng, mood) for mood in moods)
+        return json.dumps({"text": text, "moods": sorted({"pos" if mood else "neg" for mood in moods})}) + "\n"
+
+    return write_splits(tmp_path / "sets", (("train.jsonl", 160, 13), ("dev.jsonl", 40, 14)), line)
